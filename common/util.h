@@ -1,0 +1,29 @@
+/*
+ * util.h - allocation that never returns NULL, and small helpers shared by
+ * every module. Allocation failure is fatal: a gateway that cannot allocate
+ * a few hundred bytes cannot serve anybody.
+ */
+#ifndef SUBGATE_UTIL_H
+#define SUBGATE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/* now_ms - wall clock, milliseconds since the epoch. */
+int64_t now_ms(void);
+
+/* fmt_time - RFC 3339 UTC time with milliseconds and zone ("...Z") into buf
+ * (at least 32 bytes); returns buf. */
+char *fmt_time(char *buf, size_t len, int64_t ms);
+
+#endif

@@ -1,0 +1,17 @@
+/*
+ * suites.h - every CUnit suite of the unit test runner, in one list.
+ * Each test_*.c file defines its suite_*_register(); main.c calls them all.
+ */
+#ifndef SUBGATE_TEST_SUITES_H
+#define SUBGATE_TEST_SUITES_H
+
+#define SUITES(X) \
+	X(addr)   \
+	X(config) \
+	X(smtp)
+
+#define X(name) int suite_##name##_register(void);
+SUITES(X)
+#undef X
+
+#endif
