@@ -1,0 +1,102 @@
+#!/bin/bash
+# run-all.sh - build subgate and run every test: unit tests under ASan+UBSan,
+# fuzz corpus replay, a short libFuzzer run, and the network-namespace
+# integration tests with real peers. Installs what it needs (as root on
+# Debian 12), cleans up after itself. The last line is "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 2
+top=$(pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+passed=0 failed=0 skipped=0
+failures=()
+
+stage() { printf '\n=== %s ===\n' "$*"; }
+ok() { passed=$((passed + ${2:-1})); echo "PASS $1"; }
+ko() { failed=$((failed + ${2:-1})); failures+=("$1"); echo "FAIL $1"; }
+
+stage "dependencies"
+deploy/install-deps.sh || { echo "install-deps failed"; echo "0 passed, 1 failed"; exit 1; }
+
+stage "release build (-Wall -Wextra, warnings are errors)"
+if cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS=-Werror >/dev/null &&
+	cmake --build build -j"$jobs"; then
+	ok build
+else
+	ko build
+	echo "$passed passed, $failed failed"
+	exit 1
+fi
+
+stage "unit tests and corpus replay under ASan+UBSan"
+if cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSUBGATE_SANITIZE=ON >/dev/null &&
+	cmake --build build-asan -j"$jobs"; then
+	log=$(mktemp)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --test-dir build-asan --output-on-failure 2>&1 | tee "$log"
+	# "100% tests passed, 0 tests failed out of 4"
+	tot=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -1)
+	bad=$(sed -n 's/.* \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -1)
+	if [ -n "$tot" ] && [ "$tot" -gt 0 ]; then
+		[ "$((tot - bad))" -gt 0 ] && ok "ctest" "$((tot - bad))"
+		[ "$bad" -gt 0 ] && ko "ctest ($bad of $tot)" "$bad"
+	else
+		ko "ctest (no result)"
+	fi
+	rm -f "$log"
+else
+	ko "asan build"
+fi
+
+stage "libFuzzer smoke run (60 s per harness)"
+if command -v clang >/dev/null &&
+	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+		-DSUBGATE_FUZZ=ON -DSUBGATE_TESTS=ON >/dev/null &&
+	cmake --build build-fuzz -j"$jobs" >/dev/null; then
+	for h in build-fuzz/tests/fuzz_*; do
+		case "$h" in *_replay) continue ;; esac
+		[ -x "$h" ] || continue
+		name=$(basename "$h")
+		work=$(mktemp -d)
+		cp -r "tests/fuzz/corpus/$name/." "$work/" 2>/dev/null
+		dict=""
+		[ -f "tests/fuzz/${name#fuzz_}.dict" ] && dict="-dict=tests/fuzz/${name#fuzz_}.dict"
+		if "$h" $dict -max_total_time=60 -timeout=10 -rss_limit_mb=2048 \
+			-artifact_prefix="$work/" "$work" >"$work.log" 2>&1; then
+			ok "$name ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$work.log" | awk '{print $2}') execs)"
+		else
+			tail -40 "$work.log"
+			ko "$name"
+		fi
+		rm -rf "$work" "$work.log"
+	done
+else
+	echo "SKIP: clang/libFuzzer unavailable"
+	skipped=$((skipped + 1))
+fi
+
+stage "integration tests (network namespaces, real peers)"
+log=$(mktemp)
+tests/integration/run.sh "$top/build/proxy/subgated" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+if [ -n "$line" ]; then
+	p=$(echo "$line" | awk '{print $1}')
+	f=$(echo "$line" | awk '{print $3}')
+	s=$(echo "$line" | sed -n 's/.*, \([0-9]*\) skipped.*/\1/p')
+	passed=$((passed + p))
+	failed=$((failed + f))
+	skipped=$((skipped + ${s:-0}))
+	[ "$f" -gt 0 ] && failures+=("integration ($f)")
+elif [ "$rc" -ne 0 ]; then
+	ko "integration (rc=$rc, no summary)"
+fi
+rm -f "$log"
+
+stage "summary"
+for f in "${failures[@]}"; do echo "failed: $f"; done
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]
