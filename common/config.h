@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "addr.h"
 
@@ -96,7 +97,8 @@ struct config *config_load_string(const char *yaml, size_t len, const char *name
     char *err, size_t errlen);
 void config_free(struct config *c);
 
-/* config_dump - the effective configuration as YAML, to stdout. */
-void config_dump(const struct config *c);
+/* config_dump - the effective configuration as YAML that config_load reads
+ * back to the same struct config. */
+void config_dump(const struct config *c, FILE *out);
 
 #endif
