@@ -29,7 +29,7 @@
 
 const char config_default_yaml[] =
 "# subgate built-in defaults: a working gateway with no file and no Redis.\n"
-"# Print the effective configuration with: subgated --dump-config\n"
+"# Every key is described in docs/configuration.md.\n"
 "\n"
 "# node: gw1                # name in audit records; default: the host name\n"
 "workers: 0                 # event-loop threads; 0 = one per core\n"
