@@ -477,6 +477,31 @@ test_file(void)
 	CU_ASSERT_STRING_EQUAL(err, want);
 }
 
+/* The shipped example deploy/subgate.yaml loads, found from this file's
+ * path in the source tree. */
+static void
+test_deploy_example(void)
+{
+	static const char self[] = "tests/unit/test_config.c";
+	char path[4096], err[512];
+	const char *src = __FILE__;
+	size_t n = strlen(src);
+	struct config *c;
+
+	CU_ASSERT_FATAL(n >= strlen(self) &&
+	    strcmp(src + n - strlen(self), self) == 0);
+	snprintf(path, sizeof(path), "%.*sdeploy/subgate.yaml",
+	    (int)(n - strlen(self)), src);
+	c = config_load(path, err, sizeof(err));
+	if (c == NULL)
+		fprintf(stderr, "\n%s\n", err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_STRING_EQUAL(c->node, "gw1.edge.example.net");
+	CU_ASSERT_STRING_EQUAL(c->audit_path, "/var/log/subgate/audit.jsonl");
+	CU_ASSERT_EQUAL(c->nlisteners, 2);
+	config_free(c);
+}
+
 int
 suite_config_register(void)
 {
@@ -490,7 +515,8 @@ suite_config_register(void)
 	    CU_add_test(s, "roundtrip", test_roundtrip) == NULL ||
 	    CU_add_test(s, "errors", test_errors) == NULL ||
 	    CU_add_test(s, "errbuf", test_errbuf) == NULL ||
-	    CU_add_test(s, "file", test_file) == NULL)
+	    CU_add_test(s, "file", test_file) == NULL ||
+	    CU_add_test(s, "deploy_example", test_deploy_example) == NULL)
 		return -1;
 	return 0;
 }
