@@ -56,10 +56,10 @@ test_unmap(void)
 static void
 test_log_esc(void)
 {
-	char out[16];
+	char out[16], wide[32];
 
 	CU_ASSERT_STRING_EQUAL(log_esc(out, sizeof(out), "ab", 2), "\"ab\"");
-	CU_ASSERT_STRING_EQUAL(log_esc(out, sizeof(out), "a\r\n\"", 4),
+	CU_ASSERT_STRING_EQUAL(log_esc(wide, sizeof(wide), "a\r\n\"", 4),
 	    "\"a\\x0d\\x0a\\x22\"");
 	/* truncated, never overflowing, always quoted */
 	CU_ASSERT_STRING_EQUAL(log_esc(out, sizeof(out), "0123456789abcdef", 16),
