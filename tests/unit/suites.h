@@ -7,7 +7,9 @@
 
 #define SUITES(X) \
 	X(addr)   \
+	X(cidr)   \
 	X(config) \
+	X(radius) \
 	X(smtp)
 
 #define X(name) int suite_##name##_register(void);
