@@ -1,0 +1,368 @@
+/*
+ * audit.c - JSON lines of the audit trail (see audit.h for the record and
+ * the id format). The file descriptor is opened once by the main thread;
+ * every worker writes whole records with one write(2) on an O_APPEND
+ * descriptor. audit_reopen() swaps the file underneath with dup2(), which is
+ * atomic: a concurrent writer sees either the old or the new file, never a
+ * closed descriptor.
+ *
+ * Hazard: the write is synchronous on the worker's loop. On a local disk it
+ * is a page-cache copy; an audit file on a slow network filesystem would
+ * stall the worker.
+ */
+#include "audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+static int audit_fd = -1;
+static char *audit_path;
+static uint32_t node_tag;
+static const char *node_name = "";
+
+int
+audit_open(const char *path)
+{
+	free(audit_path);
+	audit_path = xstrdup(path);
+	if (strcmp(path, "-") == 0) {
+		audit_fd = dup(STDOUT_FILENO);
+		return audit_fd < 0 ? -errno : 0;
+	}
+	audit_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	return audit_fd < 0 ? -errno : 0;
+}
+
+int
+audit_reopen(void)
+{
+	int fd;
+
+	if (audit_path == NULL || strcmp(audit_path, "-") == 0)
+		return 0;
+	fd = open(audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	if (dup2(fd, audit_fd) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	close(fd);
+	return 0;
+}
+
+void
+audit_close(void)
+{
+	if (audit_fd >= 0)
+		close(audit_fd);
+	audit_fd = -1;
+	free(audit_path);
+	audit_path = NULL;
+}
+
+void
+audit_set_node(const char *node)
+{
+	uint32_t h = 2166136261u;
+
+	node_name = node != NULL ? node : "";
+	for (const unsigned char *p = (const unsigned char *)node_name; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	node_tag = (h ^ (h >> 24)) & 0xffffff;
+}
+
+void
+audit_addr_set(struct audit_addr *o, const union sockaddr_any *a)
+{
+	memset(o, 0, sizeof(*o));
+	o->family = a->sa.sa_family;
+	o->port = addr_port(a);
+	if (a->sa.sa_family == AF_INET)
+		memcpy(o->a, &a->sin.sin_addr, 4);
+	else if (a->sa.sa_family == AF_INET6)
+		memcpy(o->a, &a->sin6.sin6_addr, 16);
+}
+
+void
+audit_addr_get(const struct audit_addr *o, union sockaddr_any *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->sa.sa_family = o->family;
+	if (o->family == AF_INET)
+		memcpy(&a->sin.sin_addr, o->a, 4);
+	else if (o->family == AF_INET6)
+		memcpy(&a->sin6.sin6_addr, o->a, 16);
+	addr_set_port(a, o->port);
+}
+
+void
+audit_session_init(struct audit_session *rec, int worker, uint32_t seq,
+    int listener, int mode, const union sockaddr_any *src,
+    const union sockaddr_any *dst)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->start_ms = now_ms();
+	rec->worker = (uint8_t)worker;
+	rec->listener = (uint16_t)listener;
+	rec->mode = (uint8_t)mode;
+	snprintf(rec->id, sizeof(rec->id), "%010llx%02x%06x%06x",
+	    (unsigned long long)(rec->start_ms / 1000) & 0xffffffffffULL,
+	    (unsigned)worker & 0xff, (unsigned)seq & 0xffffff,
+	    (unsigned)node_tag);
+	audit_addr_set(&rec->src, src);
+	audit_addr_set(&rec->dst, dst);
+	rec->cls = mode == LISTEN_SMTP ? "mx" : "passthrough";
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL && *s ? xstrdup(s) : NULL;
+}
+
+void
+audit_session_fill(struct audit_session *rec, const struct smtp_info *in)
+{
+	audit_session_free(rec);
+	rec->cls = smtp_class_name(in->cls);
+	rec->greeting_host = dup_or_null(in->greeting_host);
+	rec->ehlo = dup_or_null(in->ehlo);
+	rec->auth_mech = dup_or_null(in->auth_mech);
+	rec->auth_user = dup_or_null(in->auth_user);
+	rec->transactions = in->ntxn;
+	rec->commands = in->ncommands;
+	rec->errors = in->nerrors;
+	rec->dropped_after_starttls = in->dropped_after_starttls;
+	rec->normalized_newlines = in->normalized_newlines;
+}
+
+void
+audit_session_set_reason(struct audit_session *rec, const char *reason)
+{
+	snprintf(rec->end_reason, sizeof(rec->end_reason), "%s",
+	    reason != NULL ? reason : "unknown");
+}
+
+void
+audit_session_free(struct audit_session *rec)
+{
+	free(rec->greeting_host);
+	free(rec->ehlo);
+	free(rec->auth_mech);
+	free(rec->auth_user);
+	rec->greeting_host = rec->ehlo = rec->auth_mech = rec->auth_user = NULL;
+}
+
+/* jstr - a JSON string of untrusted bytes. jansson refuses invalid UTF-8;
+ * such a string is kept with every non-ASCII byte turned into '?', so that a
+ * record is never lost to a malformed address. */
+static json_t *
+jstr(const char *s)
+{
+	json_t *j;
+	char *c;
+
+	if (s == NULL)
+		s = "";
+	if ((j = json_string(s)) != NULL)
+		return j;
+	c = xstrdup(s);
+	for (unsigned char *p = (unsigned char *)c; *p; p++)
+		if (*p >= 0x80)
+			*p = '?';
+	j = json_string(c);
+	free(c);
+	return j != NULL ? j : json_string("");
+}
+
+static void
+set_str(json_t *o, const char *k, const char *s)
+{
+	json_object_set_new(o, k, jstr(s));
+}
+
+static void
+set_int(json_t *o, const char *k, long long v)
+{
+	json_object_set_new(o, k, json_integer(v));
+}
+
+static void
+set_time(json_t *o, const char *k, int64_t ms)
+{
+	char buf[40];
+
+	json_object_set_new(o, k, json_string(fmt_time(buf, sizeof(buf), ms)));
+}
+
+static void
+set_addrs(json_t *o, const struct audit_addr *src, const struct audit_addr *dst)
+{
+	union sockaddr_any a;
+	char buf[ADDR_STRLEN];
+
+	audit_addr_get(src, &a);
+	addr_ntop(&a, buf, sizeof(buf));
+	/* Until subscriber identity lands, the subscriber is its address. */
+	set_str(o, "subscriber", buf);
+	set_str(o, "src", buf);
+	set_int(o, "src_port", src->port);
+	audit_addr_get(dst, &a);
+	set_str(o, "dst", addr_ntop(&a, buf, sizeof(buf)));
+	set_int(o, "dst_port", dst->port);
+}
+
+/* emit - one record, one write(2). */
+static void
+emit(json_t *o)
+{
+	char stackbuf[8192], *buf = stackbuf;
+	size_t n, off = 0;
+
+	n = json_dumpb(o, buf, sizeof(stackbuf) - 1, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (n >= sizeof(stackbuf) - 1) {
+		buf = xmalloc(n + 1);
+		n = json_dumpb(o, buf, n, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	}
+	json_decref(o);
+	if (n == 0)
+		goto out;
+	buf[n++] = '\n';
+	while (off < n && audit_fd >= 0) {
+		ssize_t w = write(audit_fd, buf + off, n - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			log_err("event=audit_write_failed error=\"%s\"",
+			    w < 0 ? strerror(errno) : "short write");
+			break;
+		}
+		off += (size_t)w;
+	}
+out:
+	if (buf != stackbuf)
+		free(buf);
+}
+
+static char *
+listener_name(const struct config *c, int idx, char *buf, size_t len)
+{
+	if (idx >= 0 && (size_t)idx < c->nlisteners)
+		return addr_fmt(&c->listeners[idx].addr, buf, len);
+	snprintf(buf, len, "?");
+	return buf;
+}
+
+void
+audit_write_session(const struct config *c, struct audit_session *rec)
+{
+	json_t *o = json_object();
+	char lbuf[ADDRPORT_STRLEN];
+
+	if (rec->end_ms == 0)
+		rec->end_ms = now_ms();
+	set_int(o, "v", 1);
+	set_str(o, "type", "session");
+	set_str(o, "id", rec->id);
+	set_str(o, "node", c->node);
+	set_int(o, "worker", rec->worker);
+	set_time(o, "start", rec->start_ms);
+	set_time(o, "end", rec->end_ms);
+	set_int(o, "duration_ms", rec->end_ms - rec->start_ms);
+	set_str(o, "listener", listener_name(c, rec->listener, lbuf, sizeof(lbuf)));
+	set_str(o, "mode", rec->mode == LISTEN_SMTP ? "smtp" : "passthrough");
+	set_str(o, "class", rec->cls);
+	set_addrs(o, &rec->src, &rec->dst);
+	if (rec->mode == LISTEN_SMTP) {
+		set_str(o, "greeting_host", rec->greeting_host);
+		set_str(o, "ehlo", rec->ehlo);
+		if (rec->auth_mech != NULL)
+			set_str(o, "auth_mech", rec->auth_mech);
+		if (rec->auth_user != NULL)
+			set_str(o, "auth_user", rec->auth_user);
+		set_int(o, "transactions", rec->transactions);
+		set_int(o, "commands", rec->commands);
+		set_int(o, "errors", rec->errors);
+	}
+	set_int(o, "bytes_from_client", (long long)rec->bytes_from_client);
+	set_int(o, "bytes_to_client", (long long)rec->bytes_to_client);
+	set_int(o, "bytes_to_upstream", (long long)rec->bytes_to_upstream);
+	set_int(o, "bytes_from_upstream", (long long)rec->bytes_from_upstream);
+	if (rec->mode == LISTEN_SMTP) {
+		set_int(o, "dropped_after_starttls",
+		    (long long)rec->dropped_after_starttls);
+		set_int(o, "normalized_newlines",
+		    (long long)rec->normalized_newlines);
+	}
+	set_str(o, "end_reason", rec->end_reason[0] ? rec->end_reason : "unknown");
+	emit(o);
+}
+
+void
+audit_write_txn(const struct config *c, const struct audit_session *rec,
+    const struct smtp_txn *t)
+{
+	json_t *o = json_object(), *rcpts = json_array();
+
+	set_int(o, "v", 1);
+	set_str(o, "type", "txn");
+	set_str(o, "session", rec->id);
+	set_str(o, "node", c->node);
+	set_int(o, "seq", t->seq);
+	set_time(o, "start", t->start_ms);
+	set_time(o, "end", t->end_ms);
+	set_addrs(o, &rec->src, &rec->dst);
+	set_str(o, "mail_from", t->mail_from);
+	for (size_t i = 0; i < t->nrcpts_kept; i++)
+		json_array_append_new(rcpts, jstr(t->rcpts[i]));
+	json_object_set_new(o, "rcpts", rcpts);
+	set_int(o, "rcpt_count", (long long)t->nrcpts_accepted);
+	set_int(o, "rcpt_refused", (long long)t->nrcpts_refused);
+	set_str(o, "message_id", t->message_id);
+	set_int(o, "size", (long long)t->size);
+	set_str(o, "reply", t->data_reply);
+	set_int(o, "reply_code", t->data_reply_code);
+	set_str(o, "queue_id", t->queue_id);
+	set_str(o, "outcome", t->outcome);
+	emit(o);
+}
+
+void
+audit_log_end(const struct audit_session *rec)
+{
+	char src[ADDRPORT_STRLEN], dst[ADDRPORT_STRLEN], ehlo[160], user[160];
+	union sockaddr_any a;
+	const char *e = rec->ehlo ? rec->ehlo : "";
+	const char *u = rec->auth_user ? rec->auth_user : "";
+
+	audit_addr_get(&rec->src, &a);
+	addr_fmt(&a, src, sizeof(src));
+	audit_addr_get(&rec->dst, &a);
+	addr_fmt(&a, dst, sizeof(dst));
+	log_esc(ehlo, sizeof(ehlo), e, strlen(e));
+	log_esc(user, sizeof(user), u, strlen(u));
+	log_info("event=session_end id=%s worker=%u mode=%s class=%s src=%s dst=%s "
+	    "duration_ms=%lld txn=%u commands=%u errors=%u ehlo=%s auth_user=%s "
+	    "bytes_from_client=%llu bytes_to_client=%llu bytes_to_upstream=%llu "
+	    "bytes_from_upstream=%llu reason=%s",
+	    rec->id, rec->worker, rec->mode == LISTEN_SMTP ? "smtp" : "passthrough",
+	    rec->cls, src, dst, (long long)(rec->end_ms - rec->start_ms),
+	    rec->transactions, rec->commands, rec->errors, ehlo, user,
+	    (unsigned long long)rec->bytes_from_client,
+	    (unsigned long long)rec->bytes_to_client,
+	    (unsigned long long)rec->bytes_to_upstream,
+	    (unsigned long long)rec->bytes_from_upstream,
+	    rec->end_reason[0] ? rec->end_reason : "unknown");
+}

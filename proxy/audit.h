@@ -1,0 +1,85 @@
+/*
+ * audit.h - the audit trail (DESIGN.md "Record"): one JSON line per session
+ * and one per mail transaction, schema version "v":1, written append-only to
+ * one file (or stdout for "-") with one write(2) per record, so records of
+ * concurrent workers never interleave. Sessions own their struct
+ * audit_session; this module only formats and writes. SIGHUP reopens the file
+ * (audit_reopen) for logrotate.
+ *
+ * Session id: 24 lowercase hex characters, sortable by start time:
+ *   TTTTTTTTTT  40 bits  start time, seconds since the epoch
+ *   WW           8 bits  worker number
+ *   SSSSSS      24 bits  per-worker sequence, starting at a random value
+ *                        each run (so a restart within the same second does
+ *                        not repeat ids)
+ *   NNNNNN      24 bits  node tag: FNV-1a of the configured node name
+ *                        (ids of different gateways differ)
+ */
+#ifndef SUBGATE_AUDIT_H
+#define SUBGATE_AUDIT_H
+
+#include <stdint.h>
+
+#include "addr.h"
+#include "config.h"
+#include "smtp.h"
+
+#define AUDIT_ID_LEN 24
+
+/* A compact address: the audit record lives as long as the session, so it
+ * keeps 20 bytes instead of a 128-byte sockaddr_storage. */
+struct audit_addr {
+	uint16_t family;
+	uint16_t port;
+	uint8_t a[16];
+};
+
+/* audit_session - the facts of one session. Later issues add fields here
+ * (subscriber id, policy class, decisions). Strings are heap copies or NULL. */
+struct audit_session {
+	char id[AUDIT_ID_LEN + 1];
+	uint8_t worker;
+	uint8_t mode;			/* enum listener_mode */
+	uint16_t listener;		/* index into conf->listeners */
+	int64_t start_ms, end_ms;
+	struct audit_addr src, dst;
+	const char *cls;		/* "mx", "submission", "tls", "blocked", "passthrough" */
+	char *greeting_host, *ehlo, *auth_mech, *auth_user;
+	uint32_t transactions, commands, errors;
+	uint64_t bytes_from_client, bytes_to_client;
+	uint64_t bytes_to_upstream, bytes_from_upstream;
+	uint64_t dropped_after_starttls, normalized_newlines;
+	char end_reason[32];
+};
+
+/* audit_open - "-" is stdout. 0 or a negative errno. */
+int audit_open(const char *path);
+/* audit_reopen - reopen the same path (SIGHUP); safe while workers write. */
+int audit_reopen(void);
+void audit_close(void);
+
+/* audit_node_tag - set once at start from the node name. */
+void audit_set_node(const char *node);
+
+void audit_addr_set(struct audit_addr *o, const union sockaddr_any *a);
+void audit_addr_get(const struct audit_addr *o, union sockaddr_any *a);
+
+/* audit_session_init - zero rec, set id, start time, addresses. */
+void audit_session_init(struct audit_session *rec, int worker, uint32_t seq,
+    int listener, int mode, const union sockaddr_any *src,
+    const union sockaddr_any *dst);
+/* audit_session_fill - copy the SMTP core's facts into rec (strings copied). */
+void audit_session_fill(struct audit_session *rec, const struct smtp_info *in);
+void audit_session_set_reason(struct audit_session *rec, const char *reason);
+/* audit_session_free - free the strings rec owns. */
+void audit_session_free(struct audit_session *rec);
+
+/* audit_write_session - write the session record (sets end_ms if 0). */
+void audit_write_session(const struct config *c, struct audit_session *rec);
+void audit_write_txn(const struct config *c, const struct audit_session *rec,
+    const struct smtp_txn *txn);
+
+/* audit_log_end - the operator's log line for a finished session. */
+void audit_log_end(const struct audit_session *rec);
+
+#endif

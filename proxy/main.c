@@ -1,0 +1,260 @@
+/*
+ * main.c - subgated: options, configuration, descriptor limit, listener
+ * sockets, worker threads and signals.
+ *
+ * The main thread owns the configuration (immutable once workers run), the
+ * audit file and a small uv loop with the signal handlers:
+ *   SIGTERM/SIGINT  drain (worker.c); a second one ends the drain early
+ *   SIGHUP          reopen the audit file (logrotate)
+ * Workers tell it they have ended through an uv_async_t; when all have, it
+ * joins them, closes the audit file and exits 0.
+ */
+#include "util.h"	/* before uv.h: sys/param.h defines MIN/MAX too */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "audit.h"
+#include "config.h"
+#include "intercept.h"
+#include "log.h"
+#include "worker.h"
+
+#ifndef SUBGATE_VERSION
+#define SUBGATE_VERSION "0.1.0"
+#endif
+
+static struct worker *workers;
+static int nworkers;
+static atomic_int nexited;
+static uv_async_t exit_async;
+static uv_signal_t sig_term, sig_int, sig_hup;
+static int term_count;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: subgated [-c FILE] [--check-config] [--dump-config] [-V] [-h]\n"
+	    "  -c, --config FILE   configuration (default: the embedded default)\n"
+	    "      --check-config  load the configuration, report, exit\n"
+	    "      --dump-config   print the effective configuration, exit\n"
+	    "  -V, --version       print the version, exit\n"
+	    "  -h, --help          this text\n");
+}
+
+/* raise_nofile - soft RLIMIT_NOFILE up to the hard limit: every intercepted
+ * session holds two descriptors, a busy tunnel two more for its pipe. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("event=rlimit error=\"%s\"", strerror(errno));
+	}
+	log_info("event=rlimit nofile=%llu", (unsigned long long)rl.rlim_cur);
+}
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+	if (signum == SIGHUP) {
+		int rc = audit_reopen();
+
+		if (rc < 0)
+			log_err("event=audit_reopen_failed error=\"%s\"", strerror(-rc));
+		else
+			log_info("event=audit_reopen");
+		return;
+	}
+	term_count++;
+	log_info("event=signal signal=%s action=%s", strsignal(signum),
+	    term_count == 1 ? "drain" : "end_now");
+	for (int i = 0; i < nworkers; i++)
+		worker_command(&workers[i],
+		    term_count == 1 ? WORKER_CMD_DRAIN : WORKER_CMD_FORCE);
+}
+
+static void
+worker_exited(struct worker *w)
+{
+	atomic_fetch_add(&nexited, 1);
+	uv_async_send(&exit_async);
+}
+
+static void
+exit_cb(uv_async_t *a)
+{
+	if (atomic_load(&nexited) < nworkers)
+		return;
+	uv_close((uv_handle_t *)&sig_term, NULL);
+	uv_close((uv_handle_t *)&sig_int, NULL);
+	uv_close((uv_handle_t *)&sig_hup, NULL);
+	uv_close((uv_handle_t *)&exit_async, NULL);
+}
+
+static int
+count_workers(const struct config *c)
+{
+	long n = c->workers;
+
+	if (n <= 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n <= 0)
+		n = 1;
+	if (n > WORKER_MAX)
+		n = WORKER_MAX;
+	return (int)n;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "dump-config", no_argument, NULL, 'D' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *path = NULL;
+	int check = 0, dump = 0, ch, rc;
+	char err[512];
+	struct config *c;
+	uv_loop_t *loop;
+
+	while ((ch = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'C':
+			check = 1;
+			break;
+		case 'D':
+			dump = 1;
+			break;
+		case 'V':
+			printf("subgated %s (libuv %s)\n", SUBGATE_VERSION,
+			    uv_version_string());
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	err[0] = '\0';
+	if ((c = config_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err[0] ? err : "subgated: cannot load configuration");
+		return 1;
+	}
+	if (check) {
+		printf("subgated: configuration OK (%s, %zu listeners)\n",
+		    c->path != NULL ? c->path : "(default)", c->nlisteners);
+		config_free(c);
+		return 0;
+	}
+	if (dump) {
+		config_dump(c, stdout);
+		config_free(c);
+		return 0;
+	}
+
+	log_set_level((enum log_level)c->log_level);
+	signal(SIGPIPE, SIG_IGN);	/* splice(2) cannot take MSG_NOSIGNAL */
+	raise_nofile();
+	audit_set_node(c->node);
+	if ((rc = audit_open(c->audit_path)) < 0) {
+		log_err("event=audit_open_failed path=%s error=\"%s\"", c->audit_path,
+		    strerror(-rc));
+		return 1;
+	}
+	if ((rc = intercept_snapshot_local()) < 0)
+		log_warn("event=getifaddrs_failed error=\"%s\"", strerror(-rc));
+
+	nworkers = count_workers(c);
+	workers = xcalloc((size_t)nworkers, sizeof(*workers));
+	/* Every worker gets its own socket per listener (SO_REUSEPORT);
+	 * they are all made here so that a bad address fails the start. */
+	for (int i = 0; i < nworkers; i++) {
+		int *fds = xcalloc(c->nlisteners + 1, sizeof(int));
+
+		for (size_t j = 0; j < c->nlisteners; j++) {
+			const char *what = "";
+			char a[ADDRPORT_STRLEN];
+
+			fds[j] = intercept_listen(&c->listeners[j], &what);
+			if (fds[j] < 0) {
+				log_err("event=listen_failed listener=%s error=\"%s: %s\"",
+				    addr_fmt(&c->listeners[j].addr, a, sizeof(a)),
+				    what, strerror(-fds[j]));
+				return 1;
+			}
+		}
+		worker_init(&workers[i], i, c, fds);
+		workers[i].on_exit = worker_exited;
+	}
+
+	loop = uv_default_loop();
+	uv_async_init(loop, &exit_async, exit_cb);
+	uv_signal_init(loop, &sig_term);
+	uv_signal_init(loop, &sig_int);
+	uv_signal_init(loop, &sig_hup);
+	uv_signal_start(&sig_term, on_signal, SIGTERM);
+	uv_signal_start(&sig_int, on_signal, SIGINT);
+	uv_signal_start(&sig_hup, on_signal, SIGHUP);
+
+	for (int i = 0; i < nworkers; i++) {
+		if ((rc = worker_start(&workers[i])) < 0) {
+			log_err("event=worker_start_failed worker=%d error=\"%s\"", i,
+			    uv_strerror(rc));
+			return 1;
+		}
+	}
+	for (size_t j = 0; j < c->nlisteners; j++) {
+		char a[ADDRPORT_STRLEN];
+		const struct listener_conf *lc = &c->listeners[j];
+
+		log_info("event=listening listener=%d addr=%s mode=%s intercept=%s",
+		    (int)j, addr_fmt(&lc->addr, a, sizeof(a)),
+		    lc->mode == LISTEN_SMTP ? "smtp" : "passthrough",
+		    lc->intercept == INTERCEPT_REDIRECT ? "redirect"
+		    : lc->intercept == INTERCEPT_TPROXY ? "tproxy" : "none");
+	}
+	log_info("event=start version=%s node=%s workers=%d config=%s", SUBGATE_VERSION,
+	    c->node, nworkers, c->path != NULL ? c->path : "(default)");
+
+	uv_run(loop, UV_RUN_DEFAULT);
+
+	for (int i = 0; i < nworkers; i++) {
+		worker_join(&workers[i]);
+		worker_destroy(&workers[i]);
+	}
+	free(workers);
+	uv_loop_close(loop);
+	log_info("event=exit");
+	audit_close();
+	config_free(c);
+	return 0;
+}

@@ -1,0 +1,713 @@
+/*
+ * relay.c - one SMTP relay session: the thin libuv glue around the sans-I/O
+ * core (smtp.h). The core decides what to forward and what to answer; this
+ * file moves the bytes, keeps the timer, asks the policy and writes the
+ * record.
+ *
+ * Ownership: struct relay owns the client's uv_tcp_t, the upstream's
+ * uv_tcp_t (once connecting), one uv_timer_t, the core and the audit record.
+ * relay_close() is the one teardown point (idempotent, with a reason); the
+ * memory goes in the close callback of the last handle (relay_free). Write
+ * and connect callbacks always run before the close callback of their
+ * handle, so they may use the handle's owner; anything that answers later
+ * from outside (the policy) finds the session by sess_key instead.
+ *
+ * Memory while idle (the 6000-idle-sessions budget): no read buffer (the
+ * worker's 64 KiB buffer is lent to whichever read is in progress), no write
+ * request unless a peer is slow, no connect request once connected.
+ *
+ * Re-entrancy: the core calls relay_send/relay_event from inside
+ * smtp_feed_*, smtp_eof, smtp_decide and smtp_shutdown. Those callbacks only
+ * write or set flags; everything that changes the session's shape (closing,
+ * switching to the tunnel, read state, the timer) happens in relay_progress()
+ * after the outermost core call returns.
+ */
+#include "util.h"	/* before uv.h: sys/param.h defines MIN/MAX too */
+#include "relay.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "err.h"
+#include "intercept.h"
+#include "log.h"
+#include "policy.h"
+#include "smtp.h"
+#include "tunnel.h"
+#include "worker.h"
+
+enum { CL = 0, UP = 1 };
+
+#define FLUSH_TIMEOUT_MS 30000	/* EV_CLOSE / EV_TUNNEL: time to write what is queued */
+#define SHUTDOWN_GRACE_MS 10000	/* after smtp_shutdown: time for the core to end */
+#define PROGRESS_BYTES 1024	/* client data that counts as progress for the timer */
+
+enum relay_phase { PH_POLICY, PH_CONNECTING, PH_SMTP };
+
+struct relay {
+	struct sess_hdr hdr;		/* first: the worker's registry points here */
+	uv_tcp_t h[2];			/* client, upstream */
+	uv_timer_t timer;
+	struct smtp_session *smtp;
+	uv_connect_t *creq;
+	struct audit_session rec;
+	size_t queued[2];		/* bytes in write requests toward each side */
+	uint64_t t_deadline;		/* uv_now() based; SMTP wait deadline */
+	uint64_t t_max;			/* session_max_time deadline, 0 = none */
+	uint64_t t_prog;		/* progress counter when the timer was armed */
+	uint32_t t_ms;
+	uint32_t t_ncmd;
+	uint8_t t_who;			/* enum smtp_wait when armed */
+	uint8_t t_armed;
+	uint8_t phase;
+	uint8_t init;			/* bit per side: handle initialised */
+	uint8_t reading;		/* bit per side */
+	uint8_t eof;			/* bit per side */
+	uint8_t nhandles;		/* open handles; free at 0 */
+	uint8_t in_core;		/* depth of core calls on the stack */
+	unsigned closing : 1;		/* relay_close ran */
+	unsigned close_pending : 1;	/* EV_CLOSE: flush, then close */
+	unsigned tunnel_pending : 1;	/* EV_TUNNEL: flush, then hand over */
+	unsigned handed_off : 1;	/* the record now belongs to a tunnel */
+	unsigned deciding : 1;		/* a policy answer is awaited */
+	unsigned shutdown_sent : 1;	/* smtp_shutdown called */
+	unsigned flush_armed : 1;
+	const char *pending_reason;	/* for close_pending */
+	const char *timeout_reason;	/* overrides the core's reason */
+};
+
+struct wreq {
+	uv_write_t req;
+	struct relay *r;
+	size_t len;
+	uint8_t side;
+	char data[];
+};
+
+static void relay_close(struct relay *r, const char *reason);
+static void relay_progress(struct relay *r);
+static void relay_connect(struct relay *r);
+
+static const char *
+side_name(int side)
+{
+	return side == CL ? "client" : "upstream";
+}
+
+static const struct config *
+conf_of(const struct relay *r)
+{
+	return r->hdr.w->conf;
+}
+
+static void
+peer_addrs(const struct relay *r, union sockaddr_any *src, union sockaddr_any *dst)
+{
+	audit_addr_get(&r->rec.src, src);
+	audit_addr_get(&r->rec.dst, dst);
+}
+
+/* Teardown ----------------------------------------------------------- */
+
+static void
+relay_free(struct relay *r)
+{
+	struct smtp_info info;
+
+	if (r->smtp != NULL) {
+		if (!r->handed_off) {
+			smtp_get_info(r->smtp, &info);
+			audit_session_fill(&r->rec, &info);
+		}
+		smtp_free(r->smtp);
+		r->smtp = NULL;
+	}
+	if (!r->handed_off) {
+		audit_write_session(conf_of(r), &r->rec);
+		audit_log_end(&r->rec);
+		audit_session_free(&r->rec);
+	}
+	worker_release(&r->hdr);
+	free(r);
+}
+
+static void
+close_cb(uv_handle_t *h)
+{
+	struct relay *r = h->data;
+
+	if (--r->nhandles == 0)
+		relay_free(r);
+}
+
+/* relay_close - the one teardown point: close every handle now. Pending
+ * writes are cancelled (use close_pending to flush first). */
+static void
+relay_close(struct relay *r, const char *reason)
+{
+	if (r->closing)
+		return;
+	r->closing = 1;
+	if (!r->handed_off && r->rec.end_reason[0] == '\0')
+		audit_session_set_reason(&r->rec, r->timeout_reason != NULL
+		    ? r->timeout_reason : reason);
+	r->rec.end_ms = now_ms();
+	uv_timer_stop(&r->timer);
+	uv_close((uv_handle_t *)&r->timer, close_cb);
+	for (int s = CL; s <= UP; s++)
+		if (r->init & (1u << s))
+			uv_close((uv_handle_t *)&r->h[s], close_cb);
+}
+
+void
+relay_abort(struct relay *r, const char *reason)
+{
+	relay_close(r, reason);
+}
+
+/* Writing ------------------------------------------------------------ */
+
+static void
+write_cb(uv_write_t *req, int status)
+{
+	struct wreq *wr = (struct wreq *)req;
+	struct relay *r = wr->r;
+	int side = wr->side;
+
+	r->queued[side] -= wr->len;
+	free(wr);
+	if (r->closing)
+		return;
+	if (status < 0) {
+		log_debug("event=write_error id=%s side=%s error=\"%s\"", r->rec.id,
+		    side_name(side), uv_strerror(status));
+		relay_close(r, side == CL ? "client_write_error" : "upstream_write_error");
+		return;
+	}
+	relay_progress(r);
+}
+
+/* relay_write - try a zero-copy write first; copy only what the socket did
+ * not take. Bytes are counted when handed to the socket layer. */
+static void
+relay_write(struct relay *r, int side, const void *p, size_t n)
+{
+	uv_stream_t *st = (uv_stream_t *)&r->h[side];
+	uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
+	struct wreq *wr;
+	size_t done = 0;
+	int rc;
+
+	if (r->closing || n == 0 || !(r->init & (1u << side)))
+		return;
+	if (side == CL)
+		r->rec.bytes_to_client += n;
+	else
+		r->rec.bytes_to_upstream += n;
+	if (r->queued[side] == 0) {
+		rc = uv_try_write(st, &b, 1);
+		if (rc >= 0)
+			done = (size_t)rc;
+		else if (rc != UV_EAGAIN)
+			goto fail;
+		if (done == n)
+			return;
+	}
+	wr = xmalloc(sizeof(*wr) + n - done);
+	memcpy(wr->data, (const char *)p + done, n - done);
+	wr->r = r;
+	wr->len = n - done;
+	wr->side = (uint8_t)side;
+	b = uv_buf_init(wr->data, (unsigned)wr->len);
+	if ((rc = uv_write(&wr->req, st, &b, 1, write_cb)) < 0) {
+		free(wr);
+		goto fail;
+	}
+	r->queued[side] += wr->len;
+	return;
+fail:
+	log_debug("event=write_error id=%s side=%s error=\"%s\"", r->rec.id,
+	    side_name(side), uv_strerror(rc));
+	relay_close(r, side == CL ? "client_write_error" : "upstream_write_error");
+}
+
+/* Core callbacks ----------------------------------------------------- */
+
+static void
+core_send(void *ctx, enum smtp_side to, const void *p, size_t n)
+{
+	relay_write(ctx, to == SMTP_CLIENT ? CL : UP, p, n);
+}
+
+static void decide_cb(const struct sess_key *key, const struct smtp_verdict *v,
+    void *arg);
+
+static void
+core_event(void *ctx, const struct smtp_event *ev)
+{
+	struct relay *r = ctx;
+	struct policy_req req;
+	union sockaddr_any src, dst;
+
+	switch (ev->kind) {
+	case SMTP_EV_DECIDE:
+		peer_addrs(r, &src, &dst);
+		memset(&req, 0, sizeof(req));
+		sess_key_of(&r->hdr, &req.key);
+		req.session_id = r->rec.id;
+		req.point = ev->point;
+		req.src = &src;
+		req.dst = &dst;
+		req.arg = ev->arg;
+		req.txn = ev->txn;
+		r->deciding = 1;
+		policy_ask(&req, decide_cb, r->hdr.w);
+		break;
+	case SMTP_EV_TXN:
+		r->hdr.w->st.txns++;
+		audit_write_txn(conf_of(r), &r->rec, ev->txn);
+		log_debug("event=txn id=%s seq=%u outcome=%s rcpts=%zu size=%llu",
+		    r->rec.id, ev->txn->seq, ev->txn->outcome,
+		    ev->txn->nrcpts_accepted, (unsigned long long)ev->txn->size);
+		break;
+	case SMTP_EV_AUTH:
+		log_debug("event=auth id=%s", r->rec.id);
+		break;
+	case SMTP_EV_TUNNEL:
+		r->tunnel_pending = 1;
+		break;
+	case SMTP_EV_CLOSE:
+		if (!r->close_pending) {
+			r->close_pending = 1;
+			/* The core's reasons are string literals. */
+			r->pending_reason = ev->reason != NULL ? ev->reason : "closed";
+		}
+		break;
+	}
+}
+
+static const struct smtp_io relay_io = { core_send, core_event };
+
+/* decide_cb - the policy's answer to an SMTP_EV_DECIDE, now or later. */
+static void
+decide_cb(const struct sess_key *key, const struct smtp_verdict *v, void *arg)
+{
+	struct sess_hdr *h = worker_lookup(arg, key);
+	struct relay *r = (struct relay *)h;
+
+	if (h == NULL || h->kind != SESS_RELAY || r->closing || !r->deciding ||
+	    r->smtp == NULL)
+		return;
+	r->deciding = 0;
+	r->in_core++;
+	smtp_decide(r->smtp, v);
+	r->in_core--;
+	if (r->in_core == 0)
+		relay_progress(r);
+}
+
+/* Reading ------------------------------------------------------------ */
+
+/* alloc_cb - lend the worker's read buffer. Safe because libuv calls
+ * alloc_cb, read(2) and read_cb back to back for one read, and read_cb
+ * consumes the bytes before returning (the core copies what it holds;
+ * relay_write copies what the socket did not take). */
+static void
+alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct relay *r = h->data;
+
+	buf->base = r->hdr.w->rbuf;
+	buf->len = WORKER_RBUF_SIZE;
+}
+
+static void
+read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+	struct relay *r = st->data;
+	int side = st == (uv_stream_t *)&r->h[CL] ? CL : UP;
+
+	if (nread == 0 || r->closing)
+		return;
+	if (nread < 0) {
+		r->eof |= (uint8_t)(1u << side);
+		uv_read_stop(st);
+		r->reading &= (uint8_t)~(1u << side);
+		if (nread != UV_EOF)
+			log_debug("event=read_error id=%s side=%s error=\"%s\"",
+			    r->rec.id, side_name(side), uv_strerror((int)nread));
+		r->in_core++;
+		smtp_eof(r->smtp, side == CL ? SMTP_CLIENT : SMTP_UPSTREAM);
+		r->in_core--;
+		relay_progress(r);
+		return;
+	}
+	r->in_core++;
+	if (side == CL) {
+		r->rec.bytes_from_client += (uint64_t)nread;
+		smtp_feed_client(r->smtp, buf->base, (size_t)nread);
+	} else {
+		r->rec.bytes_from_upstream += (uint64_t)nread;
+		smtp_feed_upstream(r->smtp, buf->base, (size_t)nread);
+	}
+	r->in_core--;
+	relay_progress(r);
+}
+
+static void
+set_reading(struct relay *r, int side, int want)
+{
+	uint8_t bit = (uint8_t)(1u << side);
+
+	if (want && !(r->reading & bit)) {
+		if (uv_read_start((uv_stream_t *)&r->h[side], alloc_cb, read_cb) == 0)
+			r->reading |= bit;
+	} else if (!want && (r->reading & bit)) {
+		uv_read_stop((uv_stream_t *)&r->h[side]);
+		r->reading &= (uint8_t)~bit;
+	}
+}
+
+/* update_reading - backpressure: read a side only while the core wants its
+ * bytes and what is queued toward the peers stays within limits.buffer. */
+static void
+update_reading(struct relay *r)
+{
+	size_t lim = conf_of(r)->buffer_limit;
+	int ok = r->phase == PH_SMTP && !r->close_pending && !r->tunnel_pending &&
+	    !r->closing;
+	int upq = lim > 0 && r->queued[UP] > lim;
+	int clq = lim > 0 && r->queued[CL] > lim;
+
+	set_reading(r, CL, ok && !(r->eof & 1) && !upq && !clq &&
+	    smtp_want_client(r->smtp));
+	set_reading(r, UP, ok && !(r->eof & 2) && !clq);
+}
+
+/* Timer -------------------------------------------------------------- */
+
+static void timer_cb(uv_timer_t *t);
+
+static void
+arm(struct relay *r, uint64_t due)
+{
+	uint64_t now = uv_now(&r->hdr.w->loop);
+
+	uv_timer_start(&r->timer, timer_cb, due > now ? due - now : 0, 0);
+}
+
+/* rearm - one timer per session. The SMTP deadline is restarted only on
+ * progress: the kind of wait changed, a command completed, or (waiting for
+ * the client inside DATA/BDAT) PROGRESS_BYTES more arrived; waiting for the
+ * upstream, any reply bytes count. A client trickling a byte at a time
+ * therefore cannot push the deadline; session_max_time caps the rest. */
+static void
+rearm(struct relay *r)
+{
+	struct smtp_info info;
+	enum smtp_wait who;
+	uint32_t ms = smtp_timeout(r->smtp, &who);
+	uint64_t now = uv_now(&r->hdr.w->loop), prog, due;
+	int progress;
+
+	smtp_get_info(r->smtp, &info);
+	prog = who == SMTP_WAIT_CLIENT ? r->rec.bytes_from_client
+				       : r->rec.bytes_from_upstream;
+	progress = !r->t_armed || who != r->t_who || ms != r->t_ms;
+	if (who == SMTP_WAIT_CLIENT)
+		progress = progress || info.ncommands != r->t_ncmd ||
+		    prog - r->t_prog >= PROGRESS_BYTES;
+	else
+		progress = progress || prog != r->t_prog;
+	if (progress) {
+		r->t_armed = 1;
+		r->t_who = (uint8_t)who;
+		r->t_ms = ms;
+		r->t_ncmd = info.ncommands;
+		r->t_prog = prog;
+		r->t_deadline = now + ms;
+	}
+	due = r->t_deadline;
+	if (r->t_max != 0 && r->t_max < due)
+		due = r->t_max;
+	arm(r, due);
+}
+
+static void
+do_shutdown(struct relay *r, const char *reply, const char *reason)
+{
+	if (r->timeout_reason == NULL)
+		r->timeout_reason = reason;
+	if (r->smtp == NULL || r->phase != PH_SMTP) {
+		/* Not relaying yet: nothing to keep in order. */
+		char line[256];
+		int n = snprintf(line, sizeof(line), "%s\r\n", reply);
+
+		relay_write(r, CL, line, (size_t)n);
+		if (!r->close_pending) {
+			r->close_pending = 1;
+			r->pending_reason = reason;
+		}
+	} else if (!r->shutdown_sent) {
+		r->shutdown_sent = 1;
+		r->in_core++;
+		smtp_shutdown(r->smtp, reply);
+		r->in_core--;
+		arm(r, uv_now(&r->hdr.w->loop) + SHUTDOWN_GRACE_MS);
+	}
+	relay_progress(r);
+}
+
+static void
+connect_failed(struct relay *r, const char *why)
+{
+	char d[ADDRPORT_STRLEN], line[512];
+	union sockaddr_any src, dst;
+	int n;
+
+	peer_addrs(r, &src, &dst);
+	addr_fmt(&dst, d, sizeof(d));
+	r->hdr.w->st.connect_failed++;
+	log_warn("event=upstream_connect_failed id=%s dst=%s error=\"%s\"",
+	    r->rec.id, d, why);
+	n = snprintf(line, sizeof(line), "421 4.4.1 Cannot reach %s: %s (subgate)\r\n",
+	    d, why);
+	relay_write(r, CL, line, (size_t)n);
+	r->close_pending = 1;
+	r->pending_reason = "upstream_connect_failed";
+	relay_progress(r);
+}
+
+static void
+timer_cb(uv_timer_t *t)
+{
+	struct relay *r = t->data;
+	uint64_t now = uv_now(&r->hdr.w->loop);
+
+	if (r->closing)
+		return;
+	if (r->close_pending || r->tunnel_pending) {
+		/* a peer did not take what was queued in time */
+		relay_close(r, r->close_pending ? r->pending_reason : "tunnel_flush_timeout");
+		return;
+	}
+	if (r->shutdown_sent) {
+		/* the core did not end after smtp_shutdown */
+		relay_close(r, r->timeout_reason != NULL ? r->timeout_reason : "shutdown");
+		return;
+	}
+	switch (r->phase) {
+	case PH_POLICY:
+		return;
+	case PH_CONNECTING:
+		connect_failed(r, "connection timed out");
+		return;
+	case PH_SMTP:
+		break;
+	}
+	if (r->t_max != 0 && now >= r->t_max)
+		do_shutdown(r, "421 4.4.2 Session time limit reached (subgate)",
+		    "session_max_time");
+	else if (r->t_who == SMTP_WAIT_CLIENT)
+		do_shutdown(r, "421 4.4.2 Timeout waiting for client (subgate)",
+		    "client_timeout");
+	else
+		do_shutdown(r, "421 4.4.1 Upstream did not answer in time (subgate)",
+		    "upstream_timeout");
+}
+
+/* Tunnel hand-over --------------------------------------------------- */
+
+/* handoff - STARTTLS was accepted and everything is written: dup both
+ * sockets, close the uv handles (which closes the originals and removes
+ * them from epoll) and give the duplicates to the tunnel. The dup keeps the
+ * TCP connections open across the uv_close. */
+static void
+handoff(struct relay *r)
+{
+	struct smtp_info info;
+	int cfd = -1, ufd = -1;
+	uv_os_fd_t a, b;
+
+	if (uv_fileno((uv_handle_t *)&r->h[CL], &a) < 0 ||
+	    uv_fileno((uv_handle_t *)&r->h[UP], &b) < 0 ||
+	    (cfd = dup(a)) < 0 || (ufd = dup(b)) < 0) {
+		log_warn("event=tunnel_handoff_failed id=%s error=\"%s\"",
+		    r->rec.id, strerror(errno));
+		if (cfd >= 0)
+			close(cfd);
+		relay_close(r, "tunnel_handoff_failed");
+		return;
+	}
+	smtp_get_info(r->smtp, &info);
+	audit_session_fill(&r->rec, &info);
+	r->rec.cls = "tls";
+	r->handed_off = 1;
+	tunnel_adopt(r->hdr.w, cfd, ufd, &r->rec);
+	relay_close(r, "starttls");
+}
+
+/* relay_progress - after every outermost event: carry out what the core
+ * asked for, then adjust reading and the timer. */
+static void
+relay_progress(struct relay *r)
+{
+	if (r->closing || r->in_core > 0)
+		return;
+	if (r->close_pending || r->tunnel_pending) {
+		set_reading(r, CL, 0);
+		set_reading(r, UP, 0);
+		if (r->queued[CL] == 0 && r->queued[UP] == 0) {
+			if (r->close_pending)
+				relay_close(r, r->pending_reason);
+			else
+				handoff(r);
+			return;
+		}
+		if (!r->flush_armed) {
+			r->flush_armed = 1;
+			arm(r, uv_now(&r->hdr.w->loop) + FLUSH_TIMEOUT_MS);
+		}
+		return;
+	}
+	if (r->phase != PH_SMTP)
+		return;
+	update_reading(r);
+	if (!r->shutdown_sent)
+		rearm(r);
+}
+
+/* Connecting --------------------------------------------------------- */
+
+static void
+connect_cb(uv_connect_t *req, int status)
+{
+	struct relay *r = req->data;
+
+	free(req);
+	r->creq = NULL;
+	if (status == UV_ECANCELED || r->closing)
+		return;
+	uv_timer_stop(&r->timer);
+	if (status < 0) {
+		connect_failed(r, uv_strerror(status));
+		return;
+	}
+	uv_tcp_nodelay(&r->h[UP], 1);
+	r->phase = PH_SMTP;
+	r->smtp = smtp_new(&conf_of(r)->smtp, &relay_io, r);
+	if (conf_of(r)->session_max_time > 0)
+		r->t_max = uv_now(&r->hdr.w->loop) + conf_of(r)->session_max_time;
+	/* The upstream's greeting comes first and is relayed by the core. */
+	relay_progress(r);
+}
+
+static void
+relay_connect(struct relay *r)
+{
+	const struct config *c = conf_of(r);
+	union sockaddr_any src, dst;
+	int fd, rc;
+
+	peer_addrs(r, &src, &dst);
+	r->phase = PH_CONNECTING;
+	fd = intercept_upstream_socket(c, &c->listeners[r->rec.listener], &src, &dst);
+	if (fd < 0) {
+		connect_failed(r, strerror(-fd));
+		return;
+	}
+	uv_tcp_init(&r->hdr.w->loop, &r->h[UP]);
+	r->h[UP].data = r;
+	r->init |= 1u << UP;
+	r->nhandles++;
+	if ((rc = uv_tcp_open(&r->h[UP], fd)) < 0) {
+		close(fd);
+		connect_failed(r, uv_strerror(rc));
+		return;
+	}
+	r->creq = xmalloc(sizeof(*r->creq));
+	r->creq->data = r;
+	if ((rc = uv_tcp_connect(r->creq, &r->h[UP], &dst.sa, connect_cb)) < 0) {
+		free(r->creq);
+		r->creq = NULL;
+		connect_failed(r, uv_strerror(rc));
+		return;
+	}
+	arm(r, uv_now(&r->hdr.w->loop) + c->connect_timeout);
+}
+
+/* connect_verdict - the policy's answer at connect (SMTP_AT_CONNECT). */
+static void
+connect_verdict(const struct sess_key *key, const struct smtp_verdict *v,
+    void *arg)
+{
+	struct sess_hdr *h = worker_lookup(arg, key);
+	struct relay *r = (struct relay *)h;
+
+	if (h == NULL || h->kind != SESS_RELAY || r->closing || !r->deciding)
+		return;
+	r->deciding = 0;
+	if (v->kind == SMTP_PASS) {
+		relay_connect(r);
+		return;
+	}
+	r->rec.cls = "blocked";
+	do_shutdown(r, v->reply != NULL ? v->reply : "554 5.7.1 Refused by policy (subgate)",
+	    "policy");
+}
+
+/* Public ------------------------------------------------------------- */
+
+void
+relay_start(struct worker *w, int listener, int fd,
+    const union sockaddr_any *src, const union sockaddr_any *dst)
+{
+	struct relay *r = xcalloc(1, sizeof(*r));
+	struct policy_req req;
+	char s[ADDRPORT_STRLEN], d[ADDRPORT_STRLEN];
+	int rc;
+
+	worker_register(w, &r->hdr, SESS_RELAY);
+	w->st.smtp_sessions++;
+	audit_session_init(&r->rec, w->id, w->seq++, listener, LISTEN_SMTP, src, dst);
+	uv_timer_init(&w->loop, &r->timer);
+	r->timer.data = r;
+	r->nhandles = 1;
+	uv_tcp_init(&w->loop, &r->h[CL]);
+	r->h[CL].data = r;
+	r->init |= 1u << CL;
+	r->nhandles++;
+	log_info("event=session_start id=%s worker=%d listener=%d mode=smtp src=%s dst=%s",
+	    r->rec.id, w->id, listener, addr_fmt(src, s, sizeof(s)),
+	    addr_fmt(dst, d, sizeof(d)));
+	if ((rc = uv_tcp_open(&r->h[CL], fd)) < 0) {
+		close(fd);
+		log_warn("event=session_error id=%s error=\"%s\"", r->rec.id,
+		    uv_strerror(rc));
+		relay_close(r, "client_error");
+		return;
+	}
+	uv_tcp_nodelay(&r->h[CL], 1);
+
+	memset(&req, 0, sizeof(req));
+	sess_key_of(&r->hdr, &req.key);
+	req.session_id = r->rec.id;
+	req.point = SMTP_AT_CONNECT;
+	req.src = src;
+	req.dst = dst;
+	req.arg = "";
+	r->phase = PH_POLICY;
+	r->deciding = 1;
+	policy_ask(&req, connect_verdict, w);
+}
+
+void
+relay_shutdown(struct relay *r)
+{
+	if (r->closing)
+		return;
+	do_shutdown(r, "421 4.3.2 Service shutting down", "shutdown");
+}

@@ -1,0 +1,24 @@
+/*
+ * relay.h - the SMTP relay session: libuv glue around the sans-I/O core of
+ * smtp.h. It owns the client's and the upstream's uv_tcp_t, one timer, the
+ * session's audit record and the core. See relay.c.
+ */
+#ifndef SUBGATE_RELAY_H
+#define SUBGATE_RELAY_H
+
+#include "addr.h"
+
+struct worker;
+struct relay;
+
+/* relay_start - a new SMTP session for an accepted client fd (owned from
+ * now on); src is the subscriber, dst the original destination. */
+void relay_start(struct worker *w, int listener, int fd,
+    const union sockaddr_any *src, const union sockaddr_any *dst);
+
+/* relay_shutdown - drain: "421 4.3.2 Service shutting down" and end. */
+void relay_shutdown(struct relay *r);
+/* relay_abort - close now, whatever is pending. */
+void relay_abort(struct relay *r, const char *reason);
+
+#endif

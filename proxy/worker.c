@@ -1,0 +1,325 @@
+/*
+ * worker.c - a worker thread: its loop, listeners, session registry, pipe
+ * pool and the drain sequence (see worker.h).
+ *
+ * Drain (SIGTERM): every listener closes at once; sessions go on until
+ * shutdown.drain_timeout; then SMTP sessions get "421 4.3.2 Service shutting
+ * down" (smtp_shutdown) and tunnels are closed; after a short grace whatever
+ * is left is closed hard. Every session writes its audit record when it is
+ * freed, so the loop ends only after every record is written.
+ */
+#include "util.h"	/* before uv.h: sys/param.h defines MIN/MAX too */
+#include "worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "listener.h"
+#include "log.h"
+#include "relay.h"
+#include "tunnel.h"
+
+#define NO_SLOT UINT32_MAX
+#define PIPE_SIZE (256 * 1024)
+#define PIPE_POOL_MAX 64	/* idle pipes kept per worker */
+#define FORCE_GRACE_MS 3000	/* after the 421: time to flush before hard close */
+
+static void worker_maybe_finish(struct worker *w);
+
+void
+worker_init(struct worker *w, int id, const struct config *conf, int *listen_fds)
+{
+	uint32_t r = 0;
+
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	w->conf = conf;
+	w->listen_fds = listen_fds;
+	w->free_head = NO_SLOT;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = (uint32_t)now_ms() * 2654435761u;
+	w->seq = r & 0xffffff;
+	atomic_init(&w->cmd, 0);
+}
+
+/* Session registry --------------------------------------------------- */
+
+void
+worker_register(struct worker *w, struct sess_hdr *h, enum sess_kind kind)
+{
+	uint32_t i;
+
+	if (w->free_head == NO_SLOT) {
+		uint32_t n = w->nslots ? w->nslots * 2 : 256;
+
+		w->slots = xrealloc(w->slots, n * sizeof(*w->slots));
+		for (i = n; i-- > w->nslots;) {
+			w->slots[i].sess = NULL;
+			w->slots[i].gen = 0;
+			w->slots[i].next_free = w->free_head;
+			w->free_head = i;
+		}
+		w->nslots = n;
+	}
+	i = w->free_head;
+	w->free_head = w->slots[i].next_free;
+	w->slots[i].sess = h;
+	w->slots[i].gen = ++w->gen;
+	h->w = w;
+	h->slot = i;
+	h->gen = w->slots[i].gen;
+	h->kind = (uint8_t)kind;
+	w->nsessions++;
+	if (kind == SESS_RELAY)
+		w->nsmtp++;
+}
+
+void
+worker_release(struct sess_hdr *h)
+{
+	struct worker *w = h->w;
+	struct worker_slot *s = &w->slots[h->slot];
+
+	s->sess = NULL;
+	s->gen = 0;
+	s->next_free = w->free_head;
+	w->free_head = h->slot;
+	w->nsessions--;
+	if (h->kind == SESS_RELAY)
+		w->nsmtp--;
+	worker_maybe_finish(w);
+}
+
+struct sess_hdr *
+worker_lookup(struct worker *w, const struct sess_key *k)
+{
+	if (k->worker != (uint32_t)w->id || k->slot >= w->nslots ||
+	    w->slots[k->slot].sess == NULL || w->slots[k->slot].gen != k->gen)
+		return NULL;
+	return w->slots[k->slot].sess;
+}
+
+void
+sess_key_of(const struct sess_hdr *h, struct sess_key *k)
+{
+	k->worker = (uint32_t)h->w->id;
+	k->slot = h->slot;
+	k->gen = h->gen;
+}
+
+/* Pipe pool ---------------------------------------------------------- */
+
+int
+worker_pipe_get(struct worker *w, struct tpipe *p)
+{
+	int fds[2];
+
+	if (w->npipes > 0) {
+		*p = w->pipes[--w->npipes];
+		return 0;
+	}
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -errno;
+	/* Bigger pipes mean fewer wakeups; beyond fs.pipe-max-size (or the
+	 * per-user pipe quota) the kernel refuses and 64 KiB stays. */
+	(void)fcntl(fds[1], F_SETPIPE_SZ, PIPE_SIZE);
+	p->r = fds[0];
+	p->w = fds[1];
+	return 0;
+}
+
+void
+worker_pipe_put(struct worker *w, struct tpipe *p, int clean)
+{
+	if (p->r < 0)
+		return;
+	if (clean && !w->finished && w->npipes < PIPE_POOL_MAX) {
+		if (w->npipes == w->pipecap) {
+			w->pipecap = w->pipecap ? w->pipecap * 2 : 16;
+			w->pipes = xrealloc(w->pipes, w->pipecap * sizeof(*w->pipes));
+		}
+		w->pipes[w->npipes++] = *p;
+	} else {
+		close(p->r);
+		close(p->w);
+	}
+	p->r = p->w = -1;
+}
+
+/* Drain -------------------------------------------------------------- */
+
+static void
+for_each_session(struct worker *w, void (*fn)(struct sess_hdr *h, void *arg),
+    void *arg)
+{
+	/* fn may release slots (sessions that close synchronously do not:
+	 * release happens in close callbacks), so walk by index. */
+	for (uint32_t i = 0; i < w->nslots; i++)
+		if (w->slots[i].sess != NULL)
+			fn(w->slots[i].sess, arg);
+}
+
+static void
+end_soft(struct sess_hdr *h, void *arg)
+{
+	if (h->kind == SESS_RELAY)
+		relay_shutdown((struct relay *)h);
+	else if (h->kind == SESS_TUNNEL)
+		tunnel_abort((struct tunnel *)h, "shutdown");
+}
+
+static void
+end_hard(struct sess_hdr *h, void *arg)
+{
+	if (h->kind == SESS_RELAY)
+		relay_abort((struct relay *)h, "shutdown");
+	else if (h->kind == SESS_TUNNEL)
+		tunnel_abort((struct tunnel *)h, "shutdown");
+}
+
+static void
+hard_cb(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+
+	log_info("event=drain_hard worker=%d sessions=%zu", w->id, w->nsessions);
+	for_each_session(w, end_hard, NULL);
+}
+
+static void
+worker_force(struct worker *w)
+{
+	if (w->forcing)
+		return;
+	w->forcing = 1;
+	log_info("event=drain_deadline worker=%d sessions=%zu", w->id,
+	    w->nsessions);
+	for_each_session(w, end_soft, NULL);
+	if (!w->finished)
+		uv_timer_start(&w->drain_timer, hard_cb, FORCE_GRACE_MS, 0);
+}
+
+static void
+drain_cb(uv_timer_t *t)
+{
+	worker_force(t->data);
+}
+
+static void
+worker_drain(struct worker *w)
+{
+	if (w->draining)
+		return;
+	w->draining = 1;
+	for (size_t i = 0; i < w->conf->nlisteners; i++)
+		listener_stop(&w->listeners[i]);
+	log_info("event=drain_start worker=%d sessions=%zu timeout_ms=%u",
+	    w->id, w->nsessions, w->conf->drain_timeout);
+	if (w->nsessions == 0) {
+		worker_maybe_finish(w);
+		return;
+	}
+	uv_timer_start(&w->drain_timer, drain_cb, w->conf->drain_timeout, 0);
+}
+
+static void
+worker_maybe_finish(struct worker *w)
+{
+	if (!w->draining || w->nsessions > 0 || w->finished)
+		return;
+	w->finished = 1;
+	uv_timer_stop(&w->drain_timer);
+	uv_close((uv_handle_t *)&w->drain_timer, NULL);
+	uv_close((uv_handle_t *)&w->async, NULL);
+	/* The loop ends once these close callbacks have run. */
+}
+
+static void
+async_cb(uv_async_t *a)
+{
+	struct worker *w = a->data;
+	int cmd = atomic_exchange(&w->cmd, 0);
+
+	if (w->finished)
+		return;
+	if (cmd & (WORKER_CMD_DRAIN | WORKER_CMD_FORCE))
+		worker_drain(w);
+	if ((cmd & WORKER_CMD_FORCE) && !w->finished)
+		worker_force(w);
+}
+
+void
+worker_command(struct worker *w, int cmd)
+{
+	atomic_fetch_or(&w->cmd, cmd);
+	uv_async_send(&w->async);
+}
+
+/* Thread ------------------------------------------------------------- */
+
+static void
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	log_info("event=worker_end worker=%d accepted=%llu smtp=%llu tunnels=%llu "
+	    "txn=%llu refused_loop=%llu refused_limit=%llu connect_failed=%llu",
+	    w->id, (unsigned long long)w->st.accepted,
+	    (unsigned long long)w->st.smtp_sessions,
+	    (unsigned long long)w->st.tunnels, (unsigned long long)w->st.txns,
+	    (unsigned long long)w->st.refused_loop,
+	    (unsigned long long)w->st.refused_limit,
+	    (unsigned long long)w->st.connect_failed);
+	if (w->on_exit != NULL)
+		w->on_exit(w);
+}
+
+int
+worker_start(struct worker *w)
+{
+	int rc;
+
+	if ((rc = uv_loop_init(&w->loop)) < 0)
+		return rc;
+	w->loop.data = w;
+	w->rbuf = xmalloc(WORKER_RBUF_SIZE);
+	uv_async_init(&w->loop, &w->async, async_cb);
+	w->async.data = w;
+	uv_timer_init(&w->loop, &w->drain_timer);
+	w->drain_timer.data = w;
+	w->listeners = xcalloc(w->conf->nlisteners, sizeof(*w->listeners));
+	for (size_t i = 0; i < w->conf->nlisteners; i++) {
+		rc = listener_start(&w->listeners[i], w, (int)i, w->listen_fds[i]);
+		if (rc < 0)
+			return rc;
+	}
+	/* The loop is used by the new thread only from here on. */
+	return uv_thread_create(&w->thread, worker_main, w);
+}
+
+void
+worker_join(struct worker *w)
+{
+	uv_thread_join(&w->thread);
+}
+
+void
+worker_destroy(struct worker *w)
+{
+	if (uv_loop_close(&w->loop) < 0)
+		log_warn("event=loop_close_busy worker=%d", w->id);
+	for (size_t i = 0; i < w->npipes; i++) {
+		close(w->pipes[i].r);
+		close(w->pipes[i].w);
+	}
+	free(w->pipes);
+	free(w->slots);
+	free(w->listeners);
+	free(w->rbuf);
+	free(w->listen_fds);
+}

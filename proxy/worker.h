@@ -1,0 +1,119 @@
+/*
+ * worker.h - one event-loop thread of subgated (DESIGN.md "Share-nothing
+ * workers"). A worker owns its uv loop, its own listener sockets (one per
+ * configured listener, SO_REUSEPORT), its sessions, a 64 KiB read buffer
+ * shared by all of its SMTP sessions, a pool of pipes for the splice tunnel
+ * and its counters. Nothing in a worker is touched by another thread except
+ * the command word and the async handle (worker_command).
+ *
+ * Sessions (relay.c, tunnel.c) embed a struct sess_hdr and register in the
+ * worker's slot table. Anything that answers a session later (the policy,
+ * later Redis replies) carries a struct sess_key and finds the session with
+ * worker_lookup(): a slot whose generation differs is a session that is gone.
+ */
+#ifndef SUBGATE_WORKER_H
+#define SUBGATE_WORKER_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+
+#define WORKER_RBUF_SIZE (64 * 1024)
+#define WORKER_MAX 256
+
+enum sess_kind { SESS_NONE, SESS_RELAY, SESS_TUNNEL };
+
+/* sess_key - how an asynchronous answer names a session: never a pointer. */
+struct sess_key {
+	uint32_t worker;
+	uint32_t slot;
+	uint32_t gen;
+};
+
+struct sess_hdr {
+	struct worker *w;
+	uint32_t slot;
+	uint32_t gen;
+	uint8_t kind;
+};
+
+struct worker_slot {
+	struct sess_hdr *sess;	/* NULL when free */
+	uint32_t gen;
+	uint32_t next_free;
+};
+
+struct tpipe {
+	int r, w;
+};
+
+struct worker_stats {
+	uint64_t accepted;
+	uint64_t refused_loop;
+	uint64_t refused_limit;
+	uint64_t smtp_sessions;
+	uint64_t tunnels;
+	uint64_t connect_failed;
+	uint64_t txns;
+};
+
+enum { WORKER_CMD_DRAIN = 1, WORKER_CMD_FORCE = 2 };
+
+struct listener;
+
+struct worker {
+	int id;
+	const struct config *conf;
+	uv_loop_t loop;
+	uv_thread_t thread;
+	uv_async_t async;
+	atomic_int cmd;			/* WORKER_CMD_* bits, set by the main thread */
+	uv_timer_t drain_timer;
+
+	struct listener *listeners;	/* conf->nlisteners */
+	int *listen_fds;		/* created by the main thread */
+
+	char *rbuf;			/* WORKER_RBUF_SIZE, see relay.c */
+
+	struct worker_slot *slots;
+	uint32_t nslots;
+	uint32_t free_head;		/* UINT32_MAX: none */
+	size_t nsessions;		/* every registered session */
+	size_t nsmtp;			/* SMTP relay sessions (max_sessions) */
+	uint32_t seq;			/* session id sequence (audit.h) */
+	uint32_t gen;
+
+	struct tpipe *pipes;		/* idle pipes for the tunnel */
+	size_t npipes, pipecap;
+
+	int draining, forcing, finished;
+	struct worker_stats st;
+
+	/* set by main.c: called on the worker thread when its loop ended */
+	void (*on_exit)(struct worker *w);
+};
+
+/* worker_init - prepare w (on the main thread); listen_fds are w's own. */
+void worker_init(struct worker *w, int id, const struct config *conf,
+    int *listen_fds);
+int worker_start(struct worker *w);
+/* worker_command - from any thread: WORKER_CMD_DRAIN or WORKER_CMD_FORCE. */
+void worker_command(struct worker *w, int cmd);
+void worker_join(struct worker *w);
+void worker_destroy(struct worker *w);
+
+/* Session registry (worker thread only). */
+void worker_register(struct worker *w, struct sess_hdr *h, enum sess_kind kind);
+void worker_release(struct sess_hdr *h);
+struct sess_hdr *worker_lookup(struct worker *w, const struct sess_key *k);
+void sess_key_of(const struct sess_hdr *h, struct sess_key *k);
+
+/* Pipe pool for the tunnel: 0 or a negative errno. */
+int worker_pipe_get(struct worker *w, struct tpipe *p);
+/* worker_pipe_put - clean: the pipe is empty and may be reused. */
+void worker_pipe_put(struct worker *w, struct tpipe *p, int clean);
+
+#endif
