@@ -106,7 +106,9 @@ struct smtp_event {
 	/* SMTP_EV_CLOSE */
 	const char *reason;		/* "quit", "client_eof", "upstream_eof",
 					 * "protocol_error", "too_many_errors",
-					 * "bare_newline", "policy", "upstream_protocol" */
+					 * "bare_newline", "policy", "upstream_protocol",
+					 * "upstream_421" (the upstream said 421),
+					 * "shutdown" (smtp_shutdown) */
 };
 
 struct smtp_io {
@@ -114,6 +116,9 @@ struct smtp_io {
 	 * buffer: copy it if it cannot be written before returning. */
 	void (*send)(void *ctx, enum smtp_side to, const void *p, size_t n);
 	void (*event)(void *ctx, const struct smtp_event *ev);
+	/* now_ms - the clock for txn start_ms/end_ms (the core reads no
+	 * clock itself, so tests are deterministic); NULL: times are 0. */
+	int64_t (*now_ms)(void *ctx);
 };
 
 struct smtp_session;
@@ -143,7 +148,9 @@ void smtp_shutdown(struct smtp_session *s, const char *reply);
 
 /* smtp_want_client - 0 while client input would only be held (waiting for a
  * reply to DATA/AUTH/STARTTLS or for a decision) and the held buffer is at
- * its bound: the glue stops reading the client until it turns 1 again. */
+ * its bound: the glue stops reading the client until it turns 1 again.
+ * Check it after every smtp_* call. One feed may take the held bytes past
+ * max_held; a feed while it is 0 ends the session ("protocol_error"). */
 int smtp_want_client(const struct smtp_session *s);
 
 /* Which timeout applies now, in ms (from smtp_conf.timeouts): the upstream's
@@ -165,5 +172,9 @@ struct smtp_info {
 	uint64_t normalized_newlines;	/* bare CR/LF turned into CRLF */
 };
 void smtp_get_info(const struct smtp_session *s, struct smtp_info *out);
+
+/* smtp__heap_bytes - heap the session holds now (tests: an idle session
+ * must stay well under 1 KiB). */
+size_t smtp__heap_bytes(const struct smtp_session *s);
 
 #endif
