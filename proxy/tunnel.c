@@ -290,26 +290,38 @@ timer_cb(uv_timer_t *timer)
 		connect_failed(t, "connection timed out");
 }
 
+static int
+sock_error(int fd)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	return err;
+}
+
 static void
 poll_cb(uv_poll_t *p, int status, int events)
 {
 	struct tunnel *t = p->data;
-	int s = p == &t->poll[CL] ? CL : UP;
+	int s = p == &t->poll[CL] ? CL : UP, err = 0;
 
 	if (t->closing)
 		return;
+	if (status < 0) {
+		/* libuv reports EPOLLERR as UV_EBADF and stops the handle:
+		 * the socket's own error says what happened. */
+		t->events[s] = 0;
+		err = sock_error(t->fd[s]);
+		if (err == 0)
+			err = EIO;
+	}
 	if (t->connecting) {
-		int err = 0;
-		socklen_t len = sizeof(err);
-
 		if (s != UP)
 			return;
-		if (status < 0) {
-			connect_failed(t, uv_strerror(status));
-			return;
-		}
-		if (getsockopt(t->fd[UP], SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-			err = errno;
+		if (err == 0)
+			err = sock_error(t->fd[UP]);
 		if (err != 0) {
 			connect_failed(t, strerror(err));
 			return;
@@ -317,8 +329,13 @@ poll_cb(uv_poll_t *p, int status, int events)
 		connected(t);
 		return;
 	}
-	/* A poll error (EBADF etc.) is followed by the splice error that
-	 * names it; run() handles both. */
+	if (err != 0) {
+		log_debug("event=tunnel_error id=%s side=%s error=\"%s\"", t->rec.id,
+		    s == CL ? "client" : "upstream", strerror(err));
+		tunnel_close(t, err == ECONNRESET ? "reset" : "error",
+		    err == ECONNRESET);
+		return;
+	}
 	run(t);
 }
 
