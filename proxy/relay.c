@@ -289,7 +289,15 @@ core_event(void *ctx, const struct smtp_event *ev)
 	}
 }
 
-static const struct smtp_io relay_io = { core_send, core_event };
+static int64_t
+core_now(void *ctx)
+{
+	return now_ms();
+}
+
+static const struct smtp_io relay_io = {
+	.send = core_send, .event = core_event, .now_ms = core_now
+};
 
 /* decide_cb - the policy's answer to an SMTP_EV_DECIDE, now or later. */
 static void
@@ -436,8 +444,11 @@ rearm(struct relay *r)
 	arm(r, due);
 }
 
+/* do_shutdown - the gateway ends the session with reply. upstream_stuck:
+ * the upstream is the one that timed out. */
 static void
-do_shutdown(struct relay *r, const char *reply, const char *reason)
+do_shutdown(struct relay *r, const char *reply, const char *reason,
+    int upstream_stuck)
 {
 	if (r->timeout_reason == NULL)
 		r->timeout_reason = reason;
@@ -456,6 +467,17 @@ do_shutdown(struct relay *r, const char *reply, const char *reason)
 		r->in_core++;
 		smtp_shutdown(r->smtp, reply);
 		r->in_core--;
+		if (!r->close_pending && upstream_stuck) {
+			/* The core keeps the reply until the upstream answers
+			 * the command at the head of the queue, which it will
+			 * not: the 421 is the answer to that command. */
+			char line[256];
+			int n = snprintf(line, sizeof(line), "%s\r\n", reply);
+
+			relay_write(r, CL, line, (size_t)n);
+			r->close_pending = 1;
+			r->pending_reason = reason;
+		}
 		arm(r, uv_now(&r->hdr.w->loop) + SHUTDOWN_GRACE_MS);
 	}
 	relay_progress(r);
@@ -510,13 +532,13 @@ timer_cb(uv_timer_t *t)
 	}
 	if (r->t_max != 0 && now >= r->t_max)
 		do_shutdown(r, "421 4.4.2 Session time limit reached (subgate)",
-		    "session_max_time");
+		    "session_max_time", 0);
 	else if (r->t_who == SMTP_WAIT_CLIENT)
 		do_shutdown(r, "421 4.4.2 Timeout waiting for client (subgate)",
-		    "client_timeout");
+		    "client_timeout", 0);
 	else
 		do_shutdown(r, "421 4.4.1 Upstream did not answer in time (subgate)",
-		    "upstream_timeout");
+		    "upstream_timeout", 1);
 }
 
 /* Tunnel hand-over --------------------------------------------------- */
@@ -656,7 +678,7 @@ connect_verdict(const struct sess_key *key, const struct smtp_verdict *v,
 	}
 	r->rec.cls = "blocked";
 	do_shutdown(r, v->reply != NULL ? v->reply : "554 5.7.1 Refused by policy (subgate)",
-	    "policy");
+	    "policy", 0);
 }
 
 /* Public ------------------------------------------------------------- */
@@ -709,5 +731,5 @@ relay_shutdown(struct relay *r)
 {
 	if (r->closing)
 		return;
-	do_shutdown(r, "421 4.3.2 Service shutting down", "shutdown");
+	do_shutdown(r, "421 4.3.2 Service shutting down", "shutdown", 0);
 }
