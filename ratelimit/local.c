@@ -1,0 +1,355 @@
+/*
+ * local.c - the in-process fallback limiter. One chained hash table of
+ * entries named by the same keys as in Redis; each entry expires at the time
+ * its Redis key would. Phase one of a decision only reads (and drops expired
+ * leases); phase two writes, and runs only when every limit allows.
+ */
+#include "local.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+struct lmem {
+	char *m;
+	size_t len;
+	int64_t exp_us;
+};
+
+struct lent {
+	struct lent *next;
+	uint64_t h;
+	char *key;
+	size_t keylen;
+	int64_t exp_us;
+	int64_t tat;
+	struct lmem *mem;
+	size_t nmem, cap;
+};
+
+struct rl_local {
+	pthread_mutex_t mu;
+	struct lent **b;
+	size_t nb, count, sweep;
+};
+
+#define SWEEP_BUCKETS 4
+
+int64_t
+rl_local_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static uint64_t
+fnv(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+struct rl_local *
+rl_local_new(void)
+{
+	struct rl_local *l = xcalloc(1, sizeof(*l));
+
+	pthread_mutex_init(&l->mu, NULL);
+	l->nb = 256;
+	l->b = xcalloc(l->nb, sizeof(*l->b));
+	return l;
+}
+
+static void
+ent_free(struct lent *e)
+{
+	for (size_t i = 0; i < e->nmem; i++)
+		free(e->mem[i].m);
+	free(e->mem);
+	free(e->key);
+	free(e);
+}
+
+void
+rl_local_free(struct rl_local *l)
+{
+	if (l == NULL)
+		return;
+	for (size_t i = 0; i < l->nb; i++)
+		while (l->b[i] != NULL) {
+			struct lent *e = l->b[i];
+
+			l->b[i] = e->next;
+			ent_free(e);
+		}
+	free(l->b);
+	pthread_mutex_destroy(&l->mu);
+	free(l);
+}
+
+static void
+grow(struct rl_local *l)
+{
+	size_t nb = l->nb * 2;
+	struct lent **b = xcalloc(nb, sizeof(*b));
+
+	for (size_t i = 0; i < l->nb; i++)
+		while (l->b[i] != NULL) {
+			struct lent *e = l->b[i];
+
+			l->b[i] = e->next;
+			e->next = b[e->h & (nb - 1)];
+			b[e->h & (nb - 1)] = e;
+		}
+	free(l->b);
+	l->b = b;
+	l->nb = nb;
+	l->sweep = 0;
+}
+
+static void
+sweep(struct rl_local *l, int64_t now)
+{
+	for (int n = 0; n < SWEEP_BUCKETS; n++) {
+		struct lent **pp = &l->b[l->sweep];
+
+		while (*pp != NULL) {
+			struct lent *e = *pp;
+
+			if (e->exp_us <= now) {
+				*pp = e->next;
+				ent_free(e);
+				l->count--;
+			} else
+				pp = &e->next;
+		}
+		l->sweep = (l->sweep + 1) & (l->nb - 1);
+	}
+}
+
+/* lookup - the live entry of key, or NULL; an expired one is dropped. */
+static struct lent *
+lookup(struct rl_local *l, const char *key, size_t len, int64_t now)
+{
+	uint64_t h = fnv(key, len);
+	struct lent **pp = &l->b[h & (l->nb - 1)];
+
+	for (; *pp != NULL; pp = &(*pp)->next) {
+		struct lent *e = *pp;
+
+		if (e->h != h || e->keylen != len || memcmp(e->key, key, len))
+			continue;
+		if (e->exp_us > now)
+			return e;
+		*pp = e->next;
+		ent_free(e);
+		l->count--;
+		return NULL;
+	}
+	return NULL;
+}
+
+static struct lent *
+create(struct rl_local *l, const char *key, size_t len)
+{
+	struct lent *e = xcalloc(1, sizeof(*e));
+
+	if (l->count >= l->nb)
+		grow(l);
+	e->h = fnv(key, len);
+	e->key = xstrndup(key, len);
+	e->keylen = len;
+	e->next = l->b[e->h & (l->nb - 1)];
+	l->b[e->h & (l->nb - 1)] = e;
+	l->count++;
+	return e;
+}
+
+static struct lmem *
+mem_find(struct lent *e, const char *m, size_t len)
+{
+	for (size_t i = 0; i < e->nmem; i++)
+		if (e->mem[i].len == len && memcmp(e->mem[i].m, m, len) == 0)
+			return &e->mem[i];
+	return NULL;
+}
+
+static void
+mem_add(struct lent *e, const char *m, size_t len, int64_t exp)
+{
+	if (e->nmem == e->cap) {
+		e->cap = e->cap ? 2 * e->cap : 4;
+		e->mem = xrealloc(e->mem, e->cap * sizeof(*e->mem));
+	}
+	e->mem[e->nmem].m = xstrndup(m, len);
+	e->mem[e->nmem].len = len;
+	e->mem[e->nmem].exp_us = exp;
+	e->nmem++;
+}
+
+static void
+mem_del(struct lent *e, size_t i)
+{
+	free(e->mem[i].m);
+	e->mem[i] = e->mem[--e->nmem];
+}
+
+static void
+leases_expire(struct lent *e, int64_t now)
+{
+	for (size_t i = 0; i < e->nmem;)
+		if (e->mem[i].exp_us <= now)
+			mem_del(e, i);
+		else
+			i++;
+}
+
+/* check - phase one for one item: -2 allows, else retry ms (or -1). */
+static int64_t
+check(struct rl_local *l, const struct rl_plan *p, const struct rl_item *it,
+    int64_t now, int64_t *new_tat)
+{
+	struct lent *e = lookup(l, it->key, it->keylen, now);
+	struct rl_gcra g;
+	int64_t retry, first;
+
+	switch (it->kind) {
+	case RL_RATE:
+		g.t_us = it->a;
+		g.tau_us = it->b;
+		if (rl_gcra_step(&g, e ? e->tat : 0, now, it->c, new_tat,
+		    &retry))
+			return -2;
+		return retry;
+	case RL_CONC:
+		if (e == NULL)
+			return -2;
+		leases_expire(e, now);
+		if (mem_find(e, p->lease, p->lease_len) != NULL ||
+		    (int64_t)e->nmem < it->a)
+			return -2;
+		first = e->mem[0].exp_us;
+		for (size_t i = 1; i < e->nmem; i++)
+			first = MIN(first, e->mem[i].exp_us);
+		return MAX(1, (first - now) / 1000);
+	case RL_DISTINCT:
+		if (e == NULL || mem_find(e, it->member, it->member_len) ||
+		    (int64_t)e->nmem < it->a)
+			return -2;
+		return MAX(1, (e->exp_us - now) / 1000);
+	case RL_LOCK:
+		return -2;
+	}
+	return -2;
+}
+
+static void
+commit(struct rl_local *l, const struct rl_plan *p, const struct rl_item *it,
+    int64_t now, int64_t new_tat)
+{
+	struct lent *e = lookup(l, it->key, it->keylen, now);
+	struct lmem *m;
+	int64_t exp;
+
+	switch (it->kind) {
+	case RL_RATE:
+		if (it->c == 0)
+			return;
+		if (e == NULL)
+			e = create(l, it->key, it->keylen);
+		e->tat = new_tat;
+		e->exp_us = new_tat;
+		break;
+	case RL_CONC:
+		exp = now + it->b * 1000;
+		if (e == NULL)
+			e = create(l, it->key, it->keylen);
+		if ((m = mem_find(e, p->lease, p->lease_len)) != NULL)
+			m->exp_us = exp;
+		else
+			mem_add(e, p->lease, p->lease_len, exp);
+		e->exp_us = MAX(e->exp_us, exp);
+		break;
+	case RL_DISTINCT:
+		if (e == NULL) {
+			e = create(l, it->key, it->keylen);
+			e->exp_us = now + it->b * 1000;
+		}
+		if (mem_find(e, it->member, it->member_len) == NULL)
+			mem_add(e, it->member, it->member_len, e->exp_us);
+		break;
+	case RL_LOCK:
+		break;
+	}
+}
+
+void
+rl_local_decide(struct rl_local *l, const struct rl_plan *p, int64_t now,
+    struct rl_outcome *o)
+{
+	int64_t tat[RL_MAX_LIMITS];
+
+	o->allow = 1;
+	o->deny_index = -1;
+	o->retry_ms = 0;
+	pthread_mutex_lock(&l->mu);
+	sweep(l, now);
+	for (size_t i = 0; i < p->n; i++) {
+		int64_t r = check(l, p, &p->item[i], now, &tat[i]);
+
+		if (r == -2)
+			continue;
+		if (o->allow) {
+			o->allow = 0;
+			o->deny_index = (int)i;
+		}
+		if (r == -1 || o->retry_ms == -1)
+			o->retry_ms = -1;
+		else
+			o->retry_ms = MAX(o->retry_ms, r);
+	}
+	if (o->allow)
+		for (size_t i = 0; i < p->n; i++)
+			commit(l, p, &p->item[i], now, tat[i]);
+	pthread_mutex_unlock(&l->mu);
+}
+
+void
+rl_local_release(struct rl_local *l, const struct rl_plan *p, int64_t now)
+{
+
+	pthread_mutex_lock(&l->mu);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct rl_item *it = &p->item[i];
+		struct lent *e;
+		struct lmem *m;
+
+		if (it->kind != RL_CONC ||
+		    (e = lookup(l, it->key, it->keylen, now)) == NULL)
+			continue;
+		if ((m = mem_find(e, p->lease, p->lease_len)) != NULL)
+			mem_del(e, (size_t)(m - e->mem));
+	}
+	pthread_mutex_unlock(&l->mu);
+}
+
+size_t
+rl_local_entries(struct rl_local *l)
+{
+	size_t n;
+
+	pthread_mutex_lock(&l->mu);
+	n = l->count;
+	pthread_mutex_unlock(&l->mu);
+	return n;
+}
