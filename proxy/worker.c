@@ -44,6 +44,7 @@ worker_init(struct worker *w, int id, const struct config *conf, int *listen_fds
 		r = (uint32_t)now_ms() * 2654435761u;
 	w->seq = r & 0xffffff;
 	atomic_init(&w->cmd, 0);
+	atomic_init(&w->exited, 0);
 }
 
 /* Session registry --------------------------------------------------- */
@@ -255,6 +256,12 @@ async_cb(uv_async_t *a)
 void
 worker_command(struct worker *w, int cmd)
 {
+	/* A worker that has ended has closed its async handle. Its loop (and
+	 * the loop's wakeup descriptor) stays allocated until worker_destroy,
+	 * which runs after the signal handlers are gone, so the check-then-send
+	 * race is harmless. */
+	if (atomic_load(&w->exited))
+		return;
 	atomic_fetch_or(&w->cmd, cmd);
 	uv_async_send(&w->async);
 }
@@ -275,6 +282,7 @@ worker_main(void *arg)
 	    (unsigned long long)w->st.refused_loop,
 	    (unsigned long long)w->st.refused_limit,
 	    (unsigned long long)w->st.connect_failed);
+	atomic_store(&w->exited, 1);
 	if (w->on_exit != NULL)
 		w->on_exit(w);
 }

@@ -71,6 +71,7 @@ struct worker {
 	uv_thread_t thread;
 	uv_async_t async;
 	atomic_int cmd;			/* WORKER_CMD_* bits, set by the main thread */
+	atomic_int exited;		/* the loop has ended: no more commands */
 	uv_timer_t drain_timer;
 
 	struct listener *listeners;	/* conf->nlisteners */
