@@ -1887,7 +1887,7 @@ smtp_shutdown(struct smtp_session *s, const char *reply)
 	if (s->closed || s->tunnel || s->ending)
 		return;
 	text = verdict_text(reply != NULL ? reply : R_SHUTDOWN);
-	if (s->qlen == 0 || s->in_reply) {
+	if (s->qlen == 0) {
 		s->closing = 1;
 		s->busy++;
 		send_local(s, text, "shutdown");
