@@ -225,6 +225,8 @@ poll_cb(uv_poll_t *h, int status, int events)
 	if (ac == NULL)
 		return;
 	if (status < 0) {
+		log_debug("event=redis_poll_error addr=%s err=\"%s\"",
+		    io->c->addr, uv_strerror(status));
 		if (!(ac->c.flags & REDIS_CONNECTED))
 			redisAsyncHandleWrite(ac);
 		else
