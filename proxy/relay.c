@@ -55,6 +55,7 @@ struct relay {
 	uv_connect_t *creq;
 	struct audit_session rec;
 	size_t queued[2];		/* bytes in write requests toward each side */
+	uint64_t drained[2];		/* queued bytes the socket has since taken */
 	uint64_t t_deadline;		/* uv_now() based; SMTP wait deadline */
 	uint64_t t_max;			/* session_max_time deadline, 0 = none */
 	uint64_t t_prog;		/* progress counter when the timer was armed */
@@ -178,6 +179,8 @@ write_cb(uv_write_t *req, int status)
 	int side = wr->side;
 
 	r->queued[side] -= wr->len;
+	if (status == 0)
+		r->drained[side] += wr->len;
 	free(wr);
 	if (r->closing)
 		return;
@@ -411,7 +414,10 @@ arm(struct relay *r, uint64_t due)
  * progress: the kind of wait changed, a command completed, or (waiting for
  * the client inside DATA/BDAT) PROGRESS_BYTES more arrived; waiting for the
  * upstream, any reply bytes count. A client trickling a byte at a time
- * therefore cannot push the deadline; session_max_time caps the rest. */
+ * therefore cannot push the deadline; session_max_time caps the rest.
+ * While the side we wait for is not being read because its peer does not
+ * take what is queued (backpressure), that peer's draining is the progress:
+ * a slow reader must not get the other side timed out. */
 static void
 rearm(struct relay *r)
 {
@@ -422,8 +428,9 @@ rearm(struct relay *r)
 	int progress;
 
 	smtp_get_info(r->smtp, &info);
-	prog = who == SMTP_WAIT_CLIENT ? r->rec.bytes_from_client
-				       : r->rec.bytes_from_upstream;
+	prog = who == SMTP_WAIT_CLIENT
+	    ? r->rec.bytes_from_client + r->drained[UP]
+	    : r->rec.bytes_from_upstream + r->drained[CL];
 	progress = !r->t_armed || who != r->t_who || ms != r->t_ms;
 	if (who == SMTP_WAIT_CLIENT)
 		progress = progress || info.ncommands != r->t_ncmd ||
@@ -533,7 +540,8 @@ timer_cb(uv_timer_t *t)
 	if (r->t_max != 0 && now >= r->t_max)
 		do_shutdown(r, "421 4.4.2 Session time limit reached (subgate)",
 		    "session_max_time", 0);
-	else if (r->t_who == SMTP_WAIT_CLIENT)
+	else if (r->t_who == SMTP_WAIT_CLIENT ? r->queued[UP] == 0 : r->queued[CL] > 0)
+		/* silent client, or one that does not read its replies */
 		do_shutdown(r, "421 4.4.2 Timeout waiting for client (subgate)",
 		    "client_timeout", 0);
 	else
