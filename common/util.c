@@ -1,7 +1,6 @@
 /*
  * util.c - allocation wrappers and time helpers.
  */
-#define _GNU_SOURCE
 #include "util.h"
 
 #include <stdio.h>
