@@ -8,6 +8,7 @@
       Steps:
         r            read one (possibly multi-line) reply
         s:TEXT       send TEXT (Python escapes: \\r \\n \\x00 ...)
+        sf:FILE      send the bytes of FILE as they are
         sleep:SEC    pause
         touch:FILE   create FILE (tell the test script we got here)
         wait:FILE    wait (<= 60 s) until FILE exists
@@ -73,6 +74,7 @@ class Chat:
         self.timeout = timeout
         self.replies = []
         self.received = b""
+        self.send_failed = False
 
     def _fill(self, deadline):
         if self.eof:
@@ -105,7 +107,7 @@ class Chat:
         ln, _, self.buf = self.buf.partition(b"\n")
         return ln + b"\n"
 
-    def reply(self, timeout=None):
+    def reply(self, timeout=None, record_eof=True):
         deadline = time.monotonic() + (timeout or self.timeout)
         lines = []
         while True:
@@ -116,7 +118,8 @@ class Chat:
             if len(ln) < 4 or ln[3:4] != b"-":
                 break
         if not lines:
-            self.replies.append({"code": -1, "text": "EOF"})
+            if record_eof:
+                self.replies.append({"code": -1, "text": "EOF"})
             return None
         try:
             code = int(lines[-1][:3])
@@ -126,11 +129,15 @@ class Chat:
         return code
 
     def send(self, data):
+        # A peer that closes while we send is an outcome to record, not an
+        # error: whatever it answered before closing is still read after.
+        if self.send_failed:
+            return
         try:
             self.sock.sendall(data)
         except (BrokenPipeError, ConnectionResetError) as e:
             self.replies.append({"code": -3, "text": "SEND: %s" % e})
-            raise
+            self.send_failed = True
 
 
 def run_chat(args):
@@ -139,12 +146,16 @@ def run_chat(args):
     c = None
     try:
         c = Chat(connect(args.dst, args.port), args.timeout)
+        out["local_port"] = c.sock.getsockname()[1]
         for step in args.steps:
             kind, _, rest = step.partition(":")
             if kind == "r":
                 c.reply()
             elif kind == "s":
                 c.send(unescape(rest))
+            elif kind == "sf":
+                with open(rest, "rb") as f:
+                    c.send(f.read())
             elif kind == "sleep":
                 time.sleep(float(rest))
             elif kind == "touch":
@@ -157,7 +168,7 @@ def run_chat(args):
                 end = time.monotonic() + float(rest)
                 while not c.eof and time.monotonic() < end:
                     try:
-                        if c.reply(max(0.01, end - time.monotonic())) is None:
+                        if c.reply(max(0.01, end - time.monotonic()), record_eof=False) is None:
                             break
                     except TimeoutError:
                         break
@@ -211,6 +222,7 @@ def run_chat(args):
 
 def run_pt(args):
     s = connect(args.dst, args.port, timeout=120)
+    local_port = s.getsockname()[1]
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sh = hashlib.sha256()
     got = bytearray()
@@ -244,6 +256,7 @@ def run_pt(args):
     s.close()
     body, trailer = bytes(got[:-32]), bytes(got[-32:])
     out = {
+        "local_port": local_port,
         "sent_bytes": sent,
         "sent_sha256": sh.hexdigest(),
         "recv_total": len(got),

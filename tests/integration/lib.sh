@@ -15,6 +15,8 @@
 # sg_init) kills every process left in these namespaces, deletes them and
 # removes the temp dir, on success, failure and Ctrl-C alike.
 
+# Names used by the scripts that source this file:
+# shellcheck disable=SC2034
 SG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SG_ROOT=$(cd "$SG_DIR/../.." && pwd)
 PY=/usr/bin/python3
@@ -242,18 +244,18 @@ peers_up() {
 	in_net "$PY" "$SG_DIR/peers.py" resetmx --listen "$RST4:25" --after 20000 \
 		>"$SG_TMP/resetmx.log" 2>&1 &
 
-	wait_until 10 listening "$NS_NET" 25 "$MX4" &&
+	if ! { wait_until 10 listening "$NS_NET" 25 "$MX4" &&
 		wait_until 10 listening "$NS_NET" 25 "[$MX6]" &&
 		wait_until 10 listening "$NS_NET" 25 "$QMX4" &&
 		wait_until 10 listening "$NS_NET" 25 "$MSA4" &&
 		wait_until 10 listening "$NS_NET" 587 "$PT4" &&
 		wait_until 10 listening "$NS_NET" 465 "$PT4" &&
-		wait_until 10 listening "$NS_NET" 25 "$RST4" || {
+		wait_until 10 listening "$NS_NET" 25 "$RST4"; }; then
 		sg_log "peers did not come up:"
 		tail -n 5 "$SG_TMP"/mx4.log "$SG_TMP"/mx6.log "$SG_TMP"/qmx.log "$SG_TMP"/msa.log \
 			"$SG_TMP"/ptpeer.log "$SG_TMP"/resetmx.log >&2
 		return 1
-	}
+	fi
 }
 
 # mx_count PATTERN: number of smtp-sink dump files (v4 and v6) matching
@@ -350,7 +352,10 @@ gw_start() {
 		sg_log "subgated --check-config refused $GW_CFG: $(tail -n 3 "$GW_LOG")"
 		return 1
 	}
-	in_gw bash -c 'ulimit -n 20000; exec "$@"' _ "$SUBGATED" -c "$GW_CFG" >>"$GW_LOG" 2>&1 &
+	# Not through in_gw: a shell function run with & is a subshell, and $!
+	# would be that subshell, not subgated ("ip netns exec" and "exec" keep
+	# the pid).
+	ip netns exec "$NS_GW" bash -c 'ulimit -n 20000; exec "$@"' _ "$SUBGATED" -c "$GW_CFG" >>"$GW_LOG" 2>&1 &
 	GW_PID=$!
 	if ! wait_until 10 listening "$NS_GW" 10025 || ! wait_until 5 listening "$NS_GW" 10587; then
 		sg_log "subgated did not start listening: $(tail -n 5 "$GW_LOG")"
@@ -361,10 +366,11 @@ gw_start() {
 
 gw_alive() { [ -n "$GW_PID" ] && kill -0 "$GW_PID" 2>/dev/null; }
 
-# gw_stop [SECONDS]: SIGTERM, wait up to SECONDS (default 15), then KILL.
+# gw_stop: SIGTERM, wait up to $GW_STOP_WAIT s (default 15), then KILL.
 # Sets GW_RC to the exit status ("" if it had to be killed).
 gw_stop() {
-	local t=${1:-15} i
+	local t=${GW_STOP_WAIT:-15} i
+	# shellcheck disable=SC2034  # GW_RC is read by run.sh
 	[ -n "$GW_PID" ] || return 0
 	kill -TERM "$GW_PID" 2>/dev/null || true
 	for ((i = 0; i < t * 10; i++)); do
@@ -441,7 +447,8 @@ send_mail() {
 	fi
 }
 
-# chat OUTFILE DST [PORT] -- STEP...: raw client in the subscriber ns.
+# chat OUTFILE DST [PORT] -- STEP...: raw client in the subscriber ns
+# (clients.py chat; a reply read times out after $CHAT_TIMEOUT s, default 30).
 chat() {
 	local out=$1 dst=$2 port=25
 	shift 2
@@ -450,7 +457,8 @@ chat() {
 		shift
 	fi
 	shift
-	in_sub "$PY" "$SG_DIR/clients.py" chat --dst "$dst" --port "$port" "$@" >"$out" 2>&1
+	in_sub "$PY" "$SG_DIR/clients.py" chat --timeout "${CHAT_TIMEOUT:-30}" \
+		--dst "$dst" --port "$port" "$@" >"$out" 2>&1
 }
 
 # --------------------------------------------------------------- audit file

@@ -77,7 +77,7 @@ def run_smtpd(args):
         ok = (isinstance(auth_data, LoginPassword)
               and auth_data.login == args.user.encode()
               and auth_data.password == args.password.encode())
-        return AuthResult(success=ok, handled=False)
+        return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
     class Handler:
         async def handle_DATA(self, server, session, envelope):
