@@ -800,36 +800,48 @@ bdat_parse(const char *p, size_t clen, uint64_t *size, int *last)
 	return 0;
 }
 
+/* probe - the view of a transaction the gateway does not track (seq 0),
+ * so that every MAIL, RCPT and end of data the upstream may act on is
+ * put to the policy. */
+static const struct smtp_txn *
+probe(struct smtp_session *s, struct smtp_txn *t, unsigned seq,
+    const char *from)
+{
+	memset(t, 0, sizeof(*t));
+	t->seq = seq;
+	t->start_ms = clock_ms(s);
+	t->mail_from = from;
+	t->message_id = t->data_reply = t->queue_id = t->outcome = "";
+	return t;
+}
+
 static size_t
 cmd_mail(struct smtp_session *s, const char *p, size_t len, size_t clen,
     const char *args, size_t alen)
 {
 	char addr[ADDR_MAX + 1];
-	struct smtp_txn probe;
+	struct smtp_txn pt;
 	struct txn *t;
 	struct pend *e;
 	char *reply;
 	int kind;
 
 	path_arg(args, alen, "FROM:", addr);
-	memset(&probe, 0, sizeof(probe));
-	probe.seq = s->seq + 1;
-	probe.start_ms = clock_ms(s);
-	probe.mail_from = addr;
-	probe.message_id = probe.data_reply = probe.queue_id = "";
-	probe.outcome = "";
-	if (!ask(s, SMTP_AT_MAIL, addr, &probe))
+	if (!ask(s, SMTP_AT_MAIL, addr, probe(s, &pt, s->seq + 1, addr)))
 		return 0;
 	kind = verdict_take(s, &reply);
 	if (kind == SMTP_PASS) {
-		txn_abort(s);
-		if (s->closed)
-			return len;
-		t = txn_new(s, addr);
-		s->txn = t;
 		fwd_line(s, p, len, clen);
 		e = q_push(s, C_MAIL);
-		e->seq = t->pub.seq;
+		if (s->txn != NULL) {
+			/* RFC 5321 4.1.1.2: a MAIL inside a transaction is
+			 * refused (503); one a server accepts starts anew. */
+			e->str = xstrdup(addr);
+		} else {
+			t = txn_new(s, addr);
+			s->txn = t;
+			e->seq = t->pub.seq;
+		}
 	} else {
 		t = txn_new(s, addr);
 		txn_end(s, t, "refused_by_policy");
@@ -844,25 +856,29 @@ cmd_rcpt(struct smtp_session *s, const char *p, size_t len, size_t clen,
     const char *args, size_t alen)
 {
 	char addr[ADDR_MAX + 1];
+	struct smtp_txn pt;
+	const struct smtp_txn *view;
 	struct pend *e;
 	char *reply;
-	int kind = SMTP_PASS;
+	int kind;
 
 	path_arg(args, alen, "TO:", addr);
-	reply = NULL;
 	if (s->txn != NULL) {
 		txn_sync(s->txn);
-		if (!ask(s, SMTP_AT_RCPT, addr, &s->txn->pub))
-			return 0;
-		kind = verdict_take(s, &reply);
-	}
+		view = &s->txn->pub;
+	} else
+		view = probe(s, &pt, 0, "");
+	if (!ask(s, SMTP_AT_RCPT, addr, view))
+		return 0;
+	kind = verdict_take(s, &reply);
 	if (kind == SMTP_PASS) {
 		fwd_line(s, p, len, clen);
 		e = q_push(s, C_RCPT);
 		e->seq = s->txn != NULL ? s->txn->pub.seq : 0;
 		e->str = xstrdup(addr);
 	} else {
-		s->txn->pub.nrcpts_refused++;
+		if (s->txn != NULL)
+			s->txn->pub.nrcpts_refused++;
 		refuse(s, kind, reply);
 	}
 	free(reply);
@@ -905,6 +921,7 @@ policy_refuse_data(struct smtp_session *s, struct txn *t, const char *reply)
 static size_t
 cmd_bdat(struct smtp_session *s, const char *p, size_t len, size_t clen)
 {
+	struct smtp_txn pt;
 	uint64_t size;
 	char *reply;
 	int last, kind;
@@ -917,9 +934,11 @@ cmd_bdat(struct smtp_session *s, const char *p, size_t len, size_t clen)
 		local_reply(s, R_BDATNOTIMPL, NULL);
 		return len;
 	}
-	if (last && s->txn != NULL) {
-		txn_sync(s->txn);
-		if (!ask(s, SMTP_AT_DATA_END, "", &s->txn->pub))
+	if (last) {
+		if (s->txn != NULL)
+			txn_sync(s->txn);
+		if (!ask(s, SMTP_AT_DATA_END, "", s->txn != NULL ?
+		    &s->txn->pub : probe(s, &pt, 0, "")))
 			return 0;
 		kind = verdict_take(s, &reply);
 		if (kind != SMTP_PASS) {
@@ -1268,9 +1287,11 @@ dataend_pass(struct smtp_session *s)
 static void
 data_end(struct smtp_session *s)
 {
+	struct smtp_txn pt;
+
 	s->cmode = M_DOTWAIT;
 	if (s->dtxn == NULL) {
-		dataend_pass(s);
+		ask(s, SMTP_AT_DATA_END, "", probe(s, &pt, 0, ""));
 		return;
 	}
 	mid_end(s->dtxn);
@@ -1568,7 +1589,12 @@ reply_done(struct smtp_session *s, int code)
 
 	switch (kind) {
 	case C_MAIL:
-		if (s->txn != NULL && s->txn->pub.seq == seq && !ok) {
+		if (seq == 0 && ok && str != NULL) {
+			txn_abort(s);
+			if (s->closed)
+				break;
+			s->txn = txn_new(s, str);
+		} else if (s->txn != NULL && s->txn->pub.seq == seq && !ok) {
 			/* RFC 5321 3.3: no transaction was started. */
 			if (s->seq == seq)
 				s->seq--;

@@ -817,6 +817,37 @@ test_mail_refused_upstream(void)
 }
 
 static void
+test_nested_mail(void)
+{
+	/* RFC 5321 4.1.1.2: the upstream refuses a MAIL inside a
+	 * transaction, which goes on: the record keeps the first sender. */
+	static const struct step st[] = {
+		U(GREET),
+		C("MAIL FROM:<a@x>\r\nMAIL FROM:<b@x>\r\nRCPT TO:<c@y>\r\n"),
+		U("250 ok\r\n503 5.5.1 Error: nested MAIL command\r\n250 ok\r\n"),
+		C("RSET\r\nMAIL FROM:<d@x>\r\nMAIL FROM:<e@x>\r\n"),
+		U("250 ok\r\n250 ok\r\n250 ok\r\n"),
+		EOF_C,
+	};
+
+	CHECK(st, NULL, NULL,
+	    "decide mail a@x\n"
+	    "decide mail b@x\n"
+	    "decide rcpt c@y\n"
+	    "txn seq=1 aborted from=a@x rcpts=1/0 kept=c@y size=0 mid= code=0"
+	    " reply= qid= t=1010-1030\n"
+	    "decide mail d@x\n"
+	    "decide mail e@x\n"
+	    "txn seq=2 aborted from=d@x rcpts=0/0 kept= size=0 mid= code=0"
+	    " reply= qid= t=1030-1040\n"
+	    "txn seq=3 aborted from=e@x rcpts=0/0 kept= size=0 mid= code=0"
+	    " reply= qid= t=1040-1050\n"
+	    "close client_eof\n"
+	    "info cls=mx greeting=mx.example.org ehlo= mech= user= ntxn=3"
+	    " ncmd=6 nerr=1 dropped=0 normalized=0\n");
+}
+
+static void
 test_bdat(void)
 {
 #define CHUNK1 "Message-ID: <m@x>\r\nRCPT TO:<x@y>\r\n"
@@ -844,6 +875,7 @@ test_bdat(void)
 	    "decide data_end seq=1 size=34 mid=<m@x>\n"
 	    "txn seq=1 accepted from=a@x rcpts=1/0 kept=b@y size=43 mid=<m@x>"
 	    " code=250 reply=250 2.0.0 Ok: queued as B1 qid=B1 t=1030-1060\n"
+	    "decide data_end seq=0 size=0 mid=\n"
 	    INFO_MX " mech= user= ntxn=1 ncmd=8 nerr=3 dropped=0 normalized=0\n");
 }
 
@@ -1198,6 +1230,7 @@ suite_smtp_register(void)
 	    CU_add_test(s, "data_end_refused", test_data_end_refused) == NULL ||
 	    CU_add_test(s, "policy_mail_and_close", test_policy_mail_and_close) == NULL ||
 	    CU_add_test(s, "mail_refused_upstream", test_mail_refused_upstream) == NULL ||
+	    CU_add_test(s, "nested_mail", test_nested_mail) == NULL ||
 	    CU_add_test(s, "bdat", test_bdat) == NULL ||
 	    CU_add_test(s, "bdat_not_offered", test_bdat_not_offered) == NULL ||
 	    CU_add_test(s, "auth_plain", test_auth_plain) == NULL ||
