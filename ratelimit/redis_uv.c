@@ -584,13 +584,15 @@ sentinel_cb(void *arg, int err, const redisReply *r)
 		rl_conn_reset(c, SG_EPROTO);
 		return;
 	}
+	if (strcmp(c->m_host, r->element[0]->str) != 0 ||
+	    c->m_port != (int)port)
+		log_info("event=redis_primary addr=%s:%ld sentinel=%s",
+		    r->element[0]->str, port, c->addr);
 	free(c->m_host);
 	c->m_host = xstrdup(r->element[0]->str);
 	c->m_port = (int)port;
 	c->have_master = 1;
 	c->resolved = 1;
-	log_info("event=redis_primary addr=%s:%d sentinel=%s", c->m_host,
-	    c->m_port, c->addr);
 }
 
 static int

@@ -54,9 +54,10 @@ srv_start(struct srv *s)
 		s->port = srv_free_port();
 	snprintf(path, sizeof(path), "%s/redis-%d.conf", s->dir, s->port);
 	snprintf(conf, sizeof(conf),
-	    "port %d\nbind 127.0.0.1\nsave \"\"\nappendonly no\n"
+	    "port %d\nbind 127.0.0.1\n%s"
 	    "dir %s\nlogfile %s/redis-%d.log\ndaemonize no\n%s\n",
-	    s->port, s->dir, s->dir, s->port, s->extra);
+	    s->port, s->sentinel ? "" : "save \"\"\nappendonly no\n",
+	    s->dir, s->dir, s->port, s->extra);
 	if ((f = fopen(path, "w")) == NULL)
 		return -1;
 	fputs(conf, f);
