@@ -10,8 +10,13 @@
 #include <stdint.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* sys/param.h (pulled in by uv.h) defines the same two. */
+#ifndef MIN
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
+#endif
+#ifndef MAX
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+#endif
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t size);
