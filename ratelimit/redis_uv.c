@@ -512,6 +512,7 @@ on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 	struct rl_conn *c = ac->data;
 	const redisReply *rp = reply;
 	struct req *r = req_find(c, (uint64_t)(uintptr_t)privdata);
+	char esc[96];
 	int err = 0;
 
 	if (r == NULL)
@@ -527,8 +528,14 @@ on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 	} else if (r->setup) {
 		if (r->cb != NULL)
 			r->cb(r->arg, err, rp);
-		if (rp == NULL || rp->type == REDIS_REPLY_ERROR)
-			rl_conn_reset(c, rp == NULL ? err : SG_EPROTO);
+		if (rp != NULL && rp->type == REDIS_REPLY_ERROR) {
+			if (!c->kill_pending)
+				log_warn("event=redis_setup_failed addr=%s "
+				    "reply=%s", c->addr, log_esc(esc, sizeof(esc),
+				    rp->str, rp->len));
+			rl_conn_reset(c, SG_EPROTO);
+		} else if (rp == NULL)
+			rl_conn_reset(c, err);
 		setup_done(c);
 	} else {
 		if (is_error(rp, "READONLY") || is_error(rp, "MASTERDOWN") ||
@@ -540,15 +547,6 @@ on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 }
 
 /* Internal handshake callbacks: arg is the rl_conn. */
-
-static void
-auth_cb(void *arg, int err, const redisReply *r)
-{
-	struct rl_conn *c = arg;
-
-	if (r != NULL && r->type == REDIS_REPLY_ERROR)
-		log_err("event=redis_auth_failed addr=%s", c->addr);
-}
 
 static void
 role_cb(void *arg, int err, const redisReply *r)
@@ -687,7 +685,7 @@ attempt(struct rl_conn *c)
 		const char *argv[] = { "AUTH", c->conf.password };
 		size_t len[] = { 4, strlen(c->conf.password) };
 
-		send_setup(c, 2, argv, len, auth_cb, c);
+		send_setup(c, 2, argv, len, NULL, NULL);
 	}
 	if (c->conf.nsentinels > 0) {
 		const char *argv[] = { "ROLE" };

@@ -695,6 +695,36 @@ test_free_pending(void)
 	CU_ASSERT_EQUAL(t.last_err, -ECANCELED);
 }
 
+static void
+test_password(void)
+{
+	struct srv s = { .extra = "requirepass s3cr{e}t" };
+	uv_loop_t loop;
+	struct rl_conf c;
+	struct rl_limit l = rate("leo", "msg", 5, 60000);
+	struct tally t = { 0 };
+	struct rl *good, *bad;
+
+	CU_ASSERT_FATAL(srv_start(&s) == 0);
+	c = test_conf(&s);
+	uv_loop_init(&loop);
+	c.password = "s3cr{e}t";
+	good = rl_new(&loop, &c);
+	c.password = "wrong";
+	bad = rl_new(&loop, &c);
+	CU_ASSERT(wait_up(&loop, good, 3000));
+	run_for(&loop, 200);
+	CU_ASSERT_FALSE(rl_is_up(bad));
+	decide(good, &l, 1, "s", &t);
+	decide(bad, &l, 1, "s", &t);
+	CU_ASSERT(wait_tally(&loop, &t, 2, 3000));
+	CU_ASSERT_EQUAL(t.redis, 1);
+	CU_ASSERT_EQUAL(t.local, 1);
+	rl_free(bad, NULL, NULL);
+	CU_ASSERT_EQUAL(close_rl(&loop, good), 0);
+	srv_destroy(&s);
+}
+
 static int
 suite_init(void)
 {
@@ -722,6 +752,7 @@ suite_redis_register(void)
 	    CU_add_test(s, "refused_connect", test_refused_connect) == NULL ||
 	    CU_add_test(s, "silent_server", test_silent_server) == NULL ||
 	    CU_add_test(s, "locks", test_locks) == NULL ||
+	    CU_add_test(s, "password", test_password) == NULL ||
 	    CU_add_test(s, "free_pending", test_free_pending) == NULL)
 		return -1;
 	return 0;
