@@ -56,7 +56,10 @@ const char *smtp_point_name(enum smtp_point p);
 enum smtp_verdict_kind {
 	SMTP_PASS,		/* forward the command */
 	SMTP_REFUSE,		/* answer with reply, forward nothing, go on */
-	SMTP_REFUSE_CLOSE	/* answer with reply, then end the session */
+	SMTP_REFUSE_CLOSE,	/* answer with reply, then end the session */
+	SMTP_REDIRECT		/* SMTP_AT_CONNECT only: relay to the operator's
+				 * smarthost (smarthost.h); elsewhere the core
+				 * treats it as SMTP_REFUSE with reply */
 };
 
 struct smtp_verdict {
