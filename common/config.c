@@ -871,6 +871,66 @@ apply_yaml(struct config *c, const char *buf, size_t len, const char *name,
 	return x.failed ? -1 : 0;
 }
 
+static const char *const action_names[] = { "tempfail", "refuse_submission",
+    "redirect", "block", NULL };
+static const char *const traffic_names[] = { "mx", "submission", "tls", NULL };
+
+const char *
+config_action_name(enum policy_action a)
+{
+	return (unsigned)a < ARRAY_SIZE(action_names) - 1 ? action_names[a] : "?";
+}
+
+const char *
+config_traffic_name(enum traffic_class t)
+{
+	return (unsigned)t < ARRAY_SIZE(traffic_names) - 1 ? traffic_names[t] : "?";
+}
+
+const struct policy_class *
+config_class(const struct config *c, const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return NULL;
+	for (i = 0; i < c->policy.nclasses; i++)
+		if (strcmp(c->policy.classes[i].name, name) == 0)
+			return &c->policy.classes[i];
+	return NULL;
+}
+
+/* init_defaults - values of sections the embedded default leaves out. */
+static void
+init_defaults(struct config *c)
+{
+	addr_parse(&c->redis.address, "127.0.0.1:6379", -1);
+	c->redis.master_name = xstrdup("mymaster");
+	c->redis.timeout_ms = 50;
+	c->redis.connect_timeout_ms = 1000;
+	addr_parse(&c->identity.radius.listen, "[::]:1813", -1);
+	c->identity.history_ms = 8 * 24 * HOUR;
+	c->audit.retention_ms = 8 * 24 * HOUR;
+	c->policy.default_class_name = xstrdup("default");
+	c->policy.classes = xcalloc(1, sizeof(*c->policy.classes));
+	c->policy.nclasses = 1;
+	c->policy.classes[0].name = xstrdup("default");
+	c->policy.classes[0].lockout.within_ms = 10 * MIN_;
+	c->policy.classes[0].lockout.duration_ms = HOUR;
+	c->policy.default_class = &c->policy.classes[0];
+	c->policy.replies.tempfail = xstrdup("451 4.7.1 Too many %l from your "
+	    "address, try again in %r seconds");
+	c->policy.replies.refuse_submission = xstrdup("550 5.7.1 Port 25 is for "
+	    "server-to-server mail. Submit your mail on port 587 with "
+	    "authentication (RFC 5068)");
+	c->policy.replies.block = xstrdup("554 5.7.1 Sending mail on port 25 is "
+	    "blocked for your connection");
+	c->policy.replies.locked = xstrdup("421 4.7.1 Too many violations, port "
+	    "25 is locked for your connection for %r seconds");
+	c->policy.replies.redis_down = xstrdup("451 4.3.0 Temporary local "
+	    "problem, try again later");
+}
+
 struct config *
 config_load_string(const char *yaml, size_t len, const char *name, char *err,
     size_t errlen)
@@ -881,6 +941,7 @@ config_load_string(const char *yaml, size_t len, const char *name, char *err,
 	if (errlen > 0)
 		err[0] = '\0';
 	c->path = xstrdup(name);
+	init_defaults(c);
 	if (apply_yaml(c, config_default_yaml, sizeof(config_default_yaml) - 1,
 	    "(default)", err, errlen) < 0 ||
 	    (yaml != config_default_yaml &&
@@ -938,6 +999,16 @@ config_free(struct config *c)
 	free(c->node);
 	free(c->listeners);
 	free(c->audit_path);
+	free(c->redis.master_name);
+	free(c->policy.default_class_name);
+	for (size_t i = 0; i < c->policy.nclasses; i++)
+		free(c->policy.classes[i].name);
+	free(c->policy.classes);
+	free(c->policy.replies.tempfail);
+	free(c->policy.replies.refuse_submission);
+	free(c->policy.replies.block);
+	free(c->policy.replies.locked);
+	free(c->policy.replies.redis_down);
 	free(c);
 }
 

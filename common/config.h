@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "addr.h"
+#include "cidr.h"
 
 enum listener_mode {
 	LISTEN_SMTP,		/* port 25: SMTP-aware relay */
@@ -67,6 +68,217 @@ struct smtp_conf {
 	struct smtp_timeouts timeouts;
 };
 
+/*
+ * Port-25 policy, Redis, identity, audit options (issues 3 and 4).
+ * Every section below is optional; without them the gateway runs with no
+ * Redis (in-process limiter only), one class "default" with no limits, no
+ * RADIUS listener and full recipients in the audit trail.
+ */
+
+/* A secret: read at load time from file (first line, newline stripped) or
+ * given inline. value is NUL-terminated for convenience, len is its length
+ * (never 0 when set). file is NULL for an inline secret. value == NULL: not
+ * configured. config_dump never prints value. */
+struct secret {
+	char *file;
+	char *value;
+	size_t len;
+};
+
+/* A rate "N/PERIOD": at most n (sessions, messages, recipients, octets,
+ * destinations) per period_ms. n == 0: unlimited (period_ms is 0 too). */
+struct rate {
+	uint64_t n;
+	uint32_t period_ms;
+};
+
+/* What a hit limit does. */
+enum policy_action {
+	ACTION_TEMPFAIL,		/* 421/451/452 reply, replies.tempfail */
+	ACTION_REFUSE_SUBMISSION,	/* 5xx "use port 587", replies.refuse_submission */
+	ACTION_REDIRECT,		/* MX-bound traffic to smarthost */
+	ACTION_BLOCK			/* 554, replies.block */
+};
+
+/* Index of struct policy_class.traffic[]: the same order and values as
+ * enum smtp_class (SMTP_CLASS_MX = 0, SUBMISSION = 1, TLS = 2). */
+enum traffic_class {
+	TRAFFIC_MX,
+	TRAFFIC_SUBMISSION,
+	TRAFFIC_TLS,
+	TRAFFIC_COUNT
+};
+
+/* Limits of one scope. Zero everywhere = no limit. For TRAFFIC_TLS only
+ * connections, concurrent, bytes and duration_ms are ever set (the config
+ * refuses the others there); duration_ms is only set for TRAFFIC_TLS.
+ * destinations only in a subscriber's class (not destination/global). */
+struct limit_set {
+	struct rate connections;	/* new sessions per period */
+	struct rate messages;		/* transactions accepted (end of data) */
+	struct rate recipients;		/* RCPT accepted */
+	struct rate bytes;		/* message octets (tls: octets both ways) */
+	struct rate destinations;	/* distinct destination hosts per period */
+	uint32_t concurrent;		/* sessions at once, 0 = unlimited */
+	uint32_t duration_ms;		/* tls: one session's life, 0 = unlimited */
+	int deny;			/* 1: every new session is a hit ("deny: true") */
+	enum policy_action action;	/* valid when has_action */
+	int has_action;			/* 0: the class's action applies */
+};
+
+/* Lock-out after violations hits within within_ms, for duration_ms.
+ * violations == 0: no lock-out (within_ms/duration_ms keep their defaults,
+ * 10m and 1h). */
+struct lockout_conf {
+	uint32_t violations;
+	uint32_t within_ms;
+	uint32_t duration_ms;
+};
+
+struct policy_class {
+	char *name;
+	enum policy_action action;	/* default for every limit of the class */
+	struct lockout_conf lockout;
+	struct limit_set traffic[TRAFFIC_COUNT];	/* by enum traffic_class */
+};
+
+/* Limits shared by a scope (one destination host; everyone): "all" counts
+ * every traffic class together, traffic[] each one alone; both apply.
+ * A hit here always answers with ACTION_TEMPFAIL (has_action is 0). */
+struct scope_limits {
+	struct limit_set all;
+	struct limit_set traffic[TRAFFIC_COUNT];
+};
+
+struct policy_prefix {
+	struct cidr_prefix prefix;
+	char *class_name;
+	const struct policy_class *cls;		/* resolved, never NULL */
+};
+
+/* Reply texts: "NNN X.Y.Z text"; %l = name of the limit hit (connections,
+ * concurrent, messages, recipients, bytes, destinations, duration, deny),
+ * %r = seconds until retry, %% = '%'. Checked at load: a 4xx or 5xx code,
+ * the enhanced code's class (if any) equal to the reply's, printable ASCII,
+ * no other % sequence, at most 400 characters before expansion. */
+struct policy_replies {
+	char *tempfail;
+	char *refuse_submission;
+	char *block;
+	char *locked;
+	char *redis_down;
+};
+
+struct policy_conf {
+	char *default_class_name;
+	const struct policy_class *default_class;	/* resolved, never NULL */
+	struct policy_class *classes;	/* in file order; at least one */
+	size_t nclasses;
+	struct policy_prefix *prefixes;	/* no duplicates */
+	size_t nprefixes;
+	struct scope_limits destination;	/* per destination host */
+	struct scope_limits global;		/* all subscribers, all nodes */
+	struct policy_replies replies;
+};
+
+enum redis_on_failure {
+	REDIS_FAIL_OPEN,	/* in-process limiter takes over */
+	REDIS_FAIL_CLOSED	/* port 25 answers replies.redis_down */
+};
+
+struct redis_conf {
+	int enabled;			/* 0: no "redis" section, no Redis at all */
+	union sockaddr_any address;	/* standalone primary */
+	union sockaddr_any *sentinels;	/* if nsentinels > 0, address is ignored */
+	size_t nsentinels;
+	char *master_name;
+	struct secret password;		/* value NULL: no AUTH */
+	uint32_t database;
+	uint32_t timeout_ms;		/* per request */
+	uint32_t connect_timeout_ms;
+	enum redis_on_failure on_failure;
+};
+
+enum smarthost_tls {
+	SMARTHOST_TLS_REQUIRE,
+	SMARTHOST_TLS_OPPORTUNISTIC,
+	SMARTHOST_TLS_OFF
+};
+
+struct smarthost_conf {
+	union sockaddr_any address;	/* AF_UNSPEC: none (redirect refused by config) */
+	enum smarthost_tls starttls;
+	char *ca_file;			/* NULL: system CAs */
+	char *verify_name;		/* NULL: no name check */
+	char *auth_user;		/* NULL: no AUTH; set iff auth_password is */
+	struct secret auth_password;
+	char *helo_name;		/* NULL: use config->node */
+};
+
+struct static_entry {
+	struct cidr_prefix prefix;
+	char *subscriber;		/* 1..253 printable octets, no space */
+	char *class_name;		/* NULL: prefixes / default_class decide */
+	const struct policy_class *cls;	/* resolved; NULL iff class_name is */
+};
+
+struct radius_client {
+	struct cidr_prefix prefix;	/* NAS address or prefix */
+	struct secret secret;		/* always set */
+	char *name;			/* NULL: none given (use the address) */
+};
+
+struct radius_conf {
+	int enabled;			/* 0: no RADIUS listener */
+	union sockaddr_any listen;
+	struct radius_client *clients;	/* at least one when enabled */
+	size_t nclients;
+	char *class_attribute;		/* NULL: class not taken from RADIUS */
+};
+
+struct identity_conf {
+	struct static_entry *statics;	/* no duplicate prefixes */
+	size_t nstatics;
+	struct radius_conf radius;
+	uint64_t history_ms;		/* default 8 days */
+};
+
+enum audit_recipients {
+	AUDIT_RCPT_FULL,
+	AUDIT_RCPT_HMAC,
+	AUDIT_RCPT_COUNT
+};
+
+enum audit_index {
+	AUDIT_INDEX_AUTO,
+	AUDIT_INDEX_REDIS,
+	AUDIT_INDEX_NONE
+};
+
+enum audit_write_error {
+	AUDIT_WERR_CONTINUE,
+	AUDIT_WERR_TEMPFAIL
+};
+
+/* The path stays in struct config.audit_path. */
+struct audit_conf {
+	enum audit_recipients recipients;
+	struct secret hmac_key;		/* set iff recipients == AUDIT_RCPT_HMAC */
+	enum audit_index index;		/* as configured */
+	int index_redis;		/* resolved: 1 = write the Redis index */
+	uint64_t retention_ms;		/* Redis index, default 8 days */
+	enum audit_write_error on_write_error;
+};
+
+struct geoip_conf {
+	char *asn_db;			/* NULL: no ASN in records */
+	char *country_db;		/* NULL: no country in records */
+};
+
+struct admin_conf {
+	union sockaddr_any listen;	/* AF_UNSPEC: no admin endpoint */
+};
+
 struct config {
 	char *path;			/* file it was loaded from, or "(default)" */
 	char *node;			/* this gateway's name in records */
@@ -85,6 +297,14 @@ struct config {
 	char *audit_path;		/* JSON lines; "-" = stdout */
 	int log_level;			/* enum log_level */
 	uint32_t drain_timeout;		/* SIGTERM: ms to let sessions finish */
+
+	struct redis_conf redis;
+	struct policy_conf policy;
+	struct smarthost_conf smarthost;
+	struct identity_conf identity;
+	struct audit_conf audit;
+	struct geoip_conf geoip;
+	struct admin_conf admin;
 };
 
 extern const char config_default_yaml[];
@@ -100,5 +320,13 @@ void config_free(struct config *c);
 /* config_dump - the effective configuration as YAML that config_load reads
  * back to the same struct config. */
 void config_dump(const struct config *c, FILE *out);
+
+/* config_class - the class called name, or NULL. */
+const struct policy_class *config_class(const struct config *c,
+    const char *name);
+
+/* config_action_name / config_traffic_name - "tempfail", "mx", ... */
+const char *config_action_name(enum policy_action a);
+const char *config_traffic_name(enum traffic_class t);
 
 #endif
