@@ -16,7 +16,8 @@
 	X(LINE, "line too long")                                         \
 	X(PROTO, "protocol violation")                                   \
 	X(LIMIT, "limit reached")                                        \
-	X(CLOSED, "session closed")
+	X(CLOSED, "session closed")                                      \
+	X(TLS, "TLS failure")
 
 enum sg_err {
 	SG_OK = 0,
