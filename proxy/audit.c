@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -134,7 +135,10 @@ dup_or_null(const char *s)
 void
 audit_session_fill(struct audit_session *rec, const struct smtp_info *in)
 {
-	audit_session_free(rec);
+	free(rec->greeting_host);
+	free(rec->ehlo);
+	free(rec->auth_mech);
+	free(rec->auth_user);
 	rec->cls = smtp_class_name(in->cls);
 	rec->greeting_host = dup_or_null(in->greeting_host);
 	rec->ehlo = dup_or_null(in->ehlo);
@@ -155,8 +159,22 @@ audit_session_set_reason(struct audit_session *rec, const char *reason)
 }
 
 void
+audit_session_set_identity(struct audit_session *rec, const char *subscriber,
+    const char *source, const char *policy_class)
+{
+	free(rec->subscriber);
+	free(rec->policy_class);
+	rec->subscriber = dup_or_null(subscriber);
+	rec->subscriber_source = source;
+	rec->policy_class = dup_or_null(policy_class);
+}
+
+void
 audit_session_free(struct audit_session *rec)
 {
+	free(rec->subscriber);
+	free(rec->policy_class);
+	rec->subscriber = rec->policy_class = NULL;
 	free(rec->greeting_host);
 	free(rec->ehlo);
 	free(rec->auth_mech);
@@ -207,15 +225,20 @@ set_time(json_t *o, const char *k, int64_t ms)
 }
 
 static void
-set_addrs(json_t *o, const struct audit_addr *src, const struct audit_addr *dst)
+set_addrs(json_t *o, const struct audit_session *rec,
+    const struct audit_addr *src, const struct audit_addr *dst)
 {
 	union sockaddr_any a;
 	char buf[ADDR_STRLEN];
 
 	audit_addr_get(src, &a);
 	addr_ntop(&a, buf, sizeof(buf));
-	/* Until subscriber identity lands, the subscriber is its address. */
-	set_str(o, "subscriber", buf);
+	/* No identity looked up: the subscriber is its address. */
+	set_str(o, "subscriber", rec->subscriber != NULL ? rec->subscriber : buf);
+	set_str(o, "subscriber_source", rec->subscriber_source != NULL
+	    ? rec->subscriber_source : "address");
+	if (rec->policy_class != NULL)
+		set_str(o, "policy_class", rec->policy_class);
 	set_str(o, "src", buf);
 	set_int(o, "src_port", src->port);
 	audit_addr_get(dst, &a);
@@ -256,6 +279,40 @@ out:
 		free(buf);
 }
 
+int
+audit_write_line(const char *json, size_t len)
+{
+	struct iovec iov[2];
+	size_t off = 0, n = len + 1;
+
+	iov[0].iov_base = (void *)json;
+	iov[0].iov_len = len;
+	iov[1].iov_base = "\n";
+	iov[1].iov_len = 1;
+	while (off < n) {
+		ssize_t w;
+
+		if (audit_fd < 0)
+			return -EBADF;
+		if (off < len) {
+			iov[0].iov_base = (char *)json + off;
+			iov[0].iov_len = len - off;
+			w = writev(audit_fd, iov, 2);
+		} else
+			w = write(audit_fd, "\n", 1);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = w < 0 ? errno : EIO;
+
+			log_err("event=audit_write_failed error=\"%s\"", strerror(e));
+			return -e;
+		}
+		off += (size_t)w;
+	}
+	return 0;
+}
+
 static char *
 listener_name(const struct config *c, int idx, char *buf, size_t len)
 {
@@ -284,7 +341,7 @@ audit_write_session(const struct config *c, struct audit_session *rec)
 	set_str(o, "listener", listener_name(c, rec->listener, lbuf, sizeof(lbuf)));
 	set_str(o, "mode", rec->mode == LISTEN_SMTP ? "smtp" : "passthrough");
 	set_str(o, "class", rec->cls);
-	set_addrs(o, &rec->src, &rec->dst);
+	set_addrs(o, rec, &rec->src, &rec->dst);
 	if (rec->mode == LISTEN_SMTP) {
 		set_str(o, "greeting_host", rec->greeting_host);
 		set_str(o, "ehlo", rec->ehlo);
@@ -323,7 +380,7 @@ audit_write_txn(const struct config *c, const struct audit_session *rec,
 	set_int(o, "seq", t->seq);
 	set_time(o, "start", t->start_ms);
 	set_time(o, "end", t->end_ms);
-	set_addrs(o, &rec->src, &rec->dst);
+	set_addrs(o, rec, &rec->src, &rec->dst);
 	set_str(o, "mail_from", t->mail_from);
 	for (size_t i = 0; i < t->nrcpts_kept; i++)
 		json_array_append_new(rcpts, jstr(t->rcpts[i]));

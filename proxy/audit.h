@@ -50,6 +50,11 @@ struct audit_session {
 	uint64_t bytes_to_upstream, bytes_from_upstream;
 	uint64_t dropped_after_starttls, normalized_newlines;
 	char end_reason[32];
+	/* identity at accept (identity.h): heap copies or NULL; NULL
+	 * subscriber = the source address */
+	char *subscriber;
+	const char *subscriber_source;	/* "static", "radius", "address" */
+	char *policy_class;
 };
 
 /* audit_open - "-" is stdout. 0 or a negative errno. */
@@ -71,6 +76,11 @@ void audit_session_init(struct audit_session *rec, int worker, uint32_t seq,
 /* audit_session_fill - copy the SMTP core's facts into rec (strings copied). */
 void audit_session_fill(struct audit_session *rec, const struct smtp_info *in);
 void audit_session_set_reason(struct audit_session *rec, const char *reason);
+/* audit_session_set_identity - who the source was at accept: subscriber id,
+ * its source ("static", "radius", "address": a static string) and policy
+ * class, as they were at that moment (strings copied). */
+void audit_session_set_identity(struct audit_session *rec,
+    const char *subscriber, const char *source, const char *policy_class);
 /* audit_session_free - free the strings rec owns. */
 void audit_session_free(struct audit_session *rec);
 
@@ -78,6 +88,12 @@ void audit_session_free(struct audit_session *rec);
 void audit_write_session(const struct config *c, struct audit_session *rec);
 void audit_write_txn(const struct config *c, const struct audit_session *rec,
     const struct smtp_txn *txn);
+
+/* audit_write_line - append preformatted records (one JSON object, or
+ * several joined by newlines; the final newline is added) with one
+ * writev(2), like every other record. 0, or a negative errno when they could
+ * not be written whole. */
+int audit_write_line(const char *json, size_t len);
 
 /* audit_log_end - the operator's log line for a finished session. */
 void audit_log_end(const struct audit_session *rec);
