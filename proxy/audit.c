@@ -15,19 +15,49 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "audit_key.h"
+#include "geoip.h"
 #include "log.h"
 #include "util.h"
 
 static int audit_fd = -1;
+static void audit__retry_now(void);
+static int flush_queue(void);
+static void drain_to_stderr(void);
+
 static char *audit_path;
 static uint32_t node_tag;
 static const char *node_name = "";
+
+/* The queue of records the file did not take (see "Output" below). */
+#define QUEUE_MAX_BYTES (32u * 1024 * 1024)
+#define QUEUE_MAX_RECORDS 65536
+#define RETRY_MS 1000
+#define LOG_EVERY_MS 10000
+
+struct qrec {
+	struct qrec *next;
+	size_t len;		/* with the final newline */
+	int partial;		/* an earlier attempt left a fragment */
+	char data[];
+};
+
+static pthread_mutex_t q_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct qrec *q_head, *q_tail;
+static size_t q_bytes, q_count;
+static int64_t q_last_try, q_last_log;
+static atomic_int failing;
+static atomic_uint_fast64_t st_written, st_write_errors, st_queued, st_lost,
+    st_requeued;
+static audit_sink_fn *sink;
 
 int
 audit_open(const char *path)
@@ -59,12 +89,19 @@ audit_reopen(void)
 		return -e;
 	}
 	close(fd);
+	audit__retry_now();
 	return 0;
 }
 
 void
 audit_close(void)
 {
+	pthread_mutex_lock(&q_mu);
+	if (q_head != NULL) {
+		(void)flush_queue();
+		drain_to_stderr();
+	}
+	pthread_mutex_unlock(&q_mu);
 	if (audit_fd >= 0)
 		close(audit_fd);
 	audit_fd = -1;
@@ -246,35 +283,252 @@ set_addrs(json_t *o, const struct audit_session *rec,
 	set_int(o, "dst_port", dst->port);
 }
 
-/* emit - one record, one write(2). */
+/* Output ----------------------------------------------------------------
+ *
+ * Every record goes out with one write(2) (writev for audit_write_line).
+ * When a write fails (full disk, quota, I/O error) the record, and every
+ * record after it, goes to a bounded queue instead, in order, and the
+ * writer is "failing" until the queue could be written out: at most once a
+ * second a writer (or audit_tick from the main loop) tries again. A record
+ * the queue has no room for is lost and counted; so are records still queued
+ * when the daemon exits, after they have been written to standard error as a
+ * last resort. A write cut short by the disk leaves a partial line in the
+ * file; the record is written again whole, after a newline that ends the
+ * fragment (readers skip lines that are not JSON).
+ */
+
+
+/* write_all - 0 once all n bytes are written; else a negative errno and
+ * *done says how many went out. */
+static int
+write_all(const char *p, size_t n, size_t *done)
+{
+	*done = 0;
+	while (*done < n) {
+		ssize_t w;
+
+		if (audit_fd < 0)
+			return -EBADF;
+		w = write(audit_fd, p + *done, n - *done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		*done += (size_t)w;
+	}
+	return 0;
+}
+
+/* note_error - count, and log at most every LOG_EVERY_MS (q_mu held). */
+static void
+note_error(int err)
+{
+	int64_t now = now_ms();
+
+	atomic_fetch_add(&st_write_errors, 1);
+	if (now - q_last_log < LOG_EVERY_MS)
+		return;
+	q_last_log = now;
+	log_err("event=audit_write_failed error=\"%s\" queued=%zu queued_bytes=%zu "
+	    "write_errors=%llu lost=%llu", strerror(-err), q_count, q_bytes,
+	    (unsigned long long)atomic_load(&st_write_errors),
+	    (unsigned long long)atomic_load(&st_lost));
+}
+
+/* enqueue - keep a record that could not be written (q_mu held). */
+static void
+enqueue(const char *p, size_t n, int partial)
+{
+	struct qrec *q;
+
+	if (q_count >= QUEUE_MAX_RECORDS || q_bytes + n > QUEUE_MAX_BYTES) {
+		atomic_fetch_add(&st_lost, 1);
+		return;
+	}
+	q = xmalloc(sizeof(*q) + n);
+	q->next = NULL;
+	q->len = n;
+	q->partial = partial;
+	memcpy(q->data, p, n);
+	if (q_tail != NULL)
+		q_tail->next = q;
+	else
+		q_head = q;
+	q_tail = q;
+	q_bytes += n;
+	q_count++;
+	atomic_fetch_add(&st_queued, 1);
+}
+
+/* flush_queue - write out what is queued, oldest first (q_mu held).
+ * 0 when the queue is empty afterwards. */
+static int
+flush_queue(void)
+{
+	size_t done, nrec = q_count;
+	int rc;
+
+	q_last_try = now_ms();
+	while (q_head != NULL) {
+		struct qrec *q = q_head;
+
+		if (q->partial) {
+			if ((rc = write_all("\n", 1, &done)) < 0) {
+				note_error(rc);
+				return rc;
+			}
+			q->partial = 0;
+		}
+		if ((rc = write_all(q->data, q->len, &done)) < 0) {
+			q->partial = done > 0;
+			note_error(rc);
+			return rc;
+		}
+		q_head = q->next;
+		if (q_head == NULL)
+			q_tail = NULL;
+		q_bytes -= q->len;
+		q_count--;
+		free(q);
+		atomic_fetch_add(&st_written, 1);
+		atomic_fetch_add(&st_requeued, 1);
+	}
+	if (atomic_exchange(&failing, 0))
+		log_warn("event=audit_write_recovered written_from_queue=%zu "
+		    "write_errors=%llu lost=%llu", nrec,
+		    (unsigned long long)atomic_load(&st_write_errors),
+		    (unsigned long long)atomic_load(&st_lost));
+	return 0;
+}
+
+/* out - write one record (n bytes including its newline), or queue it. */
+static int
+out(const char *p, size_t n)
+{
+	size_t done = 0;
+	int rc;
+
+	if (!atomic_load(&failing)) {
+		if ((rc = write_all(p, n, &done)) == 0) {
+			atomic_fetch_add(&st_written, 1);
+			return 0;
+		}
+		pthread_mutex_lock(&q_mu);
+		atomic_store(&failing, 1);
+		note_error(rc);
+		enqueue(p, n, done > 0);
+		q_last_try = now_ms();
+		pthread_mutex_unlock(&q_mu);
+		return rc;
+	}
+	pthread_mutex_lock(&q_mu);
+	enqueue(p, n, 0);
+	if (now_ms() - q_last_try >= RETRY_MS)
+		(void)flush_queue();
+	rc = atomic_load(&failing) ? -EAGAIN : 0;
+	pthread_mutex_unlock(&q_mu);
+	return rc;
+}
+
+/* audit__retry_now - a new file (SIGHUP) may take what the old one did
+ * not: try at once. */
+static void
+audit__retry_now(void)
+{
+	pthread_mutex_lock(&q_mu);
+	if (q_head != NULL)
+		(void)flush_queue();
+	pthread_mutex_unlock(&q_mu);
+}
+
+void
+audit_tick(void)
+{
+	if (!atomic_load(&failing))
+		return;
+	pthread_mutex_lock(&q_mu);
+	if (q_head != NULL && now_ms() - q_last_try >= RETRY_MS)
+		(void)flush_queue();
+	pthread_mutex_unlock(&q_mu);
+}
+
+int
+audit_failing(void)
+{
+	return atomic_load(&failing);
+}
+
+int
+audit_tempfail(const struct config *c)
+{
+	return c->audit.on_write_error == AUDIT_WERR_TEMPFAIL &&
+	    atomic_load(&failing);
+}
+
+void
+audit_get_stats(struct audit_stats *st)
+{
+	pthread_mutex_lock(&q_mu);
+	st->queued_now = q_count;
+	st->queued_bytes = q_bytes;
+	pthread_mutex_unlock(&q_mu);
+	st->written = atomic_load(&st_written);
+	st->write_errors = atomic_load(&st_write_errors);
+	st->queued = atomic_load(&st_queued);
+	st->lost = atomic_load(&st_lost);
+	st->written_from_queue = atomic_load(&st_requeued);
+	st->failing = atomic_load(&failing);
+}
+
+void
+audit_set_sink(audit_sink_fn *fn)
+{
+	sink = fn;
+}
+
+/* drain_to_stderr - at exit, what the file never took (q_mu held). */
+static void
+drain_to_stderr(void)
+{
+	static const char pfx[] = "subgated: audit record not written: ";
+	size_t n = 0;
+
+	while (q_head != NULL) {
+		struct qrec *q = q_head;
+		struct iovec iov[2] = { { (void *)pfx, sizeof(pfx) - 1 },
+			{ q->data, q->len } };
+
+		(void)!writev(STDERR_FILENO, iov, 2);
+		q_head = q->next;
+		free(q);
+		n++;
+	}
+	q_tail = NULL;
+	q_count = q_bytes = 0;
+	atomic_fetch_add(&st_lost, n);
+	if (n > 0)
+		log_err("event=audit_records_lost count=%zu where=stderr", n);
+}
+
+/* emit - one record: to the file (or its queue), then to the sink. */
 static void
 emit(json_t *o)
 {
 	char stackbuf[8192], *buf = stackbuf;
-	size_t n, off = 0;
+	size_t n;
 
 	n = json_dumpb(o, buf, sizeof(stackbuf) - 1, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (n >= sizeof(stackbuf) - 1) {
 		buf = xmalloc(n + 1);
 		n = json_dumpb(o, buf, n, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	}
-	json_decref(o);
-	if (n == 0)
-		goto out;
-	buf[n++] = '\n';
-	while (off < n && audit_fd >= 0) {
-		ssize_t w = write(audit_fd, buf + off, n - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			log_err("event=audit_write_failed error=\"%s\"",
-			    w < 0 ? strerror(errno) : "short write");
-			break;
-		}
-		off += (size_t)w;
+	if (n > 0) {
+		buf[n] = '\n';
+		(void)out(buf, n + 1);
+		if (sink != NULL)
+			sink(o, buf, n);
 	}
-out:
+	json_decref(o);
 	if (buf != stackbuf)
 		free(buf);
 }
@@ -282,35 +536,81 @@ out:
 int
 audit_write_line(const char *json, size_t len)
 {
-	struct iovec iov[2];
-	size_t off = 0, n = len + 1;
+	char stackbuf[4096], *buf = stackbuf;
+	size_t done;
+	int rc;
 
-	iov[0].iov_base = (void *)json;
-	iov[0].iov_len = len;
-	iov[1].iov_base = "\n";
-	iov[1].iov_len = 1;
-	while (off < n) {
-		ssize_t w;
-
-		if (audit_fd < 0)
-			return -EBADF;
-		if (off < len) {
-			iov[0].iov_base = (char *)json + off;
-			iov[0].iov_len = len - off;
-			w = writev(audit_fd, iov, 2);
-		} else
-			w = write(audit_fd, "\n", 1);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			int e = w < 0 ? errno : EIO;
-
-			log_err("event=audit_write_failed error=\"%s\"", strerror(e));
-			return -e;
-		}
-		off += (size_t)w;
+	/* The caller acknowledges only what is on disk (RADIUS answers after
+	 * this), so these are never queued: a failure goes back to it. */
+	if (atomic_load(&failing))
+		return -EAGAIN;
+	if (len + 1 > sizeof(stackbuf))
+		buf = xmalloc(len + 1);
+	memcpy(buf, json, len);
+	buf[len] = '\n';
+	if ((rc = write_all(buf, len + 1, &done)) == 0)
+		atomic_fetch_add(&st_written, 1);
+	else {
+		pthread_mutex_lock(&q_mu);
+		atomic_store(&failing, 1);
+		note_error(rc);
+		if (done > 0)	/* end the fragment with the next write */
+			enqueue("\n", 0, 1);
+		q_last_try = now_ms();
+		pthread_mutex_unlock(&q_mu);
 	}
-	return 0;
+	if (buf != stackbuf)
+		free(buf);
+	return rc;
+}
+
+/* set_geo - dst_asn, dst_as_org, dst_country where a database knows them. */
+static void
+set_geo(json_t *o, const struct audit_addr *dst)
+{
+	struct geoip_result g;
+	union sockaddr_any a;
+
+	if (!geoip_enabled())
+		return;
+	audit_addr_get(dst, &a);
+	geoip_lookup(&a, &g);
+	if (g.asn != 0)
+		set_int(o, "dst_asn", g.asn);
+	if (g.as_org[0] != '\0')
+		set_str(o, "dst_as_org", g.as_org);
+	if (g.country[0] != '\0')
+		set_str(o, "dst_country", g.country);
+}
+
+/* set_rcpts - the recipients as audit.recipients says: "rcpts" in full,
+ * "rcpts_hmac" (HMAC-SHA256 of each normalised address, audit_key.h), or
+ * nothing but rcpt_count. */
+static void
+set_rcpts(const struct config *c, json_t *o, const struct smtp_txn *t)
+{
+	json_t *a;
+	char h[AUDIT_HMAC_HEX + 1];
+
+	switch (c->audit.recipients) {
+	case AUDIT_RCPT_COUNT:
+		return;
+	case AUDIT_RCPT_HMAC:
+		a = json_array();
+		for (size_t i = 0; i < t->nrcpts_kept; i++) {
+			if (audit_rcpt_hmac(h, c->audit.hmac_key.value,
+			    c->audit.hmac_key.len, t->rcpts[i]) == 0)
+				json_array_append_new(a, json_string(h));
+		}
+		json_object_set_new(o, "rcpts_hmac", a);
+		return;
+	default:
+		a = json_array();
+		for (size_t i = 0; i < t->nrcpts_kept; i++)
+			json_array_append_new(a, jstr(t->rcpts[i]));
+		json_object_set_new(o, "rcpts", a);
+		return;
+	}
 }
 
 static char *
@@ -342,6 +642,7 @@ audit_write_session(const struct config *c, struct audit_session *rec)
 	set_str(o, "mode", rec->mode == LISTEN_SMTP ? "smtp" : "passthrough");
 	set_str(o, "class", rec->cls);
 	set_addrs(o, rec, &rec->src, &rec->dst);
+	set_geo(o, &rec->dst);
 	if (rec->mode == LISTEN_SMTP) {
 		set_str(o, "greeting_host", rec->greeting_host);
 		set_str(o, "ehlo", rec->ehlo);
@@ -371,7 +672,7 @@ void
 audit_write_txn(const struct config *c, const struct audit_session *rec,
     const struct smtp_txn *t)
 {
-	json_t *o = json_object(), *rcpts = json_array();
+	json_t *o = json_object();
 
 	set_int(o, "v", 1);
 	set_str(o, "type", "txn");
@@ -381,10 +682,9 @@ audit_write_txn(const struct config *c, const struct audit_session *rec,
 	set_time(o, "start", t->start_ms);
 	set_time(o, "end", t->end_ms);
 	set_addrs(o, rec, &rec->src, &rec->dst);
+	set_geo(o, &rec->dst);
 	set_str(o, "mail_from", t->mail_from);
-	for (size_t i = 0; i < t->nrcpts_kept; i++)
-		json_array_append_new(rcpts, jstr(t->rcpts[i]));
-	json_object_set_new(o, "rcpts", rcpts);
+	set_rcpts(c, o, t);
 	set_int(o, "rcpt_count", (long long)t->nrcpts_accepted);
 	set_int(o, "rcpt_refused", (long long)t->nrcpts_refused);
 	set_str(o, "message_id", t->message_id);

@@ -95,6 +95,39 @@ void audit_write_txn(const struct config *c, const struct audit_session *rec,
  * not be written whole. */
 int audit_write_line(const char *json, size_t len);
 
+/* Write failures (full disk, I/O error): a record the file does not take
+ * is kept in a bounded in-memory queue (32 MiB / 65536 records) and written,
+ * in order, when the file takes writes again; what does not fit is lost and
+ * counted. See docs/audit.md "When the disk is full". */
+struct audit_stats {
+	uint64_t written;		/* records in the file */
+	uint64_t write_errors;		/* failed write attempts */
+	uint64_t queued;		/* records that went through the queue */
+	uint64_t written_from_queue;
+	uint64_t lost;			/* queue full, or still queued at exit */
+	size_t queued_now, queued_bytes;
+	int failing;
+};
+void audit_get_stats(struct audit_stats *st);
+
+/* audit_failing - 1 while records cannot be written (the queue holds some). */
+int audit_failing(void);
+/* audit_tempfail - 1 when port 25 should answer 451 now: audit.on_write_error
+ * is tempfail and the file is failing. Never for 587/465 (the policy does
+ * not apply to passthrough listeners). */
+int audit_tempfail(const struct config *c);
+/* audit_tick - from the main loop about once a second: retry the queue. */
+void audit_tick(void);
+
+/* audit_sink_fn - gets every session and transaction record once it went to
+ * the file (or its queue): the record (a jansson json_t) and its JSON text
+ * without the newline. Runs on the writing worker's thread; must not block. */
+struct json_t;
+typedef void audit_sink_fn(const struct json_t *rec, const char *line,
+    size_t len);
+/* audit_set_sink - before the workers start (the Redis index). */
+void audit_set_sink(audit_sink_fn *fn);
+
 /* audit_log_end - the operator's log line for a finished session. */
 void audit_log_end(const struct audit_session *rec);
 

@@ -1,0 +1,337 @@
+/*
+ * audit_key.c - recipient normalisation, HMAC, Message-ID hashing and the
+ * Redis index key names (see audit_key.h). The daemon uses these to write
+ * the index, `subgate trace` to read it: both sides must agree exactly, so
+ * there is one implementation, unit-tested with fixed vectors.
+ */
+#include "audit_key.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "util.h"
+
+static const char hexd[] = "0123456789abcdef";
+
+static void
+hex(char *out, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hexd[p[i] >> 4];
+		out[2 * i + 1] = hexd[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int
+is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* trim - white space around [*s, *s + *n). */
+static void
+trim(const char **s, size_t *n)
+{
+	while (*n > 0 && is_ws(**s)) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n > 0 && is_ws((*s)[*n - 1]))
+		(*n)--;
+}
+
+int
+audit_rcpt_normalize(char *out, size_t outlen, const char *in)
+{
+	const char *s = in, *colon, *at;
+	size_t n = strlen(in);
+
+	if (outlen == 0)
+		return SG_EINVAL;
+	out[0] = '\0';
+	trim(&s, &n);
+	if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
+		s++;
+		n -= 2;
+		trim(&s, &n);
+	}
+	/* RFC 5321 4.1.2 A-d-l: "@relay1,@relay2:user@domain". */
+	if (n > 0 && s[0] == '@' && (colon = memchr(s, ':', n)) != NULL) {
+		n -= (size_t)(colon + 1 - s);
+		s = colon + 1;
+	}
+	if (n + 1 > outlen)
+		return SG_EINVAL;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	if ((at = strrchr(out, '@')) != NULL)
+		for (char *p = (char *)at + 1; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+	return (int)n;
+}
+
+void
+audit_hmac_hex(char out[AUDIT_HMAC_HEX + 1], const void *key, size_t keylen,
+    const void *data, size_t n)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	/* HMAC() wants a non-NULL key pointer even for an empty key. */
+	if (HMAC(EVP_sha256(), keylen ? key : "", (int)keylen, data, n, md,
+	    &mdlen) == NULL || mdlen != 32)
+		abort();
+	hex(out, md, 32);
+}
+
+int
+audit_rcpt_hmac(char out[AUDIT_HMAC_HEX + 1], const void *key, size_t keylen,
+    const char *rcpt)
+{
+	char norm[AUDIT_RCPT_MAX];
+	int n;
+
+	if ((n = audit_rcpt_normalize(norm, sizeof(norm), rcpt)) < 0) {
+		out[0] = '\0';
+		return n;
+	}
+	audit_hmac_hex(out, key, keylen, norm, (size_t)n);
+	return 0;
+}
+
+int
+audit_key_load(const char *path, unsigned char **key, size_t *len)
+{
+	unsigned char buf[AUDIT_KEY_FILE_MAX + 1];
+	size_t n = 0;
+	ssize_t r;
+	int fd;
+
+	*key = NULL;
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	while ((r = read(fd, buf + n, sizeof(buf) - n)) > 0)
+		n += (size_t)r;
+	if (r < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	close(fd);
+	if (n > AUDIT_KEY_FILE_MAX)
+		return SG_EINVAL;
+	/* The first line, as config.c reads every secret file. */
+	for (size_t i = 0; i < n; i++)
+		if (buf[i] == '\n') {
+			n = i;
+			break;
+		}
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	if (n == 0)
+		return SG_EINVAL;
+	*key = xmalloc(n);
+	memcpy(*key, buf, n);
+	*len = n;
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+void
+audit_sha1_hex(char out[AUDIT_SHA1_HEX + 1], const void *data, size_t n)
+{
+	unsigned char md[SHA_DIGEST_LENGTH];
+
+	SHA1(data, n, md);
+	hex(out, md, SHA_DIGEST_LENGTH);
+}
+
+const char *
+audit_msgid_normalize(const char *s, size_t *n)
+{
+	*n = strlen(s);
+	trim(&s, n);
+	if (*n >= 2 && s[0] == '<' && s[*n - 1] == '>') {
+		s++;
+		*n -= 2;
+	}
+	return s;
+}
+
+static int
+safe_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '@' ||
+	    c == ':' || c == '+' || c == '=' || c == '-';
+}
+
+void
+audit_key_part(char *out, const char *s, size_t n)
+{
+	int safe = n > 0 && n <= AUDIT_KEY_PART_MAX;
+
+	for (size_t i = 0; safe && i < n; i++)
+		safe = safe_char((unsigned char)s[i]);
+	if (safe) {
+		memcpy(out, s, n);
+		out[n] = '\0';
+		return;
+	}
+	out[0] = '~';
+	audit_sha1_hex(out + 1, s, n);
+}
+
+/* canon_addr - numeric address text in canonical form, or -1. */
+static int
+canon_addr(char *out, size_t len, const char *s)
+{
+	unsigned char a[16];
+
+	if (inet_pton(AF_INET, s, a) == 1)
+		return inet_ntop(AF_INET, a, out, (socklen_t)len) ? 0 : -1;
+	if (inet_pton(AF_INET6, s, a) == 1) {
+		/* ::ffff:a.b.c.d names an IPv4 peer of a dual-stack socket. */
+		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
+			0, 0, 0xff, 0xff };
+
+		if (memcmp(a, mapped, 12) == 0)
+			return inet_ntop(AF_INET, a + 12, out, (socklen_t)len) ? 0 : -1;
+		return inet_ntop(AF_INET6, a, out, (socklen_t)len) ? 0 : -1;
+	}
+	return -1;
+}
+
+int
+audit_ix_key(char *out, enum audit_ix kind, const char *value)
+{
+	static const char *const names[] = { "src", "sub", "mid", "qid", "rcpt",
+		"dst" };
+	char part[AUDIT_KEY_PART_MAX + 1], tmp[AUDIT_RCPT_MAX];
+	const char *s;
+	size_t n;
+	int rc;
+
+	out[0] = '\0';
+	if (value == NULL || *value == '\0' || (unsigned)kind >= 6)
+		return SG_EINVAL;
+	switch (kind) {
+	case AUDIT_IX_SRC:
+	case AUDIT_IX_DST:
+		if (canon_addr(tmp, sizeof(tmp), value) == 0)
+			audit_key_part(part, tmp, strlen(tmp));
+		else
+			audit_key_part(part, value, strlen(value));
+		break;
+	case AUDIT_IX_MID:
+		s = audit_msgid_normalize(value, &n);
+		if (n == 0)
+			return SG_EINVAL;
+		audit_sha1_hex(part, s, n);
+		break;
+	case AUDIT_IX_RCPT:
+		if ((rc = audit_rcpt_normalize(tmp, sizeof(tmp), value)) <= 0) {
+			if (rc == 0)
+				return SG_EINVAL;
+			audit_key_part(part, value, strlen(value));
+		} else
+			audit_key_part(part, tmp, (size_t)rc);
+		break;
+	default:
+		audit_key_part(part, value, strlen(value));
+		break;
+	}
+	snprintf(out, AUDIT_KEY_MAX, "sg:ix:%s:%s", names[kind], part);
+	return 0;
+}
+
+int
+audit_rec_key(char *out, const char *id)
+{
+	size_t n = strlen(id);
+
+	out[0] = '\0';
+	if (n == 0 || n >= AUDIT_RECID_MAX)
+		return SG_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!safe_char((unsigned char)id[i]))
+			return SG_EINVAL;
+	snprintf(out, AUDIT_KEY_MAX, "sg:rec:%s", id);
+	return 0;
+}
+
+static const char *
+jget(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s != NULL && *s ? s : NULL;
+}
+
+static void
+add(char (*keys)[AUDIT_KEY_MAX], size_t max, size_t *n, enum audit_ix kind,
+    const char *v)
+{
+	if (v == NULL || *n >= max)
+		return;
+	if (audit_ix_key(keys[*n], kind, v) == 0) {
+		for (size_t i = 0; i < *n; i++)
+			if (strcmp(keys[i], keys[*n]) == 0)
+				return;
+		(*n)++;
+	}
+}
+
+int
+audit_record_keys(const struct json_t *crec, char id[AUDIT_RECID_MAX],
+    char (*keys)[AUDIT_KEY_MAX], size_t max)
+{
+	json_t *rec = (json_t *)crec, *a, *v;
+	const char *type = jget(rec, "type"), *sid;
+	size_t n = 0, i;
+	char tmp[AUDIT_KEY_MAX];
+
+	id[0] = '\0';
+	if (type == NULL)
+		return SG_EINVAL;
+	if (strcmp(type, "session") == 0) {
+		if ((sid = jget(rec, "id")) == NULL)
+			return SG_EINVAL;
+		snprintf(id, AUDIT_RECID_MAX, "%s", sid);
+	} else if (strcmp(type, "txn") == 0) {
+		if ((sid = jget(rec, "session")) == NULL ||
+		    !json_is_integer(json_object_get(rec, "seq")))
+			return SG_EINVAL;
+		snprintf(id, AUDIT_RECID_MAX, "%s-%lld", sid,
+		    (long long)json_integer_value(json_object_get(rec, "seq")));
+	} else
+		return SG_EINVAL;
+	if (audit_rec_key(tmp, id) < 0) {
+		id[0] = '\0';
+		return SG_EINVAL;
+	}
+	add(keys, max, &n, AUDIT_IX_SRC, jget(rec, "src"));
+	add(keys, max, &n, AUDIT_IX_SUB, jget(rec, "subscriber"));
+	add(keys, max, &n, AUDIT_IX_DST, jget(rec, "dst"));
+	add(keys, max, &n, AUDIT_IX_MID, jget(rec, "message_id"));
+	add(keys, max, &n, AUDIT_IX_QID, jget(rec, "queue_id"));
+	if ((a = json_object_get(rec, "rcpts_hmac")) == NULL)
+		a = json_object_get(rec, "rcpts");
+	json_array_foreach(a, i, v)
+		add(keys, max, &n, AUDIT_IX_RCPT, json_string_value(v));
+	return (int)n;
+}

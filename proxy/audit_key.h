@@ -1,0 +1,91 @@
+/*
+ * audit_key.h - the pure parts the daemon and `subgate trace` must do the
+ * same way, byte for byte: recipient normalisation and its keyed HMAC,
+ * Message-ID normalisation, and the names of the Redis index keys
+ * (docs/audit.md "Redis index"). No sockets, no Redis, no clock.
+ *
+ * Key parts never carry raw client bytes: a value is used as it is only when
+ * it is 1..AUDIT_KEY_PART_MAX characters of [A-Za-z0-9._@:+=-]; anything
+ * else becomes "~" and the SHA-1 of the value in hex ("~" is outside that
+ * set, so the two forms never collide).
+ */
+#ifndef SUBGATE_AUDIT_KEY_H
+#define SUBGATE_AUDIT_KEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AUDIT_HMAC_HEX 64		/* HMAC-SHA256 in hex, without NUL */
+#define AUDIT_SHA1_HEX 40
+#define AUDIT_KEY_PART_MAX 128
+#define AUDIT_KEY_MAX 160		/* "sg:ix:rcpt:" + part + NUL fits */
+#define AUDIT_RCPT_MAX 512		/* normalised recipient, with NUL */
+#define AUDIT_IX_MAX 112		/* index keys of one record (rcpts capped) */
+#define AUDIT_KEY_FILE_MAX 4096		/* HMAC key file size limit */
+
+enum audit_ix {
+	AUDIT_IX_SRC,		/* source address */
+	AUDIT_IX_SUB,		/* subscriber id */
+	AUDIT_IX_MID,		/* Message-ID */
+	AUDIT_IX_QID,		/* upstream queue id */
+	AUDIT_IX_RCPT,		/* recipient: HMAC hex or normalised address */
+	AUDIT_IX_DST		/* destination address */
+};
+
+/* audit_rcpt_normalize - the canonical recipient: surrounding white space
+ * and one pair of <> removed, a source route ("@a,@b:", RFC 5321 4.1.2)
+ * dropped, the domain (after the last '@') lowercased in ASCII; the local
+ * part is kept as written (RFC 5321 2.4: it may be case-sensitive). Returns
+ * the length, or SG_EINVAL if it does not fit outlen (then out is ""). */
+int audit_rcpt_normalize(char *out, size_t outlen, const char *in);
+
+/* audit_hmac_hex - HMAC-SHA256(key, data) as 64 lowercase hex digits. */
+void audit_hmac_hex(char out[AUDIT_HMAC_HEX + 1], const void *key,
+    size_t keylen, const void *data, size_t n);
+
+/* audit_rcpt_hmac - audit_hmac_hex of the normalised recipient. 0 or
+ * SG_EINVAL (recipient longer than AUDIT_RCPT_MAX). */
+int audit_rcpt_hmac(char out[AUDIT_HMAC_HEX + 1], const void *key,
+    size_t keylen, const char *rcpt);
+
+/* audit_key_load - read an HMAC key file as config.c reads secret files:
+ * its first line without the line end (LF or CRLF); an empty first line, an
+ * unreadable file or one larger than AUDIT_KEY_FILE_MAX is an error.
+ * 0 (*key is xmalloc'd, *len its length) or a negative errno / SG_EINVAL. */
+int audit_key_load(const char *path, unsigned char **key, size_t *len);
+
+void audit_sha1_hex(char out[AUDIT_SHA1_HEX + 1], const void *data, size_t n);
+
+/* audit_msgid_normalize - white space around and one pair of <> removed:
+ * the bytes that are hashed for the index. Returns a pointer into s and the
+ * length in *n. */
+const char *audit_msgid_normalize(const char *s, size_t *n);
+
+/* audit_key_part - s (n bytes) as a key part: itself when safe, else
+ * "~<sha1 hex>" (see above). out must hold AUDIT_KEY_PART_MAX + 1. */
+void audit_key_part(char *out, const char *s, size_t n);
+
+/* audit_ix_key - "sg:ix:<kind>:<part>" for a value as the record or the
+ * abuse desk gives it: addresses are parsed and written in canonical form
+ * (RFC 5952 for IPv6; unparsable text goes through audit_key_part), a
+ * Message-ID is normalised and hashed (SHA-1), a recipient normalised (an
+ * HMAC in hex is unchanged by that), everything else audit_key_part. out
+ * holds AUDIT_KEY_MAX. 0, or SG_EINVAL for an empty value. */
+int audit_ix_key(char *out, enum audit_ix kind, const char *value);
+
+/* audit_rec_key - "sg:rec:<id>": id is a session id, or "<session>-<seq>"
+ * for a transaction. out holds AUDIT_KEY_MAX. 0 or SG_EINVAL (unsafe id). */
+int audit_rec_key(char *out, const char *id);
+
+#define AUDIT_RECID_MAX 48	/* "<24 hex>-<seq>" + NUL, with room */
+
+struct json_t;
+
+/* audit_record_keys - for one audit record (docs/audit.md): its id (the
+ * session id, or "<session>-<seq>" for a transaction) and the keys of every
+ * index it belongs to, at most max. Returns the number of keys, or
+ * SG_EINVAL when the record has no usable id. */
+int audit_record_keys(const struct json_t *rec, char id[AUDIT_RECID_MAX],
+    char (*keys)[AUDIT_KEY_MAX], size_t max);
+
+#endif
