@@ -9,6 +9,9 @@
         r            read one (possibly multi-line) reply
         s:TEXT       send TEXT (Python escapes: \\r \\n \\x00 ...)
         sf:FILE      send the bytes of FILE as they are
+        tls          STARTTLS handshake now (no certificate check); records
+                     "plain_after_220": bytes that arrived in clear after
+                     the last reply, before the handshake
         sleep:SEC    pause
         touch:FILE   create FILE (tell the test script we got here)
         wait:FILE    wait (<= 60 s) until FILE exists
@@ -156,6 +159,20 @@ def run_chat(args):
             elif kind == "sf":
                 with open(rest, "rb") as f:
                     c.send(f.read())
+            elif kind == "tls":
+                out["plain_after_220"] = c.buf.decode("utf-8", "replace")
+                c.buf = b""
+                ctx = ssl.create_default_context()
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                c.sock.settimeout(args.timeout)
+                try:
+                    c.sock = ctx.wrap_socket(c.sock)
+                    out["tls"] = c.sock.version()
+                except (ssl.SSLError, OSError) as e:
+                    out["tls"] = None
+                    out["tls_error"] = str(e)
+                    break
             elif kind == "sleep":
                 time.sleep(float(rest))
             elif kind == "touch":

@@ -6,6 +6,7 @@
 #                                                                            203.0.113.20 MSA (aiosmtpd, AUTH, STARTTLS)
 #                                                                            203.0.113.30 pass-through peer :587 :465
 #                                                                            203.0.113.40 MX that resets mid-DATA
+#                                                                            203.0.113.41 MX that never greets
 #                                                                            203.0.113.99 nobody (connect failure)
 #
 # Only documentation / shared / ULA addresses, all inside namespaces this
@@ -42,7 +43,9 @@ MSA6=fd00:203::20
 PT4=203.0.113.30
 PT6=fd00:203::30
 RST4=203.0.113.40
+SILENT4=203.0.113.41
 NOBODY4=203.0.113.99
+NOBODY6=fd00:203::99
 MSA_USER=alice@home.example
 MSA_PASS='Pw-9f3Kq7ZxRvT2'
 
@@ -164,7 +167,7 @@ topo_up() {
 		net.ipv4.conf.gw-sub.rp_filter=0 net.ipv4.conf.gw-net.rp_filter=0
 	# No default route in the gateway namespace: nothing can leave it.
 
-	for a in "$MX4" "$QMX4" "$MSA4" "$PT4" "$RST4"; do
+	for a in "$MX4" "$QMX4" "$MSA4" "$PT4" "$RST4" "$SILENT4"; do
 		ip -n "$NS_NET" addr add "$a/24" dev net0
 	done
 	for a in "$MX6" "$QMX6" "$MSA6" "$PT6"; do
@@ -243,6 +246,7 @@ peers_up() {
 		>"$SG_TMP/ptpeer.log" 2>&1 &
 	in_net "$PY" "$SG_DIR/peers.py" resetmx --listen "$RST4:25" --after 20000 \
 		>"$SG_TMP/resetmx.log" 2>&1 &
+	in_net "$PY" "$SG_DIR/peers.py" silent --listen "$SILENT4:25" >"$SG_TMP/silent.log" 2>&1 &
 
 	if ! { wait_until 10 listening "$NS_NET" 25 "$MX4" &&
 		wait_until 10 listening "$NS_NET" 25 "[$MX6]" &&
@@ -250,10 +254,11 @@ peers_up() {
 		wait_until 10 listening "$NS_NET" 25 "$MSA4" &&
 		wait_until 10 listening "$NS_NET" 587 "$PT4" &&
 		wait_until 10 listening "$NS_NET" 465 "$PT4" &&
-		wait_until 10 listening "$NS_NET" 25 "$RST4"; }; then
+		wait_until 10 listening "$NS_NET" 25 "$RST4" &&
+		wait_until 10 listening "$NS_NET" 25 "$SILENT4"; }; then
 		sg_log "peers did not come up:"
 		tail -n 5 "$SG_TMP"/mx4.log "$SG_TMP"/mx6.log "$SG_TMP"/qmx.log "$SG_TMP"/msa.log \
-			"$SG_TMP"/ptpeer.log "$SG_TMP"/resetmx.log >&2
+			"$SG_TMP"/ptpeer.log "$SG_TMP"/resetmx.log "$SG_TMP"/silent.log >&2
 		return 1
 	fi
 }

@@ -26,6 +26,9 @@ documentation addresses it is given.
       directions are verified byte for byte and the client's half-close
       must have reached the peer.
 
+  peers.py silent  --listen 203.0.113.41:25
+      Accepts connections and never says a word (upstream greeting timeout).
+
   peers.py resetmx --listen 203.0.113.40:25 --after BYTES [--fin]
       A broken MX: greets, accepts EHLO/MAIL/RCPT, answers DATA with 354,
       reads BYTES of message data, then resets the connection (RST via
@@ -258,6 +261,24 @@ def run_resetmx(args):
     asyncio.run(main())
 
 
+def run_silent(args):
+    conns = []
+
+    async def handle(reader, writer):
+        conns.append(writer)
+        await reader.read()
+        writer.close()
+
+    async def main():
+        for spec in args.listen:
+            host, port = parse_listen(spec)
+            await asyncio.start_server(handle, sock=listen_socket(host, port))
+        print("silent ready", flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="mode", required=True)
@@ -277,8 +298,10 @@ def main():
     p.add_argument("--listen", action="append", required=True)
     p.add_argument("--after", type=int, default=1000)
     p.add_argument("--fin", action="store_true")
+    p = sub.add_parser("silent")
+    p.add_argument("--listen", action="append", required=True)
     args = ap.parse_args()
-    {"smtpd": run_smtpd, "ptpeer": run_ptpeer, "resetmx": run_resetmx}[args.mode](args)
+    {"silent": run_silent, "smtpd": run_smtpd, "ptpeer": run_ptpeer, "resetmx": run_resetmx}[args.mode](args)
 
 
 if __name__ == "__main__":

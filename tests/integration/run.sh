@@ -26,13 +26,13 @@ T=""	# the running test's own temp dir
 ALL_TESTS=(
 	redirect_v4_delivery redirect_v6_delivery
 	submission_auth_plain submission_auth_login no_password_recorded
-	tls_starttls
+	tls_starttls starttls_injection
 	passthrough_587 passthrough_465 passthrough_v6_587
 	connect_fail_closed_port connect_fail_no_host
 	loop_own_address
 	smuggling_normalize smuggling_reject
 	long_line nul_in_command garbage_before_ehlo
-	silent_client trickling_client
+	silent_client trickling_client upstream_silent_greeting
 	upstream_reset_mid_data
 	many_6000
 	sigterm_drain
@@ -264,13 +264,33 @@ t_submission_auth_login() { submission_check LOGIN; }
 # the base64 forms AUTH PLAIN / LOGIN carry it. Runs after the AUTH tests.
 t_no_password_recorded() {
 	local forms f pat hit=""
+	local bad='Wr0ng-Pw-77xQ' b64u b64p plain badplain s
+	b64u=$(printf '%s' "$MSA_USER" | base64 -w0)
+	b64p=$(printf '%s' "$MSA_PASS" | base64 -w0)
+	plain=$(printf '\0%s\0%s' "$MSA_USER" "$MSA_PASS" | base64 -w0)
+	badplain=$(printf '\0%s\0%s' "$MSA_USER" "$bad" | base64 -w0)
 	send_mail "$T/p.out" --server "$MSA4" --auth PLAIN --ehlo pw-plain.sub.example || true
 	send_mail "$T/l.out" --server "$MSA4" --auth LOGIN --ehlo pw-login.sub.example || true
-	session_of pw-login.sub.example >/dev/null
-	forms=("$MSA_PASS"
-		"$(printf '\0%s\0%s' "$MSA_USER" "$MSA_PASS" | base64 -w0)"
-		"$(printf '%s\0%s\0%s' "$MSA_USER" "$MSA_USER" "$MSA_PASS" | base64 -w0)"
-		"$(printf '%s' "$MSA_PASS" | base64 -w0)")
+	# AUTH PLAIN without initial response (334 continuation), AUTH LOGIN
+	# with the user name as initial response, and a wrong password.
+	chat "$T/noir.json" "$MSA4" -- r "s:EHLO pw-noir.sub.example\r\n" r "s:AUTH PLAIN\r\n" r "s:$plain\r\n" r "s:QUIT\r\n" r
+	chat "$T/loginir.json" "$MSA4" -- r "s:EHLO pw-loginir.sub.example\r\n" r "s:AUTH LOGIN $b64u\r\n" r "s:$b64p\r\n" r "s:QUIT\r\n" r
+	chat "$T/bad.json" "$MSA4" -- r "s:EHLO pw-bad.sub.example\r\n" r "s:AUTH PLAIN $badplain\r\n" r "s:QUIT\r\n" r
+	jqe "$T/noir.json" '[.replies[].code] == [220,250,334,235,221]' ||
+		fail "AUTH PLAIN without initial response through the gateway: $(jq -c '[.replies[].text]' "$T/noir.json")"
+	jqe "$T/loginir.json" '[.replies[].code] == [220,250,334,235,221]' ||
+		fail "AUTH LOGIN with initial response through the gateway: $(jq -c '[.replies[].text]' "$T/loginir.json")"
+	jqe "$T/bad.json" '[.replies[].code] == [220,250,535,221]' ||
+		fail "AUTH with a wrong password through the gateway: $(jq -c '[.replies[].text]' "$T/bad.json")"
+	for s in pw-noir pw-loginir; do
+		session_of "$s.sub.example" | jq -e ".class == \"submission\" and .auth_user == \"$MSA_USER\"" >/dev/null ||
+			fail "$s: want class submission with auth_user: $(session_of "$s.sub.example")"
+	done
+	session_of pw-bad.sub.example | jq -e '.class == "mx"' >/dev/null ||
+		fail "failed AUTH (535) must leave the session class mx: $(session_of pw-bad.sub.example)"
+	forms=("$MSA_PASS" "$plain" "$b64p" "$bad" "$badplain"
+		"$(printf '%s' "$bad" | base64 -w0)"
+		"$(printf '%s\0%s\0%s' "$MSA_USER" "$MSA_USER" "$MSA_PASS" | base64 -w0)")
 	for f in "$SG_TMP"/gw-*.log "$SG_TMP"/audit-*.jsonl "$SG_TMP"/gw-*.yaml; do
 		[ -e "$f" ] || continue
 		for pat in "${forms[@]}"; do
@@ -293,6 +313,23 @@ t_tls_starttls() {
 	[ -n "$s" ] || fail "no audit session record with ehlo tls.sub.example"
 	jq -e ".class == \"tls\" and .dst == \"$MSA4\" and (.auth_user == null or .auth_user == \"\")" <<<"$s" >/dev/null ||
 		fail "session record wrong (want class tls, no auth_user: AUTH was inside TLS): $s"
+}
+
+# STARTTLS command injection (CVE-2011-0411 style): plaintext pipelined
+# after STARTTLS must not reach the server (it would run inside TLS).
+t_starttls_injection() {
+	local c=$T/inj.json s
+	chat "$c" "$MSA4" -- r "s:EHLO inj.sub.example\r\n" r \
+		"s:STARTTLS\r\nMAIL FROM:<inj@evil.example>\r\n" r tls \
+		"s:EHLO inj2.sub.example\r\n" r "s:MAIL FROM:<ok@sub.example>\r\n" r "s:QUIT\r\n" r
+	jqe "$c" '.replies[2].code == 220 and .tls != null' ||
+		fail "STARTTLS did not work: $(cat "$c")"
+	jqe "$c" '(.plain_after_220 // "") == ""' || fail "plaintext reply after 220: $(jqr "$c" .plain_after_220)"
+	jqe "$c" '[.replies[3:][].code] == [250,250,221] and (.replies[3].text | test("msa.example.net"))' ||
+		fail "the injected MAIL reached the server (or TLS broke): $(jq -c '[.replies[].text], .tls_error' "$c")"
+	s=$(session_of inj.sub.example)
+	jq -e '.class == "tls" and .dropped_after_starttls >= 1' <<<"$s" >/dev/null ||
+		fail "session record: want class tls and dropped_after_starttls > 0: $s"
 }
 
 passthrough_check() {
@@ -331,7 +368,10 @@ connect_fail_check() {
 # 203.0.113.30 is up but has nothing on port 25: RST.
 t_connect_fail_closed_port() { connect_fail_check "$PT4" 5; }
 # 203.0.113.99 does not exist: connect_timeout (3 s) or no ARP answer.
-t_connect_fail_no_host() { connect_fail_check "$NOBODY4" 10; }
+t_connect_fail_no_host() {
+	connect_fail_check "$NOBODY4" 10
+	connect_fail_check "$NOBODY6" 10
+}
 
 t_loop_own_address() {
 	local a c
@@ -345,6 +385,13 @@ t_loop_own_address() {
 				fail "dialling the gateway's own $a:25: want 554 5.4.6 or a clean close, got: $(cat "$c")"
 		fi
 		jqe "$c" '.elapsed < 8' || fail "dialling $a:25 took $(jqr "$c" .elapsed)s"
+	done
+	# The pass-through listener must not connect to itself either.
+	for a in "$GWSUB4" "$GWSUB6"; do
+		c=$T/loop587-$a.json
+		CHAT_TIMEOUT=5 chat "$c" "$a" 587 -- r eof:3
+		jqe "$c" '([.replies[] | select(.code > 0)] | length) == 0 and .elapsed < 8' ||
+			fail "dialling the gateway's own $a:587: want a clean close, got: $(cat "$c")"
 	done
 	gw_alive || fail "gateway died"
 	send_mail "$T/after.out" --server "$MX4" --ehlo loop-after.sub.example ||
@@ -465,6 +512,16 @@ t_trickling_client() {
 		fail "trickling client closed without a 421: $(jq -c '[.replies[].text]' "$c")"
 }
 
+# An upstream that accepts and never greets: 421 after timeouts.greeting (2s).
+t_upstream_silent_greeting() {
+	local c=$T/silent.json
+	chat "$c" "$SILENT4" -- r eof:5
+	jqe "$c" '.replies[0].text | test("^421 4\\.4\\.")' ||
+		fail "silent upstream: want 421 4.4.x, got: $(cat "$c")"
+	jqe "$c" '.eof and .elapsed >= 1.5 and .elapsed < 8' ||
+		fail "silent upstream: closed after $(jqr "$c" .elapsed)s (greeting timeout 2s)"
+}
+
 t_upstream_reset_mid_data() {
 	local c=$T/reset.json
 	"$PY" -c 'import sys; sys.stdout.write("Subject: big\r\n\r\n" + "".join("line %06d of a message that the upstream will not take\r\n" % i for i in range(1000)))' >"$T/body"
@@ -566,7 +623,7 @@ t_tproxy_subscriber_source() { tproxy_check tps "$SUB4" "$SUB6"; }
 # --------------------------------------------------------------------- main
 
 NFT_MODE=""
-IDLE_YAML='smtp: { bare_newline: normalize, timeouts: {greeting: 30s, command: 30s, data_init: 30s, data_block: 30s, data_end: 30s, client_idle: 2s} }
+IDLE_YAML='smtp: { bare_newline: normalize, timeouts: {greeting: 2s, command: 30s, data_init: 30s, data_block: 30s, data_end: 30s, client_idle: 2s} }
 limits: { buffer: 256k, max_sessions: 0, session_max_time: 10s }'
 REJECT_YAML='smtp: { bare_newline: reject, timeouts: {greeting: 30s, command: 30s, data_init: 30s, data_block: 30s, data_end: 30s, client_idle: 60s} }'
 
@@ -609,6 +666,7 @@ main() {
 	run_test submission_auth_login redirect base redirect
 	run_test no_password_recorded redirect base redirect
 	run_test tls_starttls redirect base redirect
+	run_test starttls_injection redirect base redirect
 	run_test passthrough_587 redirect base redirect
 	run_test passthrough_465 redirect base redirect
 	run_test passthrough_v6_587 redirect base redirect
@@ -624,6 +682,7 @@ main() {
 	run_test smuggling_reject redirect reject redirect "$REJECT_YAML"
 	run_test silent_client redirect idle redirect "$IDLE_YAML"
 	run_test trickling_client redirect idle redirect "$IDLE_YAML"
+	run_test upstream_silent_greeting redirect idle redirect "$IDLE_YAML"
 	run_test sigterm_drain redirect none
 	run_test tproxy_gateway_source tproxy tproxy-gw tproxy
 	run_test tproxy_subscriber_source tproxy tproxy-sub tproxy 'upstream: { connect_timeout: 3s, source: subscriber }'
