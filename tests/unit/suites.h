@@ -10,6 +10,7 @@
 	X(cidr)   \
 	X(config) \
 	X(radius) \
+	X(smarthost) \
 	X(smtp)
 
 #define X(name) int suite_##name##_register(void);

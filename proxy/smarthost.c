@@ -1,0 +1,548 @@
+/*
+ * smarthost.c - the sans-I/O SMTP client handshake with the operator's
+ * smarthost (see smarthost.h for the dialogue and the rules).
+ *
+ * One reply is read line by line into a bounded line buffer; each complete
+ * line is checked as in the relay core (smtp.c up_line) and, for EHLO,
+ * scanned for the STARTTLS and AUTH keywords (RFC 5321 4.1.1.1, RFC 3207
+ * 4, RFC 4954 3). The last line of a reply completes a step; the next
+ * command goes to the output buffer, which the glue empties.
+ */
+#include "smarthost.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util.h"
+
+#define AUTH_LINE_MAX	12288	/* RFC 4954 4: AUTH command line */
+#define ERR_MAX		256
+#define LAST_MAX	160	/* the smarthost's reply line kept for errors */
+
+enum step {
+	ST_GREETING, ST_EHLO, ST_STARTTLS, ST_TLS, ST_EHLO_TLS,
+	ST_AUTH_PLAIN, ST_AUTH_LOGIN, ST_AUTH_USER, ST_AUTH_PASS,
+	ST_DONE, ST_FAIL
+};
+
+static const char *const step_names[] = {
+	"greeting", "ehlo", "starttls", "tls", "ehlo_tls",
+	"auth", "auth_login", "auth_user", "auth_pass", "done", "failed"
+};
+
+struct sh {
+	struct sh_params p;
+	char *helo, *user, *pass;
+	enum step step, failed_step;
+	unsigned tls : 1, cap_starttls : 1, cap_plain : 1, cap_login : 1,
+	    authed_plain : 1, authed_login : 1;
+	char *line;		/* max_line */
+	size_t linelen;
+	size_t reply_bytes;
+	char *greet;		/* the greeting reply, max_reply */
+	size_t greetlen;
+	char *out;
+	size_t outlen, outcap;
+	char last[LAST_MAX];	/* last reply line, raw */
+	const char *reason;
+	const char *reply;
+	char err[ERR_MAX];
+};
+
+static void
+wipe(void *p, size_t n)
+{
+	if (p != NULL && n > 0)
+		explicit_bzero(p, n);
+}
+
+static void
+free_secret(char **s)
+{
+	if (*s != NULL) {
+		wipe(*s, strlen(*s));
+		free(*s);
+		*s = NULL;
+	}
+}
+
+struct sh *
+sh_new(const struct sh_params *p)
+{
+	struct sh *h = xcalloc(1, sizeof(*h));
+
+	h->p = *p;
+	h->p.max_line = MAX(p->max_line, (size_t)512);	/* RFC 5321 4.5.3.1.5 */
+	h->p.max_reply = MAX(p->max_reply, h->p.max_line);
+	h->helo = xstrdup(p->helo != NULL && *p->helo ? p->helo : "localhost");
+	if (p->user != NULL && *p->user != '\0') {
+		h->user = xstrdup(p->user);
+		h->pass = xstrdup(p->password != NULL ? p->password : "");
+	}
+	h->p.helo = h->p.user = h->p.password = NULL;
+	h->line = xmalloc(h->p.max_line);
+	h->greet = xmalloc(h->p.max_reply);
+	return h;
+}
+
+void
+sh_free(struct sh *h)
+{
+	if (h == NULL)
+		return;
+	free_secret(&h->user);
+	free_secret(&h->pass);
+	wipe(h->out, h->outcap);
+	free(h->out);
+	wipe(h->line, h->p.max_line);
+	free(h->line);
+	free(h->greet);
+	free(h->helo);
+	free(h);
+}
+
+/* Output -------------------------------------------------------------- */
+
+static void
+out_add(struct sh *h, const char *p, size_t n)
+{
+	if (h->outlen + n > h->outcap) {
+		size_t cap = MAX(h->outlen + n, (size_t)256);
+		char *o = xmalloc(cap);
+
+		/* no realloc: the old buffer may hold a credential */
+		if (h->outlen > 0)
+			memcpy(o, h->out, h->outlen);
+		wipe(h->out, h->outcap);
+		free(h->out);
+		h->out = o;
+		h->outcap = cap;
+	}
+	memcpy(h->out + h->outlen, p, n);
+	h->outlen += n;
+}
+
+static void
+out_str(struct sh *h, const char *s)
+{
+	out_add(h, s, strlen(s));
+}
+
+/* out_b64 - base64 of n bytes (RFC 4648 4), as SASL wants (RFC 4954 4). */
+static void
+out_b64(struct sh *h, const void *p, size_t n)
+{
+	size_t cap = 4 * ((n + 2) / 3) + 1;
+	unsigned char *b = xmalloc(cap);
+	int len = EVP_EncodeBlock(b, p, (int)n);
+
+	out_add(h, (const char *)b, (size_t)len);
+	wipe(b, cap);
+	free(b);
+}
+
+const char *
+sh_output(const struct sh *h, size_t *n)
+{
+	*n = h->outlen;
+	return h->out;
+}
+
+void
+sh_output_done(struct sh *h)
+{
+	wipe(h->out, h->outlen);
+	h->outlen = 0;
+}
+
+/* Steps --------------------------------------------------------------- */
+
+static enum sh_state
+state_of(enum step st)
+{
+	switch (st) {
+	case ST_TLS:
+		return SH_TLS;
+	case ST_DONE:
+		return SH_DONE;
+	case ST_FAIL:
+		return SH_FAIL;
+	default:
+		return SH_WAIT;
+	}
+}
+
+/* fail - give up in the current step; reason is a token, fmt the log text. */
+static void fail(struct sh *h, const char *reason, const char *reply,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+fail(struct sh *h, const char *reason, const char *reply, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (h->step == ST_FAIL)
+		return;
+	h->failed_step = h->step;
+	h->step = ST_FAIL;
+	h->reason = reason;
+	h->reply = reply;
+	va_start(ap, fmt);
+	vsnprintf(h->err, sizeof(h->err), fmt, ap);
+	va_end(ap);
+	sh_output_done(h);
+	free_secret(&h->user);
+	free_secret(&h->pass);
+}
+
+#define R_UNAVAIL "421 4.4.1 Mail relay unavailable, try again later (subgate)"
+#define R_TLS     "421 4.4.1 No secure connection to the mail relay, try again later (subgate)"
+#define R_AUTH    "421 4.7.0 The mail relay refused the gateway's credentials, try again later (subgate)"
+
+static void
+send_ehlo(struct sh *h, enum step next)
+{
+	h->cap_starttls = h->cap_plain = h->cap_login = 0;
+	out_str(h, "EHLO ");
+	out_str(h, h->helo);
+	out_str(h, "\r\n");
+	h->step = next;
+}
+
+/* after_tls - STARTTLS settled (done, refused or not wanted): AUTH or done. */
+static void
+after_tls(struct sh *h)
+{
+	char *buf;
+	size_t ul, pl;
+
+	if (h->user == NULL) {
+		h->step = ST_DONE;
+		return;
+	}
+	if (!h->tls && h->p.starttls != SH_TLS_OFF) {
+		/* opportunistic and no TLS: keep the secret off the wire */
+		fail(h, "smarthost_auth_cleartext", R_TLS,
+		    "no TLS with the smarthost: credentials not sent in clear "
+		    "(set starttls: off to allow that)");
+		return;
+	}
+	ul = strlen(h->user);
+	pl = strlen(h->pass);
+	if (h->cap_plain && 4 * ((ul + pl + 4) / 3) + 16 < AUTH_LINE_MAX) {
+		/* RFC 4616: [authzid] NUL authcid NUL passwd; initial
+		 * response on the AUTH line, RFC 4954 4. */
+		buf = xmalloc(ul + pl + 2);
+		buf[0] = '\0';
+		memcpy(buf + 1, h->user, ul);
+		buf[ul + 1] = '\0';
+		memcpy(buf + ul + 2, h->pass, pl);
+		out_str(h, "AUTH PLAIN ");
+		out_b64(h, buf, ul + pl + 2);
+		out_str(h, "\r\n");
+		wipe(buf, ul + pl + 2);
+		free(buf);
+		h->step = ST_AUTH_PLAIN;
+	} else if (h->cap_login && 4 * ((MAX(ul, pl) + 2) / 3) + 2 < AUTH_LINE_MAX) {
+		out_str(h, "AUTH LOGIN\r\n");
+		h->step = ST_AUTH_LOGIN;
+	} else
+		fail(h, "smarthost_auth_mech", R_AUTH,
+		    "smarthost offers neither AUTH PLAIN nor AUTH LOGIN");
+}
+
+/* ehlo_done - the EHLO reply is complete (capabilities noted). */
+static void
+ehlo_done(struct sh *h, int code)
+{
+	if (code != 250) {
+		if (h->step == ST_EHLO && h->user == NULL &&
+		    h->p.starttls != SH_TLS_REQUIRE) {
+			/* nothing we must negotiate: the subscriber's own
+			 * EHLO (or HELO) comes next */
+			h->step = ST_DONE;
+			return;
+		}
+		fail(h, "smarthost_ehlo", R_UNAVAIL,
+		    "smarthost refused EHLO: %s", h->last);
+		return;
+	}
+	if (h->step == ST_EHLO && h->p.starttls != SH_TLS_OFF) {
+		if (h->cap_starttls) {
+			out_str(h, "STARTTLS\r\n");
+			h->step = ST_STARTTLS;
+			return;
+		}
+		if (h->p.starttls == SH_TLS_REQUIRE) {
+			fail(h, "smarthost_no_starttls", R_TLS,
+			    "smarthost does not offer STARTTLS (starttls: require)");
+			return;
+		}
+	}
+	after_tls(h);
+}
+
+/* reply_done - the last line of a reply to the current step. */
+static void
+reply_done(struct sh *h, int code)
+{
+	if (code == 421) {
+		/* RFC 5321 3.8: the server is closing the channel */
+		fail(h, "smarthost_421", R_UNAVAIL, "smarthost said: %s", h->last);
+		return;
+	}
+	switch (h->step) {
+	case ST_GREETING:
+		if (code != 220) {
+			fail(h, "smarthost_greeting", R_UNAVAIL,
+			    "smarthost greeting: %s", h->last);
+			break;
+		}
+		if (h->user == NULL && h->p.starttls == SH_TLS_OFF)
+			h->step = ST_DONE;
+		else
+			send_ehlo(h, ST_EHLO);
+		break;
+	case ST_EHLO:
+	case ST_EHLO_TLS:
+		ehlo_done(h, code);
+		break;
+	case ST_STARTTLS:
+		if (code == 220)
+			h->step = ST_TLS;
+		else if (h->p.starttls == SH_TLS_REQUIRE)
+			fail(h, "smarthost_starttls", R_TLS,
+			    "smarthost refused STARTTLS: %s", h->last);
+		else
+			after_tls(h);	/* RFC 3207 4: may go on in clear */
+		break;
+	case ST_AUTH_PLAIN:
+	case ST_AUTH_PASS:
+		if (code == 235) {
+			if (h->step == ST_AUTH_PLAIN)
+				h->authed_plain = 1;
+			else
+				h->authed_login = 1;
+			free_secret(&h->user);
+			free_secret(&h->pass);
+			h->step = ST_DONE;
+		} else
+			fail(h, "smarthost_auth", R_AUTH,
+			    "smarthost refused AUTH: %s", h->last);
+		break;
+	case ST_AUTH_LOGIN:
+	case ST_AUTH_USER:
+		if (code != 334) {
+			fail(h, "smarthost_auth", R_AUTH,
+			    "smarthost refused AUTH LOGIN: %s", h->last);
+			break;
+		}
+		/* RFC 4954 4: the challenge text is not checked; LOGIN asks
+		 * for the user first, then the password. */
+		if (h->step == ST_AUTH_LOGIN) {
+			out_b64(h, h->user, strlen(h->user));
+			h->step = ST_AUTH_USER;
+		} else {
+			out_b64(h, h->pass, strlen(h->pass));
+			h->step = ST_AUTH_PASS;
+		}
+		out_str(h, "\r\n");
+		break;
+	default:
+		break;
+	}
+}
+
+/* ehlo_keyword - note STARTTLS / AUTH mechanisms from one EHLO line. */
+static void
+ehlo_keyword(struct sh *h, const char *p, size_t n)
+{
+	size_t i, k;
+
+	if (n < 4)
+		return;
+	p += 4;
+	n -= 4;
+	for (k = 0; k < n && p[k] != ' ' && p[k] != '='; k++)
+		;
+	if (k == 8 && strncasecmp(p, "STARTTLS", 8) == 0)
+		h->cap_starttls = 1;
+	if (k != 4 || strncasecmp(p, "AUTH", 4) != 0)
+		return;
+	/* "AUTH PLAIN LOGIN" or the pre-RFC 4954 "AUTH=PLAIN LOGIN" */
+	for (i = k; i < n;) {
+		while (i < n && (p[i] == ' ' || p[i] == '=' || p[i] == '\t'))
+			i++;
+		for (k = i; k < n && p[k] != ' ' && p[k] != '\t'; k++)
+			;
+		if (k - i == 5 && strncasecmp(p + i, "PLAIN", 5) == 0)
+			h->cap_plain = 1;
+		else if (k - i == 5 && strncasecmp(p + i, "LOGIN", 5) == 0)
+			h->cap_login = 1;
+		i = k;
+	}
+}
+
+static int
+reply_code(const char *p, size_t n)
+{
+	if (n < 3 || !isdigit((unsigned char)p[0]) ||
+	    !isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]))
+		return 0;
+	return (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+}
+
+/* line - one reply line, n octets with its LF. 1 when it ended a reply. */
+static int
+line(struct sh *h, const char *p, size_t n)
+{
+	size_t clen = n - 1;
+	int code, last;
+
+	if (clen > 0 && p[clen - 1] == '\r')
+		clen--;
+	code = reply_code(p, clen);
+	h->reply_bytes += n;
+	snprintf(h->last, sizeof(h->last), "%.*s",
+	    (int)MIN(clen, sizeof(h->last) - 1), p);
+	if (code < 200 || code > 599 || (clen > 3 && p[3] != ' ' && p[3] != '-')) {
+		fail(h, "smarthost_protocol", R_UNAVAIL,
+		    "smarthost sent a malformed reply in step %s",
+		    step_names[h->step]);
+		return 0;
+	}
+	if (h->reply_bytes > h->p.max_reply) {
+		fail(h, "smarthost_protocol", R_UNAVAIL,
+		    "smarthost reply longer than %zu octets", h->p.max_reply);
+		return 0;
+	}
+	if (h->step == ST_GREETING) {
+		memcpy(h->greet + h->greetlen, p, n);	/* bounded by max_reply */
+		h->greetlen += n;
+	}
+	if ((h->step == ST_EHLO || h->step == ST_EHLO_TLS) && code == 250)
+		ehlo_keyword(h, p, clen);
+	last = clen == 3 || p[3] == ' ';
+	if (last) {
+		h->reply_bytes = 0;
+		reply_done(h, code);
+	}
+	return last;
+}
+
+/* API ----------------------------------------------------------------- */
+
+enum sh_state
+sh_feed(struct sh *h, const void *buf, size_t len)
+{
+	const char *p = buf, *lf;
+	size_t take;
+
+	while (len > 0 && h->step != ST_FAIL) {
+		if (h->step == ST_TLS || h->step == ST_DONE) {
+			/* RFC 3207 5: nothing may precede the TLS handshake;
+			 * nothing is owed to a client that has not spoken. */
+			fail(h, "smarthost_protocol", R_UNAVAIL,
+			    "smarthost sent data out of turn (step %s)",
+			    step_names[h->step]);
+			break;
+		}
+		lf = memchr(p, '\n', len);
+		take = lf != NULL ? (size_t)(lf - p) + 1 : len;
+		if (h->linelen + take > h->p.max_line ||
+		    (lf == NULL && h->linelen + take >= h->p.max_line)) {
+			fail(h, "smarthost_protocol", R_UNAVAIL,
+			    "smarthost reply line longer than %zu octets",
+			    h->p.max_line);
+			break;
+		}
+		memcpy(h->line + h->linelen, p, take);
+		h->linelen += take;
+		p += take;
+		len -= take;
+		if (lf == NULL)
+			break;
+		take = h->linelen;
+		h->linelen = 0;
+		if (line(h, h->line, take) && len > 0 && h->step != ST_FAIL) {
+			/* a complete reply, and more bytes before our next
+			 * command could have reached the smarthost */
+			fail(h, "smarthost_protocol", R_UNAVAIL,
+			    "smarthost sent data out of turn (step %s)",
+			    step_names[h->step]);
+		}
+	}
+	return state_of(h->step);
+}
+
+enum sh_state
+sh_tls_ready(struct sh *h)
+{
+	if (h->step == ST_TLS) {
+		h->tls = 1;
+		send_ehlo(h, ST_EHLO_TLS);	/* RFC 3207 4.2 */
+	}
+	return state_of(h->step);
+}
+
+enum sh_state
+sh_fail(struct sh *h, const char *reason, const char *text)
+{
+	fail(h, reason, strncmp(reason, "smarthost_tls", 13) == 0 ? R_TLS
+	    : R_UNAVAIL, "%s", text);
+	return SH_FAIL;
+}
+
+enum sh_state
+sh_state(const struct sh *h)
+{
+	return state_of(h->step);
+}
+
+const char *
+sh_greeting(const struct sh *h, size_t *n)
+{
+	*n = h->step == ST_DONE ? h->greetlen : 0;
+	return h->greet;
+}
+
+int
+sh_tls_used(const struct sh *h)
+{
+	return h->tls;
+}
+
+const char *
+sh_auth_mech(const struct sh *h)
+{
+	return h->authed_plain ? "PLAIN" : h->authed_login ? "LOGIN" : "";
+}
+
+const char *
+sh_reason(const struct sh *h)
+{
+	return h->reason != NULL ? h->reason : "";
+}
+
+const char *
+sh_reply(const struct sh *h)
+{
+	return h->reply != NULL ? h->reply : R_UNAVAIL;
+}
+
+const char *
+sh_error(const struct sh *h)
+{
+	return h->err;
+}
+
+const char *
+sh_step(const struct sh *h)
+{
+	return step_names[h->step == ST_FAIL ? h->failed_step : h->step];
+}
