@@ -1,0 +1,817 @@
+/*
+ * identity.c - subscriber identity: the assignment state machine (struct
+ * idstore), the assignment record in JSON, and the daemon's lookup service
+ * (static map + live table under one rwlock). See identity.h for the
+ * contracts and docs/identity.md for the semantics and the record schema.
+ *
+ * Ownership: the idstore's trie maps a prefix to a heap struct asg that the
+ * store owns; records handed out (struct asg_vec) are deep copies that the
+ * caller owns. The service's static trie points at struct static_entry of
+ * the configuration, which outlives it.
+ */
+#include "identity.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "err.h"
+#include "util.h"
+
+/* Names ------------------------------------------------------------------ */
+
+static const char *const event_names[] = {
+	[ASG_START] = "start",
+	[ASG_INTERIM] = "interim",
+	[ASG_STOP] = "stop",
+	[ASG_MOVED] = "moved",
+	[ASG_NAS_REBOOT] = "nas_reboot",
+};
+
+const char *
+asg_event_name(enum asg_event e)
+{
+	return (unsigned)e < ARRAY_SIZE(event_names) ? event_names[e] : "?";
+}
+
+int
+asg_event_parse(const char *s)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(event_names); i++)
+		if (strcmp(s, event_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+identity_source_name(enum identity_source s)
+{
+	switch (s) {
+	case IDENTITY_STATIC:
+		return "static";
+	case IDENTITY_RADIUS:
+		return "radius";
+	default:
+		return "address";
+	}
+}
+
+char *
+identity_escape(char *out, size_t outlen, const void *in, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const uint8_t *p = in;
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = p[i];
+
+		if (c > 0x20 && c < 0x7f && c != '%') {
+			if (o + 2 > outlen)
+				break;
+			out[o++] = (char)c;
+		} else {
+			if (o + 4 > outlen)
+				break;
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Assignments ------------------------------------------------------------ */
+
+static char *
+dup0(const char *s)
+{
+	return xstrdup(s != NULL ? s : "");
+}
+
+void
+asg_free(struct asg *a)
+{
+	free(a->node);
+	free(a->subscriber);
+	free(a->cls);
+	free(a->nas);
+	free(a->nas_name);
+	free(a->session_id);
+	free(a->calling_station_id);
+	memset(a, 0, sizeof(*a));
+}
+
+void
+asg_copy(struct asg *dst, const struct asg *src)
+{
+	*dst = *src;
+	dst->node = dup0(src->node);
+	dst->subscriber = dup0(src->subscriber);
+	dst->cls = dup0(src->cls);
+	dst->nas = dup0(src->nas);
+	dst->nas_name = dup0(src->nas_name);
+	dst->session_id = dup0(src->session_id);
+	dst->calling_station_id = dup0(src->calling_station_id);
+}
+
+/* raw_addr - a's family and address octets (a v4-mapped IPv6 address is
+ * IPv4, as in cidr.h); 0 or SG_EINVAL. */
+static int
+raw_addr(const union sockaddr_any *a, int *family, uint8_t out[16])
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (a->sa.sa_family == AF_INET) {
+		*family = AF_INET;
+		memcpy(out, &a->sin.sin_addr, 4);
+	} else if (a->sa.sa_family == AF_INET6) {
+		const uint8_t *b = a->sin6.sin6_addr.s6_addr;
+
+		if (memcmp(b, mapped, 12) == 0) {
+			*family = AF_INET;
+			memcpy(out, b + 12, 4);
+		} else {
+			*family = AF_INET6;
+			memcpy(out, b, 16);
+		}
+	} else
+		return SG_EINVAL;
+	return 0;
+}
+
+static int
+prefix_contains(const struct cidr_prefix *p, const union sockaddr_any *a)
+{
+	uint8_t b[16];
+	int fam;
+	unsigned full, rest;
+
+	if (raw_addr(a, &fam, b) < 0 || fam != p->family)
+		return 0;
+	full = p->plen / 8;
+	rest = p->plen % 8;
+	if (memcmp(b, p->addr, full) != 0)
+		return 0;
+	if (rest != 0) {
+		uint8_t m = (uint8_t)(0xff << (8 - rest));
+
+		if ((b[full] & m) != p->addr[full])
+			return 0;
+	}
+	return 1;
+}
+
+int
+asg_covers(const struct asg *a, const union sockaddr_any *addr, int64_t t)
+{
+	return prefix_contains(&a->prefix, addr) && a->start_ms <= t &&
+	    (a->end_ms == 0 || a->end_ms >= t);
+}
+
+struct asg *
+asg_vec_push(struct asg_vec *vec, const struct asg *a)
+{
+	if (vec->n == vec->cap) {
+		vec->cap = vec->cap ? vec->cap * 2 : 8;
+		vec->v = xrealloc(vec->v, vec->cap * sizeof(*vec->v));
+	}
+	asg_copy(&vec->v[vec->n], a);
+	return &vec->v[vec->n++];
+}
+
+void
+asg_vec_clear(struct asg_vec *vec)
+{
+	for (size_t i = 0; i < vec->n; i++)
+		asg_free(&vec->v[i]);
+	vec->n = 0;
+}
+
+void
+asg_vec_free(struct asg_vec *vec)
+{
+	asg_vec_clear(vec);
+	free(vec->v);
+	vec->v = NULL;
+	vec->cap = 0;
+}
+
+/* JSON ------------------------------------------------------------------- */
+
+static void
+jset_str(json_t *o, const char *k, const char *v)
+{
+	json_t *j = json_string(v != NULL ? v : "");
+
+	/* Stored strings are escaped ASCII; anything else is a bug upstream,
+	 * but a record is never lost to it. */
+	json_object_set_new(o, k, j != NULL ? j : json_string(""));
+}
+
+static void
+jset_time(json_t *o, const char *k, int64_t ms)
+{
+	char buf[40];
+
+	json_object_set_new(o, k, json_string(fmt_time(buf, sizeof(buf), ms)));
+}
+
+char *
+asg_to_json(const struct asg *a, size_t *len)
+{
+	json_t *o = json_object();
+	char pbuf[CIDR_STRLEN], *s;
+
+	json_object_set_new(o, "v", json_integer(1));
+	jset_str(o, "type", "assignment");
+	jset_str(o, "node", a->node);
+	jset_str(o, "event", asg_event_name(a->event));
+	jset_time(o, "time", a->time_ms);
+	jset_str(o, "subscriber", a->subscriber);
+	jset_str(o, "class", a->cls);
+	jset_str(o, "prefix", cidr_fmt(&a->prefix, pbuf, sizeof(pbuf)));
+	jset_time(o, "start", a->start_ms);
+	json_object_set_new(o, "start_ms", json_integer(a->start_ms));
+	if (a->start_unknown)
+		json_object_set_new(o, "start_unknown", json_true());
+	if (a->end_ms != 0) {
+		jset_time(o, "end", a->end_ms);
+		json_object_set_new(o, "end_ms", json_integer(a->end_ms));
+	}
+	jset_str(o, "nas", a->nas);
+	jset_str(o, "nas_name", a->nas_name);
+	jset_str(o, "acct_session_id", a->session_id);
+	jset_str(o, "calling_station_id", a->calling_station_id);
+	jset_str(o, "source", "radius");
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (s == NULL)
+		abort();	/* only allocation fails here */
+	*len = strlen(s);
+	return s;
+}
+
+static const char *
+jget_str(json_t *o, const char *k)
+{
+	json_t *j = json_object_get(o, k);
+
+	return json_is_string(j) ? json_string_value(j) : NULL;
+}
+
+static int
+jget_int(json_t *o, const char *k, int64_t *v)
+{
+	json_t *j = json_object_get(o, k);
+
+	if (!json_is_integer(j))
+		return -1;
+	*v = json_integer_value(j);
+	return 0;
+}
+
+int
+asg_from_json(const char *json, size_t len, struct asg *out)
+{
+	json_t *o = json_loadb(json, len, JSON_DISABLE_EOF_CHECK, NULL);
+	const char *type, *ev, *prefix;
+	struct asg a;
+	int64_t v = 0, ver = 0;
+	int rc = SG_EINVAL, e;
+
+	memset(&a, 0, sizeof(a));
+	if (!json_is_object(o))
+		goto out;
+	type = jget_str(o, "type");
+	ev = jget_str(o, "event");
+	prefix = jget_str(o, "prefix");
+	if (jget_int(o, "v", &ver) < 0 || ver != 1 || type == NULL ||
+	    strcmp(type, "assignment") != 0 || ev == NULL || prefix == NULL ||
+	    (e = asg_event_parse(ev)) < 0 ||
+	    cidr_parse(&a.prefix, prefix, NULL, 0) < 0 ||
+	    jget_int(o, "start_ms", &a.start_ms) < 0)
+		goto out;
+	a.event = (enum asg_event)e;
+	if (jget_int(o, "end_ms", &v) == 0)
+		a.end_ms = v;
+	a.time_ms = a.end_ms != 0 ? a.end_ms : a.start_ms;
+	if (jget_int(o, "time_ms", &v) == 0)
+		a.time_ms = v;
+	a.start_unknown = json_is_true(json_object_get(o, "start_unknown"));
+	a.node = dup0(jget_str(o, "node"));
+	a.subscriber = dup0(jget_str(o, "subscriber"));
+	a.cls = dup0(jget_str(o, "class"));
+	a.nas = dup0(jget_str(o, "nas"));
+	a.nas_name = dup0(jget_str(o, "nas_name"));
+	a.session_id = dup0(jget_str(o, "acct_session_id"));
+	a.calling_station_id = dup0(jget_str(o, "calling_station_id"));
+	*out = a;
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
+/* RADIUS input ------------------------------------------------------------ */
+
+static const char *
+esc_into(char **bufp, const struct radius_str *s)
+{
+	char *p = *bufp;
+
+	if (s->ptr == NULL)
+		return "";
+	identity_escape(p, IDENTITY_STR_MAX, s->ptr, s->len);
+	*bufp = p + strlen(p) + 1;
+	return p;
+}
+
+static const char *
+copy_into(char **bufp, const char *s, size_t max)
+{
+	char *p = *bufp;
+
+	snprintf(p, max, "%s", s != NULL ? s : "");
+	*bufp = p + strlen(p) + 1;
+	return p;
+}
+
+void
+asg_input_from_radius(struct asg_input *in, const struct radius_acct *ra,
+    const char *nas, const char *nas_name, int64_t recv_ms, char *buf)
+{
+	char *b = buf;
+	const char *user, *csid;
+
+	memset(in, 0, sizeof(*in));
+	in->status = ra->status;
+	if (ra->has & RADIUS_HAS_EVENT_TIME)
+		in->time_ms = (int64_t)ra->event_time * 1000;
+	else if (ra->has & RADIUS_HAS_DELAY_TIME)
+		in->time_ms = recv_ms - (int64_t)ra->delay_time * 1000;
+	else
+		in->time_ms = recv_ms;
+	user = esc_into(&b, &ra->user_name);
+	csid = esc_into(&b, &ra->calling_station_id);
+	in->subscriber = *user ? user : csid;
+	in->calling_station_id = csid;
+	in->session_id = esc_into(&b, &ra->session_id);
+	in->nas = copy_into(&b, nas, 256);
+	in->nas_name = copy_into(&b, nas_name, 256);
+	in->cls = "";
+	if (ra->has & RADIUS_HAS_FRAMED_IP)
+		(void)cidr_prefix_set(&in->prefix[in->nprefix++], AF_INET,
+		    ra->framed_ip, 32);
+	for (size_t i = 0; i < ra->nframed_prefix; i++)
+		if (ra->framed_prefix[i].plen > 0 &&
+		    cidr_prefix_set(&in->prefix[in->nprefix], AF_INET6,
+		    ra->framed_prefix[i].addr, ra->framed_prefix[i].plen) == 0)
+			in->nprefix++;
+	for (size_t i = 0; i < ra->ndelegated_prefix; i++)
+		if (ra->delegated_prefix[i].plen > 0 &&
+		    cidr_prefix_set(&in->prefix[in->nprefix], AF_INET6,
+		    ra->delegated_prefix[i].addr,
+		    ra->delegated_prefix[i].plen) == 0)
+			in->nprefix++;
+	for (size_t i = 0; i < ra->nframed_ip6; i++)
+		if (cidr_prefix_set(&in->prefix[in->nprefix], AF_INET6,
+		    ra->framed_ip6[i], 128) == 0)
+			in->nprefix++;
+}
+
+/* The live table ----------------------------------------------------------- */
+
+struct idstore {
+	struct cidr *t;		/* prefix -> open struct asg */
+};
+
+static void
+asg_heap_free(void *p)
+{
+	asg_free(p);
+	free(p);
+}
+
+struct idstore *
+idstore_new(void)
+{
+	struct idstore *s = xcalloc(1, sizeof(*s));
+
+	s->t = cidr_new();
+	return s;
+}
+
+void
+idstore_free(struct idstore *s)
+{
+	if (s == NULL)
+		return;
+	cidr_free(s->t, asg_heap_free);
+	free(s);
+}
+
+size_t
+idstore_count(const struct idstore *s)
+{
+	return cidr_count(s->t);
+}
+
+const struct asg *
+idstore_lookup(const struct idstore *s, const union sockaddr_any *a,
+    unsigned *plen)
+{
+	return cidr_lookup(s->t, a, plen);
+}
+
+const struct asg *
+idstore_get(const struct idstore *s, const struct cidr_prefix *p)
+{
+	return cidr_get(s->t, p);
+}
+
+/* same_session - the NAS's Acct-Session-Id names the session (RFC 2866
+ * §5.5); without one, the subscriber does. */
+static int
+same_session(const struct asg *a, const char *nas, const char *sid,
+    const char *sub)
+{
+	if (strcmp(a->nas, nas) != 0)
+		return 0;
+	if (*sid != '\0' || *a->session_id != '\0')
+		return strcmp(a->session_id, sid) == 0;
+	return strcmp(a->subscriber, sub) == 0;
+}
+
+/* end_entry - close the open entry at p with event ev at t, record it,
+ * remove it from the table. */
+static void
+end_entry(struct idstore *s, struct asg *cur, enum asg_event ev, int64_t t,
+    const char *node, struct asg_vec *out)
+{
+	struct asg *rec;
+	struct cidr_prefix p = cur->prefix;
+
+	rec = asg_vec_push(out, cur);
+	rec->event = ev;
+	rec->time_ms = t;
+	rec->end_ms = t > cur->start_ms ? t : cur->start_ms;
+	free(rec->node);
+	rec->node = dup0(node);
+	cidr_remove(s->t, &p);
+	asg_heap_free(cur);
+}
+
+static void
+open_entry(struct idstore *s, const struct asg_input *in,
+    const struct cidr_prefix *p, enum asg_event ev, const char *node,
+    struct asg_vec *out)
+{
+	struct asg *a = xcalloc(1, sizeof(*a));
+
+	a->prefix = *p;
+	a->event = ev;
+	a->time_ms = a->start_ms = in->time_ms;
+	a->node = dup0(node);
+	a->subscriber = dup0(in->subscriber);
+	a->cls = dup0(in->cls);
+	a->nas = dup0(in->nas);
+	a->nas_name = dup0(in->nas_name);
+	a->session_id = dup0(in->session_id);
+	a->calling_station_id = dup0(in->calling_station_id);
+	(void)cidr_insert(s->t, p, a, NULL);
+	asg_vec_push(out, a);
+}
+
+static void
+update_open(struct idstore *s, const struct asg_input *in,
+    const struct cidr_prefix *p, enum asg_event ev, const char *node,
+    struct asg_vec *out)
+{
+	struct asg *cur = cidr_get(s->t, p), *rec;
+
+	if (cur != NULL && same_session(cur, in->nas, in->session_id,
+	    in->subscriber)) {
+		if (ev == ASG_START && strcmp(cur->subscriber, in->subscriber) == 0)
+			return;		/* the same Start again */
+		if (strcmp(cur->subscriber, in->subscriber) != 0) {
+			free(cur->subscriber);
+			cur->subscriber = dup0(in->subscriber);
+		}
+		if (strcmp(cur->calling_station_id, in->calling_station_id) != 0) {
+			free(cur->calling_station_id);
+			cur->calling_station_id = dup0(in->calling_station_id);
+		}
+		cur->event = ASG_INTERIM;
+		cur->time_ms = in->time_ms;
+		rec = asg_vec_push(out, cur);
+		free(rec->node);
+		rec->node = dup0(node);
+		return;
+	}
+	if (cur != NULL)
+		end_entry(s, cur, ASG_MOVED, in->time_ms, node, out);
+	open_entry(s, in, p, ev, node, out);
+}
+
+struct collect {
+	const char *nas, *sid, *sub;
+	int by_nas;
+	struct cidr_prefix *v;
+	size_t n, cap;
+};
+
+static int
+collect_cb(const struct cidr_prefix *p, void *value, void *arg)
+{
+	struct collect *c = arg;
+	const struct asg *a = value;
+
+	if (c->by_nas ? strcmp(a->nas, c->nas) != 0 :
+	    !same_session(a, c->nas, c->sid, c->sub))
+		return 0;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 8;
+		c->v = xrealloc(c->v, c->cap * sizeof(*c->v));
+	}
+	c->v[c->n++] = *p;
+	return 0;
+}
+
+static void
+end_collected(struct idstore *s, struct collect *c, enum asg_event ev,
+    int64_t t, const char *node, struct asg_vec *out)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		struct asg *cur = cidr_get(s->t, &c->v[i]);
+
+		if (cur != NULL)
+			end_entry(s, cur, ev, t, node, out);
+	}
+	free(c->v);
+}
+
+static void
+stop(struct idstore *s, const struct asg_input *in, const char *node,
+    struct asg_vec *out)
+{
+	struct collect c = { in->nas, in->session_id, in->subscriber, 0,
+	    NULL, 0, 0 };
+	size_t before = out->n;
+
+	if (in->nprefix == 0) {
+		(void)cidr_walk(s->t, collect_cb, &c);
+		end_collected(s, &c, ASG_STOP, in->time_ms, node, out);
+		return;
+	}
+	for (size_t i = 0; i < in->nprefix; i++) {
+		struct asg *cur = cidr_get(s->t, &in->prefix[i]);
+
+		if (cur != NULL && same_session(cur, in->nas, in->session_id,
+		    in->subscriber))
+			end_entry(s, cur, ASG_STOP, in->time_ms, node, out);
+	}
+	if (out->n > before)
+		return;
+	/* A Stop for a session this node never saw open (it started before
+	 * this node ran, or elsewhere): record it, start unknown. Redis
+	 * closes the open member it has for the session (docs/identity.md). */
+	for (size_t i = 0; i < in->nprefix; i++) {
+		struct asg a;
+
+		if (cidr_get(s->t, &in->prefix[i]) != NULL)
+			continue;	/* held by another session now */
+		memset(&a, 0, sizeof(a));
+		a.prefix = in->prefix[i];
+		a.event = ASG_STOP;
+		a.time_ms = a.start_ms = a.end_ms = in->time_ms;
+		a.start_unknown = 1;
+		a.node = (char *)node;
+		a.subscriber = (char *)in->subscriber;
+		a.cls = (char *)in->cls;
+		a.nas = (char *)in->nas;
+		a.nas_name = (char *)in->nas_name;
+		a.session_id = (char *)in->session_id;
+		a.calling_station_id = (char *)in->calling_station_id;
+		asg_vec_push(out, &a);
+	}
+}
+
+size_t
+idstore_apply(struct idstore *s, const struct asg_input *in, const char *node,
+    struct asg_vec *out)
+{
+	size_t before = out->n;
+	struct collect c = { in->nas, "", "", 1, NULL, 0, 0 };
+
+	switch (in->status) {
+	case RADIUS_STATUS_START:
+	case RADIUS_STATUS_INTERIM:
+		if (*in->subscriber == '\0')
+			break;	/* nobody to attribute it to */
+		for (size_t i = 0; i < in->nprefix; i++)
+			update_open(s, in, &in->prefix[i],
+			    in->status == RADIUS_STATUS_START ? ASG_START
+			    : ASG_INTERIM, node, out);
+		break;
+	case RADIUS_STATUS_STOP:
+		stop(s, in, node, out);
+		break;
+	case RADIUS_STATUS_ACCT_ON:
+	case RADIUS_STATUS_ACCT_OFF:
+		/* RFC 2866 §5.1: the NAS (re)started or is going down; every
+		 * session it had is gone. */
+		(void)cidr_walk(s->t, collect_cb, &c);
+		end_collected(s, &c, ASG_NAS_REBOOT, in->time_ms, node, out);
+		break;
+	default:
+		break;
+	}
+	return out->n - before;
+}
+
+int
+idstore_apply_record(struct idstore *s, const struct asg *rec)
+{
+	struct asg *cur = cidr_get(s->t, &rec->prefix), *a;
+
+	if (rec->end_ms == 0) {
+		if (cur != NULL && cur->start_ms > rec->start_ms)
+			return 0;
+		a = xcalloc(1, sizeof(*a));
+		asg_copy(a, rec);
+		(void)cidr_insert(s->t, &rec->prefix, a, NULL);
+		if (cur != NULL)
+			asg_heap_free(cur);
+		return 1;
+	}
+	if (cur == NULL || !same_session(cur, rec->nas, rec->session_id,
+	    rec->subscriber) || (!rec->start_unknown &&
+	    cur->start_ms > rec->start_ms))
+		return 0;
+	cidr_remove(s->t, &rec->prefix);
+	asg_heap_free(cur);
+	return 1;
+}
+
+/* The service -------------------------------------------------------------- */
+
+static struct {
+	const struct config *conf;
+	struct cidr *statics;		/* -> struct static_entry (config's) */
+	struct cidr *classes;		/* -> struct policy_prefix (config's) */
+	struct idstore *live;
+	pthread_rwlock_t lock;
+	int init;
+} svc;
+
+int
+identity_init(const struct config *c)
+{
+	pthread_rwlockattr_t at;
+
+	if (svc.init)
+		identity_shutdown();
+	svc.conf = c;
+	svc.statics = cidr_new();
+	svc.classes = cidr_new();
+	svc.live = idstore_new();
+	for (size_t i = 0; i < c->identity.nstatics; i++)
+		if (cidr_insert(svc.statics, &c->identity.statics[i].prefix,
+		    &c->identity.statics[i], NULL) < 0)
+			return SG_EINVAL;
+	for (size_t i = 0; i < c->policy.nprefixes; i++)
+		if (cidr_insert(svc.classes, &c->policy.prefixes[i].prefix,
+		    &c->policy.prefixes[i], NULL) < 0)
+			return SG_EINVAL;
+	pthread_rwlockattr_init(&at);
+	/* Lookups are many and short; the RADIUS thread must not starve. */
+	pthread_rwlockattr_setkind_np(&at,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&svc.lock, &at);
+	pthread_rwlockattr_destroy(&at);
+	svc.init = 1;
+	return 0;
+}
+
+void
+identity_shutdown(void)
+{
+	if (!svc.init)
+		return;
+	cidr_free(svc.statics, NULL);
+	cidr_free(svc.classes, NULL);
+	idstore_free(svc.live);
+	pthread_rwlock_destroy(&svc.lock);
+	memset(&svc, 0, sizeof(svc));
+}
+
+const char *
+identity_class_of(const union sockaddr_any *a)
+{
+	const struct policy_prefix *pp;
+	const struct config *c = svc.conf;
+
+	if (c == NULL)
+		return "default";
+	if (svc.classes != NULL &&
+	    (pp = cidr_lookup(svc.classes, a, NULL)) != NULL)
+		return pp->class_name;
+	if (c->policy.default_class != NULL && c->policy.default_class->name)
+		return c->policy.default_class->name;
+	return c->policy.default_class_name != NULL ?
+	    c->policy.default_class_name : "default";
+}
+
+static void
+host_prefix(const union sockaddr_any *a, struct cidr_prefix *p)
+{
+	uint8_t b[16];
+	int fam;
+
+	memset(p, 0, sizeof(*p));
+	if (raw_addr(a, &fam, b) == 0)
+		(void)cidr_prefix_set(p, fam, b, fam == AF_INET ? 32 : 128);
+}
+
+void
+identity_lookup(const union sockaddr_any *a, int64_t now, struct identity *out)
+{
+	const struct static_entry *se = NULL;
+	const struct asg *ra = NULL;
+	unsigned splen = 0, rplen = 0;
+	const char *cls = NULL;
+
+	(void)now;
+	if (svc.init) {
+		se = cidr_lookup(svc.statics, a, &splen);
+		pthread_rwlock_rdlock(&svc.lock);
+		ra = idstore_lookup(svc.live, a, &rplen);
+		if (ra != NULL && (se == NULL || rplen >= splen)) {
+			snprintf(out->subscriber, sizeof(out->subscriber), "%s",
+			    ra->subscriber);
+			out->source = IDENTITY_RADIUS;
+			out->prefix = ra->prefix;
+		}
+		pthread_rwlock_unlock(&svc.lock);
+		if (ra != NULL && (se == NULL || rplen >= splen))
+			goto class;
+	}
+	if (se != NULL) {
+		snprintf(out->subscriber, sizeof(out->subscriber), "%s",
+		    se->subscriber);
+		out->source = IDENTITY_STATIC;
+		out->prefix = se->prefix;
+		if (se->class_name != NULL)
+			cls = se->class_name;
+	} else {
+		union sockaddr_any u = *a;
+
+		addr_unmap(&u);
+		addr_ntop(&u, out->subscriber, sizeof(out->subscriber));
+		out->source = IDENTITY_ADDRESS;
+		host_prefix(a, &out->prefix);
+	}
+class:
+	if (cls == NULL)
+		cls = identity_class_of(a);
+	snprintf(out->cls, sizeof(out->cls), "%s", cls);
+}
+
+size_t
+identity_apply(const struct asg_input *in, struct asg_vec *out)
+{
+	size_t n;
+
+	pthread_rwlock_wrlock(&svc.lock);
+	n = idstore_apply(svc.live, in, svc.conf->node, out);
+	pthread_rwlock_unlock(&svc.lock);
+	return n;
+}
+
+int
+identity_apply_record(const struct asg *rec)
+{
+	int n;
+
+	pthread_rwlock_wrlock(&svc.lock);
+	n = idstore_apply_record(svc.live, rec);
+	pthread_rwlock_unlock(&svc.lock);
+	return n;
+}
+
+size_t
+identity_live_count(void)
+{
+	size_t n;
+
+	pthread_rwlock_rdlock(&svc.lock);
+	n = idstore_count(svc.live);
+	pthread_rwlock_unlock(&svc.lock);
+	return n;
+}
