@@ -12,6 +12,7 @@
         tls          STARTTLS handshake now (no certificate check); records
                      "plain_after_220": bytes that arrived in clear after
                      the last reply, before the handshake
+        shut         half-close: shutdown(SHUT_WR), keep reading
         sleep:SEC    pause
         touch:FILE   create FILE (tell the test script we got here)
         wait:FILE    wait (<= 60 s) until FILE exists
@@ -173,6 +174,8 @@ def run_chat(args):
                     out["tls"] = None
                     out["tls_error"] = str(e)
                     break
+            elif kind == "shut":
+                c.sock.shutdown(socket.SHUT_WR)
             elif kind == "sleep":
                 time.sleep(float(rest))
             elif kind == "touch":

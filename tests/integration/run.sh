@@ -31,6 +31,7 @@ ALL_TESTS=(
 	connect_fail_closed_port connect_fail_no_host
 	loop_own_address
 	smuggling_normalize smuggling_reject
+	pipelining_order client_halfclose multi_txn passthrough_not_limited
 	long_line nul_in_command garbage_before_ehlo
 	silent_client trickling_client upstream_silent_greeting
 	upstream_reset_mid_data
@@ -449,6 +450,85 @@ t_smuggling_reject() {
 	done
 }
 
+# PIPELINING (RFC 2920): a reply the gateway gives itself (500 for an
+# over-long line) must come in command order among the upstream's replies.
+t_pipelining_order() {
+	local c=$T/pipe.json long
+	long=$(head -c 10240 /dev/zero | tr '\0' 'y')
+	chat "$c" "$MX4" -- r "s:EHLO pipe.sub.example\r\n" r \
+		"s:MAIL FROM:<pipe@sub.example>\r\nNOOP $long\r\nRCPT TO:<a@mx.example>\r\nRCPT TO:<b@mx.example>\r\nDATA\r\n" \
+		r r r r r "s:Subject: pipelined\r\n\r\nbody\r\n.\r\nQUIT\r\n" r r
+	jqe "$c" '[.replies[].code] == [220,250,250,500,250,250,354,250,221]' ||
+		fail "pipelined replies out of order or wrong: $(jq -c '[.replies[].text | .[0:40]]' "$c" 2>/dev/null || cat "$c")"
+	jqe "$c" '.replies[3].text | test("^500 5\\.5\\.2")' || fail "want 500 5.5.2 in 4th place: $(jqr "$c" '.replies[3].text')"
+	session_of pipe.sub.example >/dev/null
+	local sid
+	sid=$(session_of pipe.sub.example | jq -r .id)
+	txns_of "$sid" | jq -e '.rcpt_count == 2 and .rcpts == ["a@mx.example","b@mx.example"] and .reply_code == 250' >/dev/null ||
+		fail "txn record wrong: $(txns_of "$sid")"
+}
+
+# A client that pipelines its last commands and QUIT, then half-closes
+# (printf ... | nc): it must still get every reply.
+t_client_halfclose() {
+	local c=$T/half.json
+	chat "$c" "$MX4" -- r "s:EHLO half.sub.example\r\nMAIL FROM:<half@sub.example>\r\nRCPT TO:<r@mx.example>\r\nDATA\r\nSubject: half\r\n\r\nbody\r\n.\r\nQUIT\r\n" \
+		shut r r r r r r eof:5
+	jqe "$c" '[.replies[].code] == [220,250,250,250,354,250,221] and .eof' ||
+		fail "after the client's half-close: $(jq -c '[.replies[].text | .[0:40]]' "$c" 2>/dev/null || cat "$c")"
+	[ "$(mx_mail_froms half.sub.example)" = half@sub.example ] || fail "message not delivered"
+}
+
+# Several transactions in one session: one txn record each, in order, each
+# with its own queue id.
+t_multi_txn() {
+	local c=$T/multi.json i steps=() sid q
+	for i in 1 2 3; do
+		steps+=("s:MAIL FROM:<m$i@sub.example>\r\n" r "s:RCPT TO:<r$i@mx.example>\r\n" r "s:DATA\r\n" r
+			"s:Message-ID: <multi-$i-$$@sub.example>\r\nSubject: $i\r\n\r\nbody $i\r\n.\r\n" r)
+		[ $i = 2 ] && steps+=("s:MAIL FROM:<aborted@sub.example>\r\n" r "s:RSET\r\n" r)
+	done
+	chat "$c" "$QMX4" -- r "s:EHLO multi.sub.example\r\n" r "${steps[@]}" "s:QUIT\r\n" r
+	jqe "$c" '[.replies[].code] == [220,250, 250,250,354,250, 250,250,354,250, 250,250, 250,250,354,250, 221]' ||
+		fail "replies: $(jq -c '[.replies[].text | .[0:40]]' "$c" 2>/dev/null || cat "$c")"
+	sid=$(session_of multi.sub.example | jq -r .id)
+	[ -n "$sid" ] || fail "no session record"
+	session_of multi.sub.example | jq -e '.transactions == 3 or .transactions == 4' >/dev/null ||
+		fail "session record: $(session_of multi.sub.example)"
+	for i in 1 2 3; do
+		q=$(txns_of "$sid" | jq -r "select(.mail_from == \"m$i@sub.example\") | .queue_id")
+		if [ -z "$q" ] || [ ! -e "$QMX_DIR/$q.json" ]; then
+			fail "txn m$i: queue id '$q' not at the MX"
+		fi
+		jq -e ".mail_from == \"m$i@sub.example\" and .rcpts == [\"r$i@mx.example\"]" "$QMX_DIR/$q.json" >/dev/null ||
+			fail "txn m$i: queue id $q belongs to another message: $(cat "$QMX_DIR/$q.json")"
+	done
+	txns_of "$sid" | jq -s -e 'map(select(.reply_code == 250)) | map(.seq) as $s | ($s == ($s | sort)) and ($s | unique | length) == 3' >/dev/null ||
+		fail "txn seq numbers: $(txns_of "$sid" | jq -c '{seq, mail_from, outcome}' | tr '\n' ' ')"
+}
+
+# RFC 5068 4.1: no limit may refuse 587/465. With max_sessions 1 per worker
+# and the SMTP side full, pass-through must still work byte for byte.
+t_passthrough_not_limited() {
+	local i pids=()
+	for i in 1 2 3 4; do
+		chat "$T/hold-$i.json" "$MX4" -- r "s:EHLO hold-$i.sub.example\r\n" r sleep:8 "s:QUIT\r\n" r &
+		pids+=($!)
+	done
+	sleep 1
+	passthrough_check "$PT4" 587 "$SUB4"
+	passthrough_check "$PT4" 465 "$SUB4"
+	wait "${pids[@]}" || true
+	# The limit did bite on port 25 (else this test proved nothing): at most
+	# 2 of the 4 SMTP sessions were served, the others got a 421.
+	local served refused
+	served=$(cat "$T"/hold-*.json | jq -s '[.[] | select(.replies[0].code == 220)] | length')
+	refused=$(cat "$T"/hold-*.json | jq -s '[.[] | select(.replies[0].code == 421)] | length')
+	if [ "$served" -gt 2 ] || [ $((served + refused)) != 4 ]; then
+		fail "max_sessions 1 x 2 workers: $served of 4 SMTP sessions served, $refused refused with 421"
+	fi
+}
+
 # A normal transaction after the odd input proves the session went on.
 TXN_STEPS=("s:MAIL FROM:<after@sub.example>\r\n" r "s:RCPT TO:<rcpt@mx.example>\r\n" r
 	"s:DATA\r\n" r "s:Subject: after\r\n\r\nstill here\r\n.\r\n" r "s:QUIT\r\n" r)
@@ -674,6 +754,9 @@ main() {
 	run_test connect_fail_no_host redirect base redirect
 	run_test loop_own_address redirect base redirect
 	run_test smuggling_normalize redirect base redirect
+	run_test pipelining_order redirect base redirect
+	run_test client_halfclose redirect base redirect
+	run_test multi_txn redirect base redirect
 	run_test long_line redirect base redirect
 	run_test nul_in_command redirect base redirect
 	run_test garbage_before_ehlo redirect base redirect
@@ -683,6 +766,7 @@ main() {
 	run_test silent_client redirect idle redirect "$IDLE_YAML"
 	run_test trickling_client redirect idle redirect "$IDLE_YAML"
 	run_test upstream_silent_greeting redirect idle redirect "$IDLE_YAML"
+	run_test passthrough_not_limited redirect limited redirect 'limits: { buffer: 256k, max_sessions: 1, session_max_time: 1h }'
 	run_test sigterm_drain redirect none
 	run_test tproxy_gateway_source tproxy tproxy-gw tproxy
 	run_test tproxy_subscriber_source tproxy tproxy-sub tproxy 'upstream: { connect_timeout: 3s, source: subscriber }'
