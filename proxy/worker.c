@@ -75,8 +75,11 @@ worker_register(struct worker *w, struct sess_hdr *h, enum sess_kind kind)
 	h->gen = w->slots[i].gen;
 	h->kind = (uint8_t)kind;
 	w->nsessions++;
-	if (kind == SESS_RELAY)
+	if (kind == SESS_RELAY) {
 		w->nsmtp++;
+		WSTAT_ADD(w, cur_relay, 1);
+	} else
+		WSTAT_ADD(w, cur_tunnel, 1);
 }
 
 void
@@ -90,8 +93,11 @@ worker_release(struct sess_hdr *h)
 	s->next_free = w->free_head;
 	w->free_head = h->slot;
 	w->nsessions--;
-	if (h->kind == SESS_RELAY)
+	if (h->kind == SESS_RELAY) {
 		w->nsmtp--;
+		WSTAT_ADD(w, cur_relay, (uint64_t)-1);
+	} else
+		WSTAT_ADD(w, cur_tunnel, (uint64_t)-1);
 	worker_maybe_finish(w);
 }
 
@@ -110,6 +116,18 @@ sess_key_of(const struct sess_hdr *h, struct sess_key *k)
 	k->worker = (uint32_t)h->w->id;
 	k->slot = h->slot;
 	k->gen = h->gen;
+}
+
+void
+worker_count_bytes(struct worker *w, int mode, uint64_t from_client,
+    uint64_t to_client, uint64_t to_upstream, uint64_t from_upstream)
+{
+	int m = mode == LISTEN_SMTP ? LISTEN_SMTP : LISTEN_PASSTHROUGH;
+
+	WSTAT_ADD(w, bytes[m][WSTAT_FROM_CLIENT], from_client);
+	WSTAT_ADD(w, bytes[m][WSTAT_TO_CLIENT], to_client);
+	WSTAT_ADD(w, bytes[m][WSTAT_TO_UPSTREAM], to_upstream);
+	WSTAT_ADD(w, bytes[m][WSTAT_FROM_UPSTREAM], from_upstream);
 }
 
 /* Pipe pool ---------------------------------------------------------- */

@@ -50,15 +50,36 @@ struct tpipe {
 	int r, w;
 };
 
+/* Counters: written by the worker's own thread only, read by the admin
+ * endpoint's thread (admin.c) while they change, hence relaxed atomics. On
+ * the worker add with WSTAT_ADD (one writer: a plain load and store, no
+ * locked instruction); a plain "w->st.x++" is still correct, only dearer. */
+typedef _Atomic uint64_t wstat_t;
+
+enum { WSTAT_FROM_CLIENT, WSTAT_TO_CLIENT, WSTAT_TO_UPSTREAM, WSTAT_FROM_UPSTREAM };
+
 struct worker_stats {
-	uint64_t accepted;
-	uint64_t refused_loop;
-	uint64_t refused_limit;
-	uint64_t smtp_sessions;
-	uint64_t tunnels;
-	uint64_t connect_failed;
-	uint64_t txns;
+	wstat_t accepted;
+	wstat_t refused_loop;
+	wstat_t refused_limit;
+	wstat_t smtp_sessions;
+	wstat_t tunnels;		/* tunnel_start and tunnel_adopt */
+	wstat_t connect_failed;
+	wstat_t txns;
+	wstat_t starttls_tunnels;	/* port-25 sessions handed to the tunnel */
+	wstat_t redirected;		/* SMTP_REDIRECT: sent to the smarthost */
+	wstat_t smarthost_failed;	/* handshake with it failed (or connect) */
+	wstat_t bytes[2][4];		/* [enum listener_mode][WSTAT_*], added
+					 * when a session ends */
+	wstat_t cur_relay, cur_tunnel;	/* sessions open now, by kind */
 };
+
+#define WSTAT_ADD(w, f, n)                                                   \
+	atomic_store_explicit(&(w)->st.f,                                     \
+	    atomic_load_explicit(&(w)->st.f, memory_order_relaxed) + (n),     \
+	    memory_order_relaxed)
+/* WSTAT_GET - from any thread. */
+#define WSTAT_GET(w, f) atomic_load_explicit(&(w)->st.f, memory_order_relaxed)
 
 enum { WORKER_CMD_DRAIN = 1, WORKER_CMD_FORCE = 2 };
 
@@ -111,6 +132,11 @@ void worker_register(struct worker *w, struct sess_hdr *h, enum sess_kind kind);
 void worker_release(struct sess_hdr *h);
 struct sess_hdr *worker_lookup(struct worker *w, const struct sess_key *k);
 void sess_key_of(const struct sess_hdr *h, struct sess_key *k);
+
+/* worker_count_bytes - a session of mode (enum listener_mode) ended having
+ * moved these bytes (audit_session fields, in WSTAT_* order). */
+void worker_count_bytes(struct worker *w, int mode, uint64_t from_client,
+    uint64_t to_client, uint64_t to_upstream, uint64_t from_upstream);
 
 /* Pipe pool for the tunnel: 0 or a negative errno. */
 int worker_pipe_get(struct worker *w, struct tpipe *p);
