@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -271,6 +272,82 @@ audit_rec_key(char *out, const char *id)
 		if (!safe_char((unsigned char)id[i]))
 			return SG_EINVAL;
 	snprintf(out, AUDIT_KEY_MAX, "sg:rec:%s", id);
+	return 0;
+}
+
+/* digits - n decimal digits at *p into *v; advances *p. */
+static int
+digits(const char **p, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++, (*p)++) {
+		if (**p < '0' || **p > '9')
+			return -1;
+		*v = *v * 10 + (**p - '0');
+	}
+	return 0;
+}
+
+int
+audit_parse_time(const char *s, int64_t *ms)
+{
+	struct tm tm;
+	int y, mo, d, h = 0, mi = 0, sec = 0, frac = 0, zh = 0, zm = 0;
+	int64_t t;
+	const char *p = s;
+
+	if (digits(&p, 4, &y) < 0 || *p++ != '-' || digits(&p, 2, &mo) < 0 ||
+	    *p++ != '-' || digits(&p, 2, &d) < 0)
+		return SG_EINVAL;
+	if (*p == 'T' || *p == 't' || *p == ' ') {
+		p++;
+		if (digits(&p, 2, &h) < 0 || *p++ != ':' ||
+		    digits(&p, 2, &mi) < 0)
+			return SG_EINVAL;
+		if (*p == ':') {
+			p++;
+			if (digits(&p, 2, &sec) < 0)
+				return SG_EINVAL;
+		}
+		if (*p == '.') {
+			int scale = 100, nd = 0;
+
+			for (p++; *p >= '0' && *p <= '9'; p++, nd++) {
+				frac += (*p - '0') * scale;
+				scale /= 10;
+			}
+			if (nd == 0)
+				return SG_EINVAL;
+		}
+		if (*p == 'Z' || *p == 'z')
+			p++;
+		else if (*p == '+' || *p == '-') {
+			int sign = *p++ == '-' ? -1 : 1;
+
+			if (digits(&p, 2, &zh) < 0)
+				return SG_EINVAL;
+			if (*p == ':')
+				p++;
+			if (digits(&p, 2, &zm) < 0)
+				return SG_EINVAL;
+			zh *= sign;
+			zm *= sign;
+		}
+	}
+	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+	    mi > 59 || sec > 60 || zh < -23 || zh > 23 || zm < -59 || zm > 59)
+		return SG_EINVAL;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = (int64_t)timegm(&tm);
+	if (t == -1 && y != 1969)
+		return SG_EINVAL;
+	*ms = (t - (int64_t)zh * 3600 - (int64_t)zm * 60) * 1000 + frac;
 	return 0;
 }
 

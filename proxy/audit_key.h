@@ -77,6 +77,12 @@ int audit_ix_key(char *out, enum audit_ix kind, const char *value);
  * for a transaction. out holds AUDIT_KEY_MAX. 0 or SG_EINVAL (unsafe id). */
 int audit_rec_key(char *out, const char *id);
 
+/* audit_parse_time - RFC 3339 "2026-11-20T10:03:12Z", with optional
+ * fraction (".123") and zone ("Z", "+01:00"; none = UTC), 'T' or ' '
+ * between date and time, or a date alone (midnight UTC): milliseconds since
+ * the epoch in *ms. 0 or SG_EINVAL. */
+int audit_parse_time(const char *s, int64_t *ms);
+
 #define AUDIT_RECID_MAX 48	/* "<24 hex>-<seq>" + NUL, with room */
 
 struct json_t;

@@ -22,7 +22,9 @@
 #include <uv.h>
 
 #include "audit.h"
+#include "audit_index.h"
 #include "config.h"
+#include "geoip.h"
 #include "intercept.h"
 #include "log.h"
 #include "worker.h"
@@ -36,6 +38,7 @@ static int nworkers;
 static atomic_int nexited;
 static uv_async_t exit_async;
 static uv_signal_t sig_term, sig_int, sig_hup;
+static uv_timer_t audit_timer;		/* audit_tick: retry a failing audit file */
 static int term_count;
 
 static void
@@ -88,6 +91,12 @@ on_signal(uv_signal_t *h, int signum)
 }
 
 static void
+audit_timer_cb(uv_timer_t *t)
+{
+	audit_tick();
+}
+
+static void
 worker_exited(struct worker *w)
 {
 	atomic_fetch_add(&nexited, 1);
@@ -103,6 +112,7 @@ exit_cb(uv_async_t *a)
 	uv_close((uv_handle_t *)&sig_int, NULL);
 	uv_close((uv_handle_t *)&sig_hup, NULL);
 	uv_close((uv_handle_t *)&exit_async, NULL);
+	uv_close((uv_handle_t *)&audit_timer, NULL);
 }
 
 static int
@@ -190,6 +200,15 @@ main(int argc, char **argv)
 		    strerror(-rc));
 		return 1;
 	}
+	if (geoip_open(c->geoip.asn_db, c->geoip.country_db, err,
+	    sizeof(err)) < 0) {
+		log_err("event=geoip_open_failed error=\"%s\"", err);
+		return 1;
+	}
+	if ((rc = audit_index_start(c)) < 0) {
+		log_err("event=audit_index_failed error=\"%s\"", uv_strerror(rc));
+		return 1;
+	}
 	if ((rc = intercept_snapshot_local()) < 0)
 		log_warn("event=getifaddrs_failed error=\"%s\"", strerror(-rc));
 
@@ -224,6 +243,8 @@ main(int argc, char **argv)
 	uv_signal_start(&sig_term, on_signal, SIGTERM);
 	uv_signal_start(&sig_int, on_signal, SIGINT);
 	uv_signal_start(&sig_hup, on_signal, SIGHUP);
+	uv_timer_init(loop, &audit_timer);
+	uv_timer_start(&audit_timer, audit_timer_cb, 1000, 1000);
 
 	for (int i = 0; i < nworkers; i++) {
 		if ((rc = worker_start(&workers[i])) < 0) {
@@ -252,9 +273,11 @@ main(int argc, char **argv)
 		worker_destroy(&workers[i]);
 	}
 	free(workers);
+	audit_index_stop();
 	uv_loop_close(loop);
 	log_info("event=exit");
 	audit_close();
+	geoip_close();
 	config_free(c);
 	return 0;
 }

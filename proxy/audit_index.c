@@ -1,0 +1,430 @@
+/*
+ * audit_index.c - the Redis index writer (see audit_index.h).
+ *
+ * Workers call ix_sink (the audit sink) with every record: it computes the
+ * record's id and index keys (audit_key.c), copies them with the JSON text
+ * into one allocation and appends that to a mutex-protected queue, then
+ * wakes the writer thread. The writer owns everything else: its loop, the
+ * rl_conn, the timer. It sends queued records while the connection is up
+ * and there is room in flight; the replies only count errors. Nothing a
+ * worker holds is ever touched by the writer, and the other way round,
+ * except the queue under its mutex and the atomic counters.
+ */
+#include "util.h"	/* before uv.h: sys/param.h defines MIN/MAX too */
+#include "audit_index.h"
+
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "audit.h"
+#include "audit_key.h"
+#include "err.h"
+#include "log.h"
+#include "redis_uv.h"
+
+#define MAX_INFLIGHT 32768	/* commands in flight on the connection */
+#define DEADLINE_MS 5000	/* per command: the index is not urgent */
+#define TRIM_EVERY 64		/* records between ZREMRANGEBYSCORE passes */
+#define STOP_POLL_MS 20
+
+struct ixent {
+	struct ixent *next;
+	int64_t score;		/* start, ms */
+	size_t nkeys;
+	size_t linelen;
+	const char *id, *line;
+	const char **keys;
+	char data[];
+};
+
+static struct {
+	const struct config *conf;
+	pthread_mutex_t mu;
+	struct ixent *head, *tail;
+	size_t n;
+	int started;
+
+	uv_loop_t loop;
+	uv_thread_t thread;
+	uv_async_t async;
+	uv_timer_t timer;
+	struct rl_conn *conn;
+	atomic_int stopping;
+	int stop_begun;
+	int blocked;		/* drain stopped for room in flight */
+	uint64_t stop_deadline;
+	unsigned ntrim;
+	char ret_s[24];
+	int64_t ret_ms;
+	char host[ADDR_STRLEN];
+	char **sentinels;
+	char dbs[16];
+	int64_t last_err_log;
+
+	atomic_uint_fast64_t queued, indexed, dropped, errors;
+	atomic_int up;
+} ix = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+/* Workers -------------------------------------------------------------- */
+
+static void
+ix_sink(const struct json_t *rec, const char *line, size_t len)
+{
+	char id[AUDIT_RECID_MAX], keys[AUDIT_IX_MAX][AUDIT_KEY_MAX];
+	const char *start = json_string_value(json_object_get((json_t *)rec,
+	    "start"));
+	struct ixent *e;
+	size_t total, idlen, klen[AUDIT_IX_MAX];
+	int64_t score = 0;
+	int nk;
+	char *p;
+
+	if ((nk = audit_record_keys(rec, id, keys, AUDIT_IX_MAX)) < 0)
+		return;
+	if (start == NULL || audit_parse_time(start, &score) < 0)
+		score = now_ms();
+	idlen = strlen(id) + 1;
+	total = idlen + len + 1;
+	for (int i = 0; i < nk; i++)
+		total += (klen[i] = strlen(keys[i]) + 1);
+	e = xmalloc(sizeof(*e) + (size_t)nk * sizeof(char *) + total);
+	e->next = NULL;
+	e->score = score;
+	e->nkeys = (size_t)nk;
+	e->linelen = len;
+	e->keys = (const char **)(void *)e->data;
+	p = e->data + (size_t)nk * sizeof(char *);
+	memcpy(p, id, idlen);
+	e->id = p;
+	p += idlen;
+	memcpy(p, line, len);
+	p[len] = '\0';
+	e->line = p;
+	p += len + 1;
+	for (int i = 0; i < nk; i++) {
+		memcpy(p, keys[i], klen[i]);
+		e->keys[i] = p;
+		p += klen[i];
+	}
+
+	pthread_mutex_lock(&ix.mu);
+	if (ix.n >= AUDIT_INDEX_QUEUE_MAX || atomic_load(&ix.stopping)) {
+		pthread_mutex_unlock(&ix.mu);
+		atomic_fetch_add(&ix.dropped, 1);
+		free(e);
+		return;
+	}
+	if (ix.tail != NULL)
+		ix.tail->next = e;
+	else
+		ix.head = e;
+	ix.tail = e;
+	ix.n++;
+	pthread_mutex_unlock(&ix.mu);
+	atomic_fetch_add(&ix.queued, 1);
+	uv_async_send(&ix.async);
+}
+
+/* Writer thread -------------------------------------------------------- */
+
+static void
+note_err(const char *what, const char *detail)
+{
+	int64_t now = now_ms();
+
+	atomic_fetch_add(&ix.errors, 1);
+	if (now - ix.last_err_log < 10000)
+		return;
+	ix.last_err_log = now;
+	log_warn("event=audit_index_error what=%s error=\"%s\" errors=%llu "
+	    "dropped=%llu", what, detail,
+	    (unsigned long long)atomic_load(&ix.errors),
+	    (unsigned long long)atomic_load(&ix.dropped));
+}
+
+static void
+cmd_cb(void *arg, int err, const struct redisReply *r)
+{
+	char buf[96];
+
+	if (err < 0)
+		note_err("command", sg_strerror(err));
+	else if (r->type == REDIS_REPLY_ERROR) {
+		log_esc(buf, sizeof(buf), r->str, r->len);
+		note_err("reply", buf);
+	} else if (arg != NULL)
+		atomic_fetch_add(&ix.indexed, 1);
+	if (ix.blocked && rl_conn_inflight(ix.conn) < MAX_INFLIGHT / 2) {
+		ix.blocked = 0;
+		uv_async_send(&ix.async);
+	}
+}
+
+/* cmd - one command; the marker arg counts the record as indexed. */
+static int
+cmd(int argc, const char **argv, const size_t *len, void *mark)
+{
+	int rc = rl_conn_command(ix.conn, argc, argv, len, DEADLINE_MS, cmd_cb,
+	    NULL, mark);
+
+	if (rc < 0)
+		note_err("send", sg_strerror(rc));
+	return rc;
+}
+
+/* send_one - the pipelined batch of one record. */
+static void
+send_one(const struct ixent *e, int trim)
+{
+	char key[AUDIT_KEY_MAX], score[24], cutoff[24];
+	const char *argv[5];
+	size_t len[5];
+
+	snprintf(score, sizeof(score), "%lld", (long long)e->score);
+	snprintf(cutoff, sizeof(cutoff), "(%lld", (long long)(now_ms() -
+	    ix.ret_ms));
+	if (audit_rec_key(key, e->id) < 0)
+		return;
+	argv[0] = "SET"; argv[1] = key; argv[2] = e->line; argv[3] = "EX";
+	argv[4] = ix.ret_s;
+	for (int i = 0; i < 5; i++)
+		len[i] = strlen(argv[i]);
+	len[2] = e->linelen;
+	if (cmd(5, argv, len, (void *)&ix) < 0)
+		return;
+	for (size_t k = 0; k < e->nkeys; k++) {
+		argv[0] = "ZADD"; argv[1] = e->keys[k]; argv[2] = score;
+		argv[3] = e->id;
+		for (int i = 0; i < 4; i++)
+			len[i] = strlen(argv[i]);
+		(void)cmd(4, argv, len, NULL);
+		argv[0] = "EXPIRE"; argv[2] = ix.ret_s;
+		for (int i = 0; i < 3; i++)
+			len[i] = strlen(argv[i]);
+		(void)cmd(3, argv, len, NULL);
+		if (trim) {
+			argv[0] = "ZREMRANGEBYSCORE"; argv[2] = "-inf";
+			argv[3] = cutoff;
+			for (int i = 0; i < 4; i++)
+				len[i] = strlen(argv[i]);
+			(void)cmd(4, argv, len, NULL);
+		}
+	}
+}
+
+/* drain - send queued records while the connection is up and has room. */
+static void
+drain(void)
+{
+	for (;;) {
+		struct ixent *e;
+		int trim;
+
+		if (!rl_conn_is_up(ix.conn))
+			return;
+		pthread_mutex_lock(&ix.mu);
+		e = ix.head;
+		if (e != NULL && rl_conn_inflight(ix.conn) + 1 + 3 * e->nkeys >
+		    MAX_INFLIGHT) {
+			ix.blocked = 1;
+			e = NULL;
+		}
+		if (e != NULL) {
+			ix.head = e->next;
+			if (ix.head == NULL)
+				ix.tail = NULL;
+			ix.n--;
+		}
+		pthread_mutex_unlock(&ix.mu);
+		if (e == NULL)
+			return;
+		trim = ++ix.ntrim % TRIM_EVERY == 0;
+		send_one(e, trim);
+		free(e);
+	}
+}
+
+static void
+closed_cb(void *arg)
+{
+	ix.conn = NULL;
+	uv_close((uv_handle_t *)&ix.async, NULL);
+	uv_close((uv_handle_t *)&ix.timer, NULL);
+}
+
+/* stop_check - at exit: end once everything is answered or time is up. */
+static void
+stop_check(uv_timer_t *t)
+{
+	struct ixent *e;
+	size_t left = 0;
+
+	drain();
+	if (ix.head == NULL && rl_conn_inflight(ix.conn) == 0)
+		goto done;
+	if (uv_now(&ix.loop) < ix.stop_deadline) {
+		uv_timer_start(&ix.timer, stop_check, STOP_POLL_MS, 0);
+		return;
+	}
+done:
+	pthread_mutex_lock(&ix.mu);
+	while ((e = ix.head) != NULL) {
+		ix.head = e->next;
+		free(e);
+		left++;
+	}
+	ix.tail = NULL;
+	ix.n = 0;
+	pthread_mutex_unlock(&ix.mu);
+	atomic_fetch_add(&ix.dropped, left);
+	log_info("event=audit_index_stop queued=%llu indexed=%llu dropped=%llu "
+	    "errors=%llu", (unsigned long long)atomic_load(&ix.queued),
+	    (unsigned long long)atomic_load(&ix.indexed),
+	    (unsigned long long)atomic_load(&ix.dropped),
+	    (unsigned long long)atomic_load(&ix.errors));
+	rl_conn_free(ix.conn);
+}
+
+static void
+async_cb(uv_async_t *a)
+{
+	drain();
+	if (atomic_load(&ix.stopping) && !ix.stop_begun) {
+		ix.stop_begun = 1;
+		ix.stop_deadline = uv_now(&ix.loop) + AUDIT_INDEX_STOP_MS;
+		uv_timer_start(&ix.timer, stop_check, 0, 0);
+	}
+}
+
+static void
+setup_cb(void *arg, int err, const struct redisReply *r)
+{
+}
+
+static void
+conn_setup(void *arg, struct rl_conn *c)
+{
+	const char *argv[] = { "SELECT", ix.dbs };
+	size_t len[] = { 6, strlen(ix.dbs) };
+
+	if (ix.conf->redis.database != 0)
+		rl_conn_setup(c, 2, argv, len, setup_cb, NULL);
+}
+
+static void
+conn_event(void *arg, enum rl_conn_event ev, int err)
+{
+	switch (ev) {
+	case RL_CONN_UP:
+		atomic_store(&ix.up, 1);
+		log_info("event=audit_index_up redis=%s", rl_conn_addr(ix.conn));
+		drain();
+		break;
+	case RL_CONN_DOWN:
+		atomic_store(&ix.up, 0);
+		log_warn("event=audit_index_down redis=%s error=\"%s\"",
+		    rl_conn_addr(ix.conn), sg_strerror(err));
+		break;
+	case RL_CONN_FAILED:
+		break;
+	}
+}
+
+static const struct rl_conn_ops conn_ops = {
+	.setup = conn_setup,
+	.event = conn_event,
+	.closed = closed_cb,
+};
+
+static void
+writer_main(void *arg)
+{
+	uv_run(&ix.loop, UV_RUN_DEFAULT);
+}
+
+/* Public --------------------------------------------------------------- */
+
+int
+audit_index_start(const struct config *c)
+{
+	const struct redis_conf *r = &c->redis;
+	struct rl_conn_conf cc;
+	int rc;
+
+	if (!c->audit.index_redis || !r->enabled)
+		return 0;
+	ix.conf = c;
+	ix.ret_ms = (int64_t)c->audit.retention_ms;
+	snprintf(ix.ret_s, sizeof(ix.ret_s), "%llu",
+	    (unsigned long long)MAX(c->audit.retention_ms / 1000, 1));
+	snprintf(ix.dbs, sizeof(ix.dbs), "%u", r->database);
+	memset(&cc, 0, sizeof(cc));
+	addr_ntop(&r->address, ix.host, sizeof(ix.host));
+	cc.host = ix.host;
+	cc.port = addr_port(&r->address);
+	if (r->nsentinels > 0) {
+		ix.sentinels = xcalloc(r->nsentinels, sizeof(char *));
+		for (size_t i = 0; i < r->nsentinels; i++) {
+			ix.sentinels[i] = xmalloc(ADDRPORT_STRLEN);
+			addr_fmt(&r->sentinels[i], ix.sentinels[i], ADDRPORT_STRLEN);
+		}
+		cc.sentinels = (const char *const *)ix.sentinels;
+		cc.nsentinels = r->nsentinels;
+		cc.master_name = r->master_name;
+	}
+	cc.password = r->password.value;
+	cc.connect_timeout_ms = (int)r->connect_timeout_ms;
+	cc.deadline_ms = DEADLINE_MS;
+	cc.max_inflight = MAX_INFLIGHT;
+	if ((rc = uv_loop_init(&ix.loop)) < 0)
+		return rc;
+	uv_async_init(&ix.loop, &ix.async, async_cb);
+	uv_timer_init(&ix.loop, &ix.timer);
+	ix.conn = rl_conn_new(&ix.loop, &cc, &conn_ops, NULL);
+	if ((rc = uv_thread_create(&ix.thread, writer_main, NULL)) < 0)
+		return rc;
+	ix.started = 1;
+	audit_set_sink(ix_sink);
+	log_info("event=audit_index_start redis=%s retention_s=%s", rl_conn_addr(
+	    ix.conn), ix.ret_s);
+	return 0;
+}
+
+void
+audit_index_stop(void)
+{
+	if (!ix.started)
+		return;
+	audit_set_sink(NULL);
+	atomic_store(&ix.stopping, 1);
+	uv_async_send(&ix.async);
+	uv_thread_join(&ix.thread);
+	if (uv_loop_close(&ix.loop) < 0)
+		log_warn("event=audit_index_loop_busy");
+	for (size_t i = 0; ix.sentinels != NULL && i < ix.conf->redis.nsentinels;
+	    i++)
+		free(ix.sentinels[i]);
+	free(ix.sentinels);
+	ix.sentinels = NULL;
+	ix.started = 0;
+}
+
+void
+audit_index_get_stats(struct audit_index_stats *st)
+{
+	st->queued = atomic_load(&ix.queued);
+	st->indexed = atomic_load(&ix.indexed);
+	st->dropped = atomic_load(&ix.dropped);
+	st->errors = atomic_load(&ix.errors);
+	pthread_mutex_lock(&ix.mu);
+	st->waiting = ix.n;
+	pthread_mutex_unlock(&ix.mu);
+	st->up = atomic_load(&ix.up);
+}
