@@ -75,6 +75,9 @@ tunnel_free(struct tunnel *t)
 			close(t->fd[s]);
 	audit_write_session(t->hdr.w->conf, &t->rec);
 	audit_log_end(&t->rec);
+	worker_count_bytes(t->hdr.w, t->rec.mode, t->rec.bytes_from_client,
+	    t->rec.bytes_to_client, t->rec.bytes_to_upstream,
+	    t->rec.bytes_from_upstream);
 	audit_session_free(&t->rec);
 	worker_release(&t->hdr);
 	free(t);
