@@ -9,6 +9,7 @@
 	X(addr)   \
 	X(cidr)   \
 	X(config) \
+	X(policy) \
 	X(radius) \
 	X(smarthost) \
 	X(smtp)

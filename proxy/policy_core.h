@@ -1,0 +1,127 @@
+/*
+ * policy_core.h - the pure half of the port-25 policy (DESIGN.md "Decide"):
+ * from the configuration, the facts of a session and a decision point to the
+ * list of limits one limiter decision checks (struct pc_plan), and from the
+ * limiter's answer to the reply the subscriber gets (struct smtp_verdict,
+ * %l and %r expanded). No loop, no socket, no Redis: policy.c carries the
+ * plans out, tests/unit/test_policy.c drives this file directly.
+ *
+ * Keys (ratelimit/core.h): scope "sub" (the subscriber, or the source
+ * address / IPv6 /64 when nobody is known), "dst" (the destination host),
+ * "all" (everyone, empty id); names "<traffic>.<what>" ("mx.conn",
+ * "submission.rcpt", "tls.bytes"), "any.<what>" for the limits a scope
+ * counts over every traffic class, "lock" and "viol" for the lock-out.
+ */
+#ifndef SUBGATE_POLICY_CORE_H
+#define SUBGATE_POLICY_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "core.h"	/* ratelimit/: struct rl_limit */
+#include "smtp.h"
+
+/* Decision points. PC_TLS_BYTES: a tunnel asks for its next byte chunk. */
+enum pc_point {
+	PC_CONNECT,
+	PC_MAIL,
+	PC_RCPT,
+	PC_DATA_END,
+	PC_STARTTLS,
+	PC_TLS_BYTES,
+	PC_POINT_COUNT
+};
+const char *pc_point_name(enum pc_point p);
+
+/* What a limit counts; pc_what_name gives the %l word. */
+enum pc_what {
+	PC_W_CONN,
+	PC_W_CONC,
+	PC_W_MSG,
+	PC_W_RCPT,
+	PC_W_BYTES,
+	PC_W_DEST,
+	PC_W_DURATION,
+	PC_W_DENY,
+	PC_W_LOCK,
+	PC_W_VIOL,
+	PC_W_COUNT
+};
+const char *pc_what_name(enum pc_what w);
+
+enum pc_scope { PC_S_SUB, PC_S_DST, PC_S_ALL };
+const char *pc_scope_name(enum pc_scope s);
+
+/* The facts of one session a plan is built from. Strings are the caller's
+ * and must outlive the plan (the plan points at them). */
+struct pc_facts {
+	const char *sub;		/* subscriber id (any bytes) */
+	size_t sublen;
+	const struct policy_class *cls;	/* never NULL */
+	enum traffic_class traffic;	/* mx, submission, tls */
+	const char *dst;		/* destination host (address text) */
+	uint64_t bytes;			/* PC_DATA_END: message octets;
+					 * PC_STARTTLS/PC_TLS_BYTES: chunk */
+};
+
+/* One limit of a plan and where it came from. */
+struct pc_meta {
+	uint8_t what;			/* enum pc_what */
+	uint8_t scope;			/* enum pc_scope */
+	uint8_t action;			/* enum policy_action on a hit */
+	uint32_t period_ms;		/* for %r when a cost never fits */
+};
+
+struct pc_plan {
+	size_t n;
+	struct rl_limit lim[RL_MAX_LIMITS];
+	struct pc_meta meta[RL_MAX_LIMITS];
+	int nconc;			/* RL_CONC limits: the answer holds a lease */
+	int deny;			/* "deny: true": a hit without asking */
+	uint8_t deny_action;		/* enum policy_action when deny */
+};
+
+/* PC_LEASE_TTL_MS - concurrency lease lifetime; sessions renew every third. */
+#define PC_LEASE_TTL_MS (5 * 60 * 1000)
+
+/* pc_plan_build - the limits point checks for facts f (lock, subscriber,
+ * destination, global; only those configured). 0 and p->n == 0 when nothing
+ * applies. Never more than RL_MAX_LIMITS. */
+void pc_plan_build(const struct config *c, const struct pc_facts *f,
+    enum pc_point point, struct pc_plan *p);
+
+/* pc_tls_chunk - bytes a tls tunnel reserves per PC_STARTTLS/PC_TLS_BYTES
+ * decision (1/16 of the smallest tls bytes limit, at least 64 KiB, at most
+ * that limit), 0 when no tls bytes limit applies. */
+uint64_t pc_tls_chunk(const struct config *c, const struct policy_class *cls);
+
+/* pc_violation - the "viol" limit of f's class into *l: 1, or 0 when the
+ * class has no lock-out (or locks at the first violation: *lock_now = 1).
+ * The Nth violation within lockout.within is denied: limit N-1. */
+int pc_violation(const struct pc_facts *f, struct rl_limit *l, int *lock_now);
+
+/* The limiter's answer, as policy.c got it. */
+enum pc_answer { PC_ALLOW, PC_DENY, PC_ERROR };
+
+#define PC_REPLY_MAX 512
+
+/* pc_verdict - the verdict for answer a of plan p at point (deny_index,
+ * retry_ms as the limiter gave them); reply text goes into buf (PC_REPLY_MAX)
+ * and v->reply points at it; v->why is a static "limit:<scope>.<what>". */
+void pc_verdict(const struct config *c, const struct pc_plan *p,
+    enum pc_point point, enum pc_answer a, int deny_index, int64_t retry_ms,
+    struct smtp_verdict *v, char *buf);
+
+/* pc_reply - the reply template tmpl ("NNN X.Y.Z text") with its code
+ * replaced by code and its enhanced code by enh (NULL: keep the template's
+ * if its class matches code, else "<class>.7.1"), %l and %r expanded, into
+ * out (outlen >= 16). Returns out. */
+char *pc_reply(const char *tmpl, int code, const char *enh, const char *lname,
+    int64_t retry_s, char *out, size_t outlen);
+
+/* pc_sub_from_addr - the subscriber id when nobody is known: the IPv4
+ * address, or the IPv6 /64 ("2001:db8:1:2::/64"); v4-mapped are unmapped. */
+void pc_sub_from_addr(const union sockaddr_any *a, char *out, size_t outlen);
+
+#endif
