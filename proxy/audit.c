@@ -643,6 +643,13 @@ audit_write_session(const struct config *c, struct audit_session *rec)
 	set_str(o, "class", rec->cls);
 	set_addrs(o, rec, &rec->src, &rec->dst);
 	set_geo(o, &rec->dst);
+	if (rec->redirected_to.family != 0) {
+		union sockaddr_any a;
+		char abuf[ADDRPORT_STRLEN];
+
+		audit_addr_get(&rec->redirected_to, &a);
+		set_str(o, "redirected_to", addr_fmt(&a, abuf, sizeof(abuf)));
+	}
 	if (rec->mode == LISTEN_SMTP) {
 		set_str(o, "greeting_host", rec->greeting_host);
 		set_str(o, "ehlo", rec->ehlo);

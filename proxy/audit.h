@@ -55,6 +55,9 @@ struct audit_session {
 	char *subscriber;
 	const char *subscriber_source;	/* "static", "radius", "address" */
 	char *policy_class;
+	/* SMTP_REDIRECT: the smarthost the session went to instead of dst
+	 * (family 0: not redirected); written as "redirected_to" */
+	struct audit_addr redirected_to;
 };
 
 /* audit_open - "-" is stdout. 0 or a negative errno. */
