@@ -24,9 +24,12 @@
 #include "audit.h"
 #include "audit_index.h"
 #include "config.h"
+#include "err.h"
 #include "geoip.h"
+#include "identity.h"
 #include "intercept.h"
 #include "log.h"
+#include "radius_server.h"
 #include "worker.h"
 
 #ifndef SUBGATE_VERSION
@@ -211,6 +214,14 @@ main(int argc, char **argv)
 	}
 	if ((rc = intercept_snapshot_local()) < 0)
 		log_warn("event=getifaddrs_failed error=\"%s\"", strerror(-rc));
+	/* identity: before the workers (they look up), the RADIUS listener
+	 * (its own thread) before the first session too */
+	if ((rc = identity_init(c)) < 0) {
+		log_err("event=identity_init_failed error=\"%s\"", sg_strerror(rc));
+		return 1;
+	}
+	if ((rc = radius_server_start(c)) < 0)
+		return 1;
 
 	nworkers = count_workers(c);
 	workers = xcalloc((size_t)nworkers, sizeof(*workers));
@@ -273,11 +284,13 @@ main(int argc, char **argv)
 		worker_destroy(&workers[i]);
 	}
 	free(workers);
+	radius_server_stop();
 	audit_index_stop();
 	uv_loop_close(loop);
 	log_info("event=exit");
 	audit_close();
 	geoip_close();
+	identity_shutdown();
 	config_free(c);
 	return 0;
 }
