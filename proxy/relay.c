@@ -32,6 +32,7 @@
 
 #include "audit.h"
 #include "err.h"
+#include "identity.h"
 #include "intercept.h"
 #include "log.h"
 #include "policy.h"
@@ -703,6 +704,14 @@ relay_start(struct worker *w, int listener, int fd,
 	worker_register(w, &r->hdr, SESS_RELAY);
 	w->st.smtp_sessions++;
 	audit_session_init(&r->rec, w->id, w->seq++, listener, LISTEN_SMTP, src, dst);
+	{
+		/* who the source is now: kept in the record as it was */
+		struct identity id;
+
+		identity_lookup(src, r->rec.start_ms, &id);
+		audit_session_set_identity(&r->rec, id.subscriber,
+		    identity_source_name(id.source), id.cls);
+	}
 	uv_timer_init(&w->loop, &r->timer);
 	r->timer.data = r;
 	r->nhandles = 1;
