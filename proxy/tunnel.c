@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "identity.h"
 #include "intercept.h"
 #include "log.h"
 #include "util.h"
@@ -383,6 +384,13 @@ tunnel_start(struct worker *w, int listener, int cfd,
 
 	audit_session_init(&t->rec, w->id, w->seq++, listener, LISTEN_PASSTHROUGH,
 	    src, dst);
+	{
+		struct identity id;	/* who the source is now, for the record */
+
+		identity_lookup(src, t->rec.start_ms, &id);
+		audit_session_set_identity(&t->rec, id.subscriber,
+		    identity_source_name(id.source), id.cls);
+	}
 	log_info("event=session_start id=%s worker=%d listener=%d mode=passthrough "
 	    "src=%s dst=%s", t->rec.id, w->id, listener, addr_fmt(src, s, sizeof(s)),
 	    addr_fmt(dst, d, sizeof(d)));
