@@ -23,11 +23,14 @@
                      record whatever came back
       A reply read times out after --timeout seconds (default 30).
 
-  clients.py pt --dst HOST --port P --size BYTES
+  clients.py pt --dst HOST --port P --size BYTES [--server-first]
       Pass-through client: sends BYTES of random data while reading, then
       half-closes (SHUT_WR) and reads until EOF. Prints JSON with the sha256
       of what it sent, of the random part it received, the trailer (the
       peer's sha256 of what it received) and whether trailer == own hash.
+      --server-first: first byte "S" only, then read the peer's data until
+      the peer half-closes, then send the rest and half-close (no trailer;
+      compare with the peer's log).
 
   clients.py send --server HOST --port P --from A --to B [--ehlo N]
          [--auth PLAIN|LOGIN --user U --password P] [--tls]
@@ -259,10 +262,17 @@ def run_pt(args):
             err.append("recv: %s" % e)
 
     t = threading.Thread(target=reader)
-    t.start()
     t0 = time.monotonic()
     sent = 0
     try:
+        first = b"S" if args.server_first else b"D"
+        sh.update(first)
+        s.sendall(first)
+        sent = 1
+        if args.server_first:
+            reader()        # until the peer's FIN; our direction stays open
+        else:
+            t.start()
         while sent < args.size:
             n = min(262144, args.size - sent)
             chunk = os.urandom(n)
@@ -272,9 +282,20 @@ def run_pt(args):
         s.shutdown(socket.SHUT_WR)
     except OSError as e:
         err.append("send: %s" % e)
-    t.join(300)
+    if not args.server_first:
+        t.join(300)
+    else:
+        try:
+            s.settimeout(60)
+            while s.recv(65536):     # the peer closes after reading all
+                pass
+        except OSError:
+            pass
     s.close()
-    body, trailer = bytes(got[:-32]), bytes(got[-32:])
+    if args.server_first:
+        body, trailer = bytes(got), b""
+    else:
+        body, trailer = bytes(got[:-32]), bytes(got[-32:])
     out = {
         "local_port": local_port,
         "sent_bytes": sent,
@@ -401,6 +422,7 @@ def main():
     p.add_argument("--dst", required=True)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--size", type=int, default=10 * 1024 * 1024 + 777)
+    p.add_argument("--server-first", action="store_true")
     p = sub.add_parser("send")
     p.add_argument("--server", required=True)
     p.add_argument("--port", type=int, default=25)

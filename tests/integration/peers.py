@@ -25,6 +25,11 @@ documentation addresses it is given.
       and the sha256 of the random part against this log, so both
       directions are verified byte for byte and the client's half-close
       must have reached the peer.
+      The client's first byte (part of the data and of the hash) selects
+      the order: "S" = server first: the peer sends its random bytes, then
+      half-closes (SHUT_WR) at once and only then reads the client's data
+      until EOF; no trailer then (the client checks against the log). Any
+      other first byte: the full-duplex order above.
 
   peers.py silent  --listen 203.0.113.41:25
       Accepts connections and never says a word (upstream greeting timeout).
@@ -141,6 +146,7 @@ def ptpeer_conn(conn, peer, lport, size, logpath, loglock):
     rh = hashlib.sha256()
     sh = hashlib.sha256()
     got = [0]
+    sent = [0]
     err = []
 
     def reader():
@@ -154,34 +160,42 @@ def ptpeer_conn(conn, peer, lport, size, logpath, loglock):
         except OSError as e:
             err.append("recv: %s" % e)
 
-    t = threading.Thread(target=reader, daemon=True)
-    t.start()
-    sent = 0
-    try:
-        while sent < size:
-            n = min(262144, size - sent)
-            chunk = os.urandom(n)
+    def send_random():
+        while sent[0] < size:
+            chunk = os.urandom(min(262144, size - sent[0]))
             sh.update(chunk)
             conn.sendall(chunk)
-            sent += n
-        t.join()
-        conn.sendall(rh.digest())
-        conn.shutdown(socket.SHUT_WR)
-        # wait for the client to close its side too
-        conn.settimeout(30)
-        try:
+            sent[0] += len(chunk)
+
+    first = b""
+    try:
+        first = conn.recv(1)
+        got[0] += len(first)
+        rh.update(first)
+        if first == b"S":
+            # server first: all our data, FIN, then read theirs
+            send_random()
+            conn.shutdown(socket.SHUT_WR)
+            reader()
+        elif first:
+            # full duplex, then the trailer after the client's FIN
+            t = threading.Thread(target=reader, daemon=True)
+            t.start()
+            send_random()
+            t.join()
+            conn.sendall(rh.digest())
+            conn.shutdown(socket.SHUT_WR)
+            conn.settimeout(30)
             while conn.recv(65536):
                 pass
-        except OSError:
-            pass
     except OSError as e:
-        err.append("send: %s" % e)
-        t.join(5)
+        err.append("%s" % e)
     finally:
         conn.close()
-    rec = {"peer": peer[0], "peer_port": peer[1], "port": lport,
+    rec = {"order": "server-first" if first == b"S" else "duplex",
+           "peer": peer[0], "peer_port": peer[1], "port": lport,
            "recv_bytes": got[0], "recv_sha256": rh.hexdigest(),
-           "sent_bytes": sent, "sent_sha256": sh.hexdigest(),
+           "sent_bytes": sent[0], "sent_sha256": sh.hexdigest(),
            "error": "; ".join(err) or None, "time": time.time()}
     with loglock:
         with open(logpath, "a") as f:

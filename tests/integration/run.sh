@@ -27,7 +27,7 @@ ALL_TESTS=(
 	redirect_v4_delivery redirect_v6_delivery
 	submission_auth_plain submission_auth_login no_password_recorded
 	tls_starttls starttls_injection
-	passthrough_587 passthrough_465 passthrough_v6_587
+	passthrough_587 passthrough_465 passthrough_v6_587 passthrough_server_halfclose
 	connect_fail_closed_port connect_fail_no_host
 	loop_own_address
 	smuggling_normalize smuggling_reject
@@ -333,15 +333,24 @@ t_starttls_injection() {
 		fail "session record: want class tls and dropped_after_starttls > 0: $s"
 }
 
+# passthrough_check DST PORT SRC [--server-first]: 10 MB each way through
+# the pass-through tunnel, both directions checked byte for byte against the
+# peer's log, and the session record. Leaves the peer's record in
+# $T/pt-PORT.peer.
 passthrough_check() {
-	local dst=$1 port=$2 src=$3 c=$T/pt-$2.json peer s n
-	in_sub "$PY" "$SG_DIR/clients.py" pt --dst "$dst" --port "$port" --size $((10 * 1024 * 1024 + 4321)) >"$c" 2>&1 ||
+	local dst=$1 port=$2 src=$3 sf=${4:-} c=$T/pt-$2.json peer s n
+	in_sub "$PY" "$SG_DIR/clients.py" pt --dst "$dst" --port "$port" --size $((10 * 1024 * 1024 + 4321)) ${sf:+"$sf"} >"$c" 2>&1 ||
 		fail "pass-through client failed: $(cat "$c")"
-	jqe "$c" '.error == null and .trailer_ok' ||
-		fail "port $port: the peer did not receive exactly what the client sent (or the half-close did not arrive): $(cat "$c")"
+	if [ -z "$sf" ]; then
+		jqe "$c" '.error == null and .trailer_ok' ||
+			fail "port $port: the peer did not receive exactly what the client sent (or the half-close did not arrive): $(cat "$c")"
+	else
+		jqe "$c" '.error == null' || fail "port $port (server first): $(cat "$c")"
+	fi
 	wait_until 5 grep -q "$(jqr "$c" .sent_sha256)" "$PT_LOG"
 	peer=$(grep -F "\"recv_sha256\": \"$(jqr "$c" .sent_sha256)\"" "$PT_LOG" | tail -n 1)
-	[ -n "$peer" ] || fail "port $port: no peer record with the client's hash"
+	[ -n "$peer" ] || fail "port $port: no peer record with the client's hash (the peer got other bytes, or none)"
+	echo "$peer" >"$T/pt-$port.peer"
 	jq -e --argjson cl "$(cat "$c")" '.recv_bytes == $cl.sent_bytes and .sent_bytes == $cl.recv_bytes and
 		.sent_sha256 == $cl.recv_sha256 and .error == null' <<<"$peer" >/dev/null ||
 		fail "port $port: client->peer or peer->client bytes differ: client $(cat "$c") peer $peer"
@@ -356,6 +365,12 @@ passthrough_check() {
 t_passthrough_587() { passthrough_check "$PT4" 587 "$SUB4"; }
 t_passthrough_465() { passthrough_check "$PT4" 465 "$SUB4"; }
 t_passthrough_v6_587() { passthrough_check "$PT6" 587 "$SUB6"; }
+# The other half-close: the server sends everything and half-closes first;
+# the client then still sends its 10 MB through the half-closed tunnel.
+t_passthrough_server_halfclose() {
+	passthrough_check "$PT4" 465 "$SUB4" --server-first
+	passthrough_check "$PT6" 587 "$SUB6" --server-first
+}
 
 connect_fail_check() {
 	local dst=$1 maxt=$2 c=$T/cf.json s
@@ -690,6 +705,8 @@ tproxy_check() {
 	grep -q "^X-Client-Addr: $src4\$" "$f" ||
 		fail "smtp-sink saw peer $(sed -n 's/^X-Client-Addr: //p' "$f"), want $src4"
 	passthrough_check "$PT4" 587 "$SUB4"
+	jq -e ".peer == \"$src4\"" "$T/pt-587.peer" >/dev/null ||
+		fail "pass-through peer saw $(jq -r .peer "$T/pt-587.peer"), want $src4"
 	chat "$T/loop.json" "$GWSUB4" -- r eof:5
 	jqe "$T/loop.json" '([.replies[] | select(.code == 220)] | length) == 0 and .elapsed < 8' ||
 		fail "TPROXY: dialling the gateway itself: $(cat "$T/loop.json")"
@@ -750,6 +767,7 @@ main() {
 	run_test passthrough_587 redirect base redirect
 	run_test passthrough_465 redirect base redirect
 	run_test passthrough_v6_587 redirect base redirect
+	run_test passthrough_server_halfclose redirect base redirect
 	run_test connect_fail_closed_port redirect base redirect
 	run_test connect_fail_no_host redirect base redirect
 	run_test loop_own_address redirect base redirect
