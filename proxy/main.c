@@ -29,6 +29,7 @@
 #include "identity.h"
 #include "intercept.h"
 #include "log.h"
+#include "relay.h"
 #include "radius_server.h"
 #include "worker.h"
 
@@ -222,6 +223,11 @@ main(int argc, char **argv)
 	}
 	if ((rc = radius_server_start(c)) < 0)
 		return 1;
+	/* the smarthost's TLS context (CA file) before the first session */
+	if (relay_init(c, err, sizeof(err)) < 0) {
+		log_err("event=smarthost_tls_failed error=\"%s\"", err);
+		return 1;
+	}
 
 	nworkers = count_workers(c);
 	workers = xcalloc((size_t)nworkers, sizeof(*workers));
@@ -284,6 +290,7 @@ main(int argc, char **argv)
 		worker_destroy(&workers[i]);
 	}
 	free(workers);
+	relay_cleanup();
 	radius_server_stop();
 	audit_index_stop();
 	uv_loop_close(loop);

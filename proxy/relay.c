@@ -16,6 +16,16 @@
  * worker's 64 KiB buffer is lent to whichever read is in progress), no write
  * request unless a peer is slow, no connect request once connected.
  *
+ * Smarthost redirect (policy verdict SMTP_REDIRECT at connect): the upstream
+ * is the operator's smarthost instead of the original destination. Before
+ * the core exists, phase PH_SMARTHOST runs the gateway's own client
+ * handshake with it (smarthost.h: EHLO, STARTTLS, AUTH); its greeting then
+ * goes to the core as the upstream's greeting, so the subscriber gets the
+ * smarthost's 220 and talks to it from EHLO on. Once STARTTLS was accepted,
+ * every upstream byte passes through r->tls (tls.h): up_send encrypts,
+ * up_read decrypts; queued[UP] and the timer see ciphertext, the record
+ * counts plaintext.
+ *
  * Re-entrancy: the core calls relay_send/relay_event from inside
  * smtp_feed_*, smtp_eof, smtp_decide and smtp_shutdown. Those callbacks only
  * write or set flags; everything that changes the session's shape (closing,
@@ -36,7 +46,9 @@
 #include "intercept.h"
 #include "log.h"
 #include "policy.h"
+#include "smarthost.h"
 #include "smtp.h"
+#include "tls.h"
 #include "tunnel.h"
 #include "worker.h"
 
@@ -46,13 +58,21 @@ enum { CL = 0, UP = 1 };
 #define SHUTDOWN_GRACE_MS 10000	/* after smtp_shutdown: time for the core to end */
 #define PROGRESS_BYTES 1024	/* client data that counts as progress for the timer */
 
-enum relay_phase { PH_POLICY, PH_CONNECTING, PH_SMTP };
+#define TLS_CHUNK (16 * 1024)	/* one TLS record of plaintext */
+
+enum relay_phase { PH_POLICY, PH_CONNECTING, PH_SMARTHOST, PH_SMTP };
+
+/* The smarthost's TLS context: made by relay_init on the main thread before
+ * the workers start, shared read-only by them afterwards. */
+static struct tls_ctx *sh_tls_ctx;
 
 struct relay {
 	struct sess_hdr hdr;		/* first: the worker's registry points here */
 	uv_tcp_t h[2];			/* client, upstream */
 	uv_timer_t timer;
 	struct smtp_session *smtp;
+	struct sh *sh;			/* PH_SMARTHOST: the handshake with the smarthost */
+	struct tls *tls;		/* upstream under TLS (smarthost only) */
 	uv_connect_t *creq;
 	struct audit_session rec;
 	size_t queued[2];		/* bytes in write requests toward each side */
@@ -77,6 +97,7 @@ struct relay {
 	unsigned deciding : 1;		/* a policy answer is awaited */
 	unsigned shutdown_sent : 1;	/* smtp_shutdown called */
 	unsigned flush_armed : 1;
+	unsigned redirected : 1;	/* upstream is the smarthost */
 	const char *pending_reason;	/* for close_pending */
 	const char *timeout_reason;	/* overrides the core's reason */
 };
@@ -127,9 +148,14 @@ relay_free(struct relay *r)
 		smtp_free(r->smtp);
 		r->smtp = NULL;
 	}
+	sh_free(r->sh);
+	tls_free(r->tls);
 	if (!r->handed_off) {
 		audit_write_session(conf_of(r), &r->rec);
 		audit_log_end(&r->rec);
+		worker_count_bytes(r->hdr.w, r->rec.mode, r->rec.bytes_from_client,
+		    r->rec.bytes_to_client, r->rec.bytes_to_upstream,
+		    r->rec.bytes_from_upstream);
 		audit_session_free(&r->rec);
 	}
 	worker_release(&r->hdr);
@@ -194,10 +220,10 @@ write_cb(uv_write_t *req, int status)
 	relay_progress(r);
 }
 
-/* relay_write - try a zero-copy write first; copy only what the socket did
- * not take. Bytes are counted when handed to the socket layer. */
+/* sock_write - bytes onto side's socket: try a zero-copy write first; copy
+ * only what the socket did not take. */
 static void
-relay_write(struct relay *r, int side, const void *p, size_t n)
+sock_write(struct relay *r, int side, const void *p, size_t n)
 {
 	uv_stream_t *st = (uv_stream_t *)&r->h[side];
 	uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
@@ -207,10 +233,6 @@ relay_write(struct relay *r, int side, const void *p, size_t n)
 
 	if (r->closing || n == 0 || !(r->init & (1u << side)))
 		return;
-	if (side == CL)
-		r->rec.bytes_to_client += n;
-	else
-		r->rec.bytes_to_upstream += n;
 	if (r->queued[side] == 0) {
 		rc = uv_try_write(st, &b, 1);
 		if (rc >= 0)
@@ -236,6 +258,57 @@ fail:
 	log_debug("event=write_error id=%s side=%s error=\"%s\"", r->rec.id,
 	    side_name(side), uv_strerror(rc));
 	relay_close(r, side == CL ? "client_write_error" : "upstream_write_error");
+}
+
+/* tls_flush - the ciphertext the TLS engine has made, onto the upstream. */
+static void
+tls_flush(struct relay *r)
+{
+	char buf[TLS_CHUNK];
+	size_t n;
+
+	while (r->tls != NULL && !r->closing &&
+	    (n = tls_out(r->tls, buf, sizeof(buf))) > 0)
+		sock_write(r, UP, buf, n);
+}
+
+static void up_tls_error(struct relay *r);
+
+/* up_send - plaintext for the upstream, through TLS once it is up. */
+static void
+up_send(struct relay *r, const void *p, size_t n)
+{
+	if (r->tls == NULL) {
+		sock_write(r, UP, p, n);
+		return;
+	}
+	if (tls_write(r->tls, p, n) < 0) {
+		if (r->phase == PH_SMARTHOST) {
+			up_tls_error(r);
+			return;
+		}
+		/* inside a core callback: no smtp_eof from here */
+		log_warn("event=upstream_tls_error id=%s error=\"%s\"", r->rec.id,
+		    tls_error(r->tls));
+		relay_close(r, "upstream_tls_error");
+		return;
+	}
+	tls_flush(r);
+}
+
+/* relay_write - bytes for one side, counted for the record as plaintext. */
+static void
+relay_write(struct relay *r, int side, const void *p, size_t n)
+{
+	if (r->closing || n == 0 || !(r->init & (1u << side)))
+		return;
+	if (side == CL) {
+		r->rec.bytes_to_client += n;
+		sock_write(r, CL, p, n);
+	} else {
+		r->rec.bytes_to_upstream += n;
+		up_send(r, p, n);
+	}
 }
 
 /* Core callbacks ----------------------------------------------------- */
@@ -336,6 +409,120 @@ alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 	buf->len = WORKER_RBUF_SIZE;
 }
 
+static void smarthost_next(struct relay *r);
+static void smarthost_failed(struct relay *r);
+
+/* side_eof - a side closed its write half or failed (err: a libuv code). */
+static void
+side_eof(struct relay *r, int side, int err)
+{
+	uv_read_stop((uv_stream_t *)&r->h[side]);
+	r->eof |= (uint8_t)(1u << side);
+	r->reading &= (uint8_t)~(1u << side);
+	if (err != UV_EOF)
+		log_debug("event=read_error id=%s side=%s error=\"%s\"",
+		    r->rec.id, side_name(side), uv_strerror(err));
+	if (side == UP && r->phase == PH_SMARTHOST) {
+		sh_fail(r->sh, "smarthost_eof", err == UV_EOF
+		    ? "smarthost closed the connection" : uv_strerror(err));
+		smarthost_failed(r);
+		return;
+	}
+	if (r->smtp == NULL)
+		return;
+	r->in_core++;
+	smtp_eof(r->smtp, side == CL ? SMTP_CLIENT : SMTP_UPSTREAM);
+	r->in_core--;
+	relay_progress(r);
+}
+
+/* up_tls_error - TLS with the smarthost failed (reading, or writing outside
+ * the core): before the relay starts the subscriber gets the smarthost
+ * failure reply, later it is the upstream's end. */
+static void
+up_tls_error(struct relay *r)
+{
+	char e[300];
+	const char *t = tls_error(r->tls);
+
+	if (r->closing)
+		return;
+	if (r->phase == PH_SMARTHOST) {
+		sh_fail(r->sh, "smarthost_tls", t);
+		smarthost_failed(r);
+		return;
+	}
+	log_warn("event=upstream_tls_error id=%s error=%s", r->rec.id,
+	    log_esc(e, sizeof(e), t, strlen(t)));
+	side_eof(r, UP, UV_EOF);
+}
+
+/* up_plain - upstream plaintext: to the smarthost handshake, else the core. */
+static void
+up_plain(struct relay *r, const char *p, size_t n)
+{
+	if (r->phase == PH_SMARTHOST) {
+		sh_feed(r->sh, p, n);
+		smarthost_next(r);
+		return;
+	}
+	if (r->smtp == NULL)
+		return;
+	r->rec.bytes_from_upstream += n;
+	r->in_core++;
+	smtp_feed_upstream(r->smtp, p, n);
+	r->in_core--;
+}
+
+/* up_read - upstream bytes while the smarthost handshake runs or TLS is
+ * on: drive the TLS handshake, decrypt, pass the plaintext on. */
+static void
+up_read(struct relay *r, const char *p, size_t n)
+{
+	char plain[TLS_CHUNK];
+	ssize_t got = 0;
+	int rc;
+
+	if (r->tls == NULL) {
+		up_plain(r, p, n);
+		relay_progress(r);
+		return;
+	}
+	if (tls_feed(r->tls, p, n) < 0) {
+		up_tls_error(r);
+		return;
+	}
+	if (r->phase == PH_SMARTHOST && sh_state(r->sh) == SH_TLS) {
+		rc = tls_handshake(r->tls);
+		tls_flush(r);
+		if (rc < 0) {
+			up_tls_error(r);
+			return;
+		}
+		if (rc > 0 || r->closing)
+			return;
+		log_info("event=smarthost_tls id=%s version=%s cipher=%s",
+		    r->rec.id, tls_version(r->tls), tls_cipher(r->tls));
+		sh_tls_ready(r->sh);
+		smarthost_next(r);
+	}
+	while (!r->closing && !r->close_pending &&
+	    (got = tls_read(r->tls, plain, sizeof(plain))) > 0)
+		up_plain(r, plain, (size_t)got);
+	tls_flush(r);	/* anything the records read asked for */
+	if (r->closing)
+		return;
+	if (got == SG_ECLOSED) {
+		side_eof(r, UP, UV_EOF);	/* close_notify */
+		return;
+	}
+	if (got < 0) {
+		up_tls_error(r);
+		return;
+	}
+	relay_progress(r);
+}
+
 static void
 read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
@@ -345,16 +532,11 @@ read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 	if (nread == 0 || r->closing)
 		return;
 	if (nread < 0) {
-		r->eof |= (uint8_t)(1u << side);
-		uv_read_stop(st);
-		r->reading &= (uint8_t)~(1u << side);
-		if (nread != UV_EOF)
-			log_debug("event=read_error id=%s side=%s error=\"%s\"",
-			    r->rec.id, side_name(side), uv_strerror((int)nread));
-		r->in_core++;
-		smtp_eof(r->smtp, side == CL ? SMTP_CLIENT : SMTP_UPSTREAM);
-		r->in_core--;
-		relay_progress(r);
+		side_eof(r, side, (int)nread);
+		return;
+	}
+	if (side == UP && (r->tls != NULL || r->phase == PH_SMARTHOST)) {
+		up_read(r, buf->base, (size_t)nread);
 		return;
 	}
 	r->in_core++;
@@ -499,12 +681,19 @@ connect_failed(struct relay *r, const char *why)
 	int n;
 
 	peer_addrs(r, &src, &dst);
+	if (r->redirected)
+		dst = conf_of(r)->smarthost.address;
 	addr_fmt(&dst, d, sizeof(d));
 	r->hdr.w->st.connect_failed++;
 	log_warn("event=upstream_connect_failed id=%s dst=%s error=\"%s\"",
 	    r->rec.id, d, why);
-	n = snprintf(line, sizeof(line), "421 4.4.1 Cannot reach %s: %s (subgate)\r\n",
-	    d, why);
+	if (r->redirected) {
+		WSTAT_ADD(r->hdr.w, smarthost_failed, 1);
+		n = snprintf(line, sizeof(line), "%s\r\n",
+		    "421 4.4.1 Mail relay unavailable, try again later (subgate)");
+	} else
+		n = snprintf(line, sizeof(line),
+		    "421 4.4.1 Cannot reach %s: %s (subgate)\r\n", d, why);
 	relay_write(r, CL, line, (size_t)n);
 	r->close_pending = 1;
 	r->pending_reason = "upstream_connect_failed";
@@ -535,6 +724,11 @@ timer_cb(uv_timer_t *t)
 	case PH_CONNECTING:
 		connect_failed(r, "connection timed out");
 		return;
+	case PH_SMARTHOST:
+		sh_fail(r->sh, "smarthost_timeout", "smarthost did not finish "
+		    "the handshake in time (smtp.timeouts.greeting)");
+		smarthost_failed(r);
+		return;
 	case PH_SMTP:
 		break;
 	}
@@ -563,6 +757,14 @@ handoff(struct relay *r)
 	int cfd = -1, ufd = -1;
 	uv_os_fd_t a, b;
 
+	if (r->tls != NULL) {
+		/* a subscriber's STARTTLS accepted inside the gateway's own
+		 * TLS with the smarthost: there is no socket to hand over */
+		log_warn("event=tunnel_handoff_failed id=%s error=\"STARTTLS "
+		    "inside the smarthost's TLS\"", r->rec.id);
+		relay_close(r, "tunnel_handoff_failed");
+		return;
+	}
 	if (uv_fileno((uv_handle_t *)&r->h[CL], &a) < 0 ||
 	    uv_fileno((uv_handle_t *)&r->h[UP], &b) < 0 ||
 	    (cfd = dup(a)) < 0 || (ufd = dup(b)) < 0) {
@@ -577,6 +779,7 @@ handoff(struct relay *r)
 	audit_session_fill(&r->rec, &info);
 	r->rec.cls = "tls";
 	r->handed_off = 1;
+	WSTAT_ADD(r->hdr.w, starttls_tunnels, 1);
 	tunnel_adopt(r->hdr.w, cfd, ufd, &r->rec);
 	relay_close(r, "starttls");
 }
@@ -611,6 +814,147 @@ relay_progress(struct relay *r)
 		rearm(r);
 }
 
+/* Smarthost ---------------------------------------------------------- */
+
+/* smarthost_start - connected to the smarthost: its handshake comes first,
+ * bounded as a whole by the greeting timeout (the subscriber waits for a
+ * greeting meanwhile). */
+static void
+smarthost_start(struct relay *r)
+{
+	const struct config *c = conf_of(r);
+	const struct smarthost_conf *sc = &c->smarthost;
+	struct sh_params p;
+
+	memset(&p, 0, sizeof(p));
+	p.helo = sc->helo_name != NULL ? sc->helo_name : c->node;
+	p.starttls = sc->starttls == SMARTHOST_TLS_REQUIRE ? SH_TLS_REQUIRE
+	    : sc->starttls == SMARTHOST_TLS_OPPORTUNISTIC ? SH_TLS_OPPORTUNISTIC
+	    : SH_TLS_OFF;
+	p.user = sc->auth_user;
+	p.password = sc->auth_password.value;
+	p.max_line = c->smtp.max_line;
+	p.max_reply = c->smtp.max_reply;
+	r->sh = sh_new(&p);
+	r->phase = PH_SMARTHOST;
+	set_reading(r, UP, 1);
+	arm(r, uv_now(&r->hdr.w->loop) + c->smtp.timeouts.greeting);
+}
+
+/* smarthost_ready - the handshake is done: start the core and give it the
+ * smarthost's greeting as the upstream's (relayed to the subscriber). */
+static void
+smarthost_ready(struct relay *r)
+{
+	const struct config *c = conf_of(r);
+	char d[ADDRPORT_STRLEN];
+	const char *g;
+	size_t n;
+
+	log_info("event=smarthost_ready id=%s smarthost=%s tls=%s auth=%s",
+	    r->rec.id, addr_fmt(&c->smarthost.address, d, sizeof(d)),
+	    r->tls != NULL ? tls_version(r->tls) : "none",
+	    *sh_auth_mech(r->sh) ? sh_auth_mech(r->sh) : "none");
+	r->phase = PH_SMTP;
+	r->smtp = smtp_new(&c->smtp, &relay_io, r);
+	if (c->session_max_time > 0)
+		r->t_max = uv_now(&r->hdr.w->loop) + c->session_max_time;
+	g = sh_greeting(r->sh, &n);
+	r->rec.bytes_from_upstream += n;
+	r->in_core++;
+	smtp_feed_upstream(r->smtp, g, n);
+	r->in_core--;
+	sh_free(r->sh);
+	r->sh = NULL;
+}
+
+/* smarthost_failed - the subscriber gets the handshake's 421 instead of a
+ * greeting; the session ends once it is written. */
+static void
+smarthost_failed(struct relay *r)
+{
+	char d[ADDRPORT_STRLEN], e[300], line[300];
+	const char *err = sh_error(r->sh);
+	int n;
+
+	if (r->closing || r->close_pending)
+		return;
+	WSTAT_ADD(r->hdr.w, smarthost_failed, 1);
+	log_warn("event=smarthost_failed id=%s smarthost=%s step=%s reason=%s "
+	    "error=%s", r->rec.id,
+	    addr_fmt(&conf_of(r)->smarthost.address, d, sizeof(d)),
+	    sh_step(r->sh), sh_reason(r->sh), log_esc(e, sizeof(e), err,
+	    strlen(err)));
+	n = snprintf(line, sizeof(line), "%s\r\n", sh_reply(r->sh));
+	relay_write(r, CL, line, (size_t)n);
+	r->close_pending = 1;
+	r->pending_reason = sh_reason(r->sh);	/* a string literal */
+	relay_progress(r);
+}
+
+/* smarthost_next - send what the handshake wrote, then act on its state. */
+static void
+smarthost_next(struct relay *r)
+{
+	const struct smarthost_conf *sc = &conf_of(r)->smarthost;
+	const char *p;
+	size_t n;
+	int rc;
+
+	p = sh_output(r->sh, &n);
+	if (n > 0) {
+		up_send(r, p, n);
+		sh_output_done(r->sh);
+	}
+	if (r->closing || r->close_pending || r->phase != PH_SMARTHOST)
+		return;
+	switch (sh_state(r->sh)) {
+	case SH_WAIT:
+		break;
+	case SH_TLS:
+		if (r->tls != NULL)
+			break;
+		/* RFC 3207 4: 220 to STARTTLS, the TLS handshake starts now */
+		if (sh_tls_ctx == NULL ||
+		    (r->tls = tls_new(sh_tls_ctx, sc->verify_name)) == NULL) {
+			sh_fail(r->sh, "smarthost_tls", "no TLS context");
+			smarthost_failed(r);
+			break;
+		}
+		rc = tls_handshake(r->tls);	/* ClientHello */
+		tls_flush(r);
+		if (rc < 0)
+			up_tls_error(r);
+		break;
+	case SH_DONE:
+		smarthost_ready(r);
+		break;
+	case SH_FAIL:
+		smarthost_failed(r);
+		break;
+	}
+}
+
+int
+relay_init(const struct config *c, char *err, size_t errlen)
+{
+	const struct smarthost_conf *sc = &c->smarthost;
+
+	if (sc->address.sa.sa_family == AF_UNSPEC ||
+	    sc->starttls == SMARTHOST_TLS_OFF)
+		return 0;
+	if ((sh_tls_ctx = tls_ctx_new(sc->ca_file, err, errlen)) == NULL)
+		return SG_ETLS;
+	return 0;
+}
+
+void
+relay_cleanup(void)
+{
+	tls_ctx_free(sh_tls_ctx);
+	sh_tls_ctx = NULL;
+}
+
 /* Connecting --------------------------------------------------------- */
 
 static void
@@ -628,6 +972,10 @@ connect_cb(uv_connect_t *req, int status)
 		return;
 	}
 	uv_tcp_nodelay(&r->h[UP], 1);
+	if (r->redirected) {
+		smarthost_start(r);
+		return;
+	}
 	r->phase = PH_SMTP;
 	r->smtp = smtp_new(&conf_of(r)->smtp, &relay_io, r);
 	if (conf_of(r)->session_max_time > 0)
@@ -644,6 +992,13 @@ relay_connect(struct relay *r)
 	int fd, rc;
 
 	peer_addrs(r, &src, &dst);
+	if (r->redirected) {
+		/* The smarthost relays for the gateway, not for subscribers'
+		 * addresses: connect from the gateway's own address (an
+		 * AF_UNSPEC source means no transparent bind). */
+		dst = c->smarthost.address;
+		memset(&src, 0, sizeof(src));
+	}
 	r->phase = PH_CONNECTING;
 	fd = intercept_upstream_socket(c, &c->listeners[r->rec.listener], &src, &dst);
 	if (fd < 0) {
@@ -682,6 +1037,26 @@ connect_verdict(const struct sess_key *key, const struct smtp_verdict *v,
 		return;
 	r->deciding = 0;
 	if (v->kind == SMTP_PASS) {
+		relay_connect(r);
+		return;
+	}
+	if (v->kind == SMTP_REDIRECT) {
+		const union sockaddr_any *sa = &conf_of(r)->smarthost.address;
+		char d[ADDRPORT_STRLEN];
+
+		if (sa->sa.sa_family == AF_UNSPEC) {
+			/* config.c refuses action redirect without one */
+			log_err("event=redirect_failed id=%s error=\"no smarthost "
+			    "configured\"", r->rec.id);
+			do_shutdown(r, "421 4.3.0 Mail relay not configured (subgate)",
+			    "redirect_unconfigured", 0);
+			return;
+		}
+		r->redirected = 1;
+		WSTAT_ADD(r->hdr.w, redirected, 1);
+		audit_addr_set(&r->rec.redirected_to, sa);
+		log_info("event=redirect id=%s smarthost=%s why=%s", r->rec.id,
+		    addr_fmt(sa, d, sizeof(d)), v->why != NULL ? v->why : "");
 		relay_connect(r);
 		return;
 	}

@@ -8,8 +8,15 @@
 
 #include "addr.h"
 
+struct config;
 struct worker;
 struct relay;
+
+/* relay_init - once, on the main thread before the workers start: the TLS
+ * context for the smarthost (CA file loaded). 0, or SG_ETLS with the reason
+ * in err. relay_cleanup - after the workers have ended. */
+int relay_init(const struct config *c, char *err, size_t errlen);
+void relay_cleanup(void);
 
 /* relay_start - a new SMTP session for an accepted client fd (owned from
  * now on); src is the subscriber, dst the original destination. */
