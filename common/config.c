@@ -1138,13 +1138,13 @@ static int
 read_secret(struct ctx *x, const yaml_node_t *n, const char *file,
     struct secret *s)
 {
-	char buf[SECRET_MAX + 2], got[64];
+	char buf[SECRET_MAX + 2], esc[256];
+	const char *got = show(esc, sizeof(esc), file, strlen(file));
 	struct stat st;
 	ssize_t r;
 	size_t len = 0, line;
 	int fd;
 
-	show(got, sizeof(got), file, strlen(file));
 	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
 		cfg_err(x, &n->start_mark, "%s: %s", got, strerror(errno));
 		return -1;
@@ -2005,6 +2005,16 @@ const char *
 config_traffic_name(enum traffic_class t)
 {
 	return (unsigned)t < ARRAY_SIZE(traffic_names) - 1 ? traffic_names[t] : "?";
+}
+
+enum policy_action
+config_action(const struct policy_class *cls, enum traffic_class t)
+{
+	if (cls->traffic[t].has_action)
+		return cls->traffic[t].action;
+	if (cls->action == ACTION_REDIRECT && t != TRAFFIC_MX)
+		return ACTION_TEMPFAIL;
+	return cls->action;
 }
 
 const struct policy_class *

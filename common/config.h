@@ -263,7 +263,7 @@ enum audit_write_error {
 /* The path stays in struct config.audit_path. */
 struct audit_conf {
 	enum audit_recipients recipients;
-	struct secret hmac_key;		/* set iff recipients == AUDIT_RCPT_HMAC */
+	struct secret hmac_key;		/* always set with AUDIT_RCPT_HMAC */
 	enum audit_index index;		/* as configured */
 	int index_redis;		/* resolved: 1 = write the Redis index */
 	uint64_t retention_ms;		/* Redis index, default 8 days */
@@ -324,6 +324,12 @@ void config_dump(const struct config *c, FILE *out);
 /* config_class - the class called name, or NULL. */
 const struct policy_class *config_class(const struct config *c,
     const char *name);
+
+/* config_action - what a hit limit of class cls in traffic class t does:
+ * the limit set's own action if given, else the class's; a class action of
+ * redirect applies to mx only, submission and tls then tempfail. */
+enum policy_action config_action(const struct policy_class *cls,
+    enum traffic_class t);
 
 /* config_action_name / config_traffic_name - "tempfail", "mx", ... */
 const char *config_action_name(enum policy_action a);

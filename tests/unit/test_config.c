@@ -4,11 +4,14 @@
  * exact "file:line:col: key.path: message" per class of error.
  */
 #include <CUnit/CUnit.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "config.h"
 #include "log.h"
 #include "suites.h"
@@ -286,8 +289,8 @@ test_errors(void)
 	} t[] = {
 		{ "nodes: gw1\n",
 		  "t.yaml:1:1: nodes: unknown key; expected one of node, "
-		  "workers, listeners, upstream, limits, smtp, audit, log, "
-		  "shutdown" },
+		  "workers, listeners, upstream, limits, smtp, redis, policy, "
+		  "smarthost, identity, audit, geoip, admin, log, shutdown" },
 		{ "smtp:\n  timeouts:\n    idle: 5m\n",
 		  "t.yaml:3:5: smtp.timeouts.idle: unknown key; expected one "
 		  "of greeting, command, data_init, data_block, data_end, "
@@ -502,6 +505,688 @@ test_deploy_example(void)
 	config_free(c);
 }
 
+/* ---- policy, Redis, identity, audit options (issues 3 and 4) ---- */
+
+static char secdir[64];
+
+/* secret_path - "<secdir>/name", written with mode (content as given). */
+static const char *
+secret_file(const char *name, const char *content, mode_t mode)
+{
+	static char path[128];
+	int fd;
+
+	if (secdir[0] == '\0') {
+		snprintf(secdir, sizeof(secdir), "/tmp/sg_cfg_XXXXXX");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(secdir));
+	}
+	snprintf(path, sizeof(path), "%s/%s", secdir, name);
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(write(fd, content, strlen(content)),
+	    (ssize_t)strlen(content));
+	CU_ASSERT_EQUAL(fchmod(fd, mode), 0);
+	close(fd);
+	return path;
+}
+
+static void
+secrets_cleanup(void)
+{
+	static const char *const names[] = { "redis", "nas1", "nas2", "hmac",
+	    "relay", "open", "empty", "crlf", NULL };
+	char path[128];
+	size_t i;
+
+	if (secdir[0] == '\0')
+		return;
+	for (i = 0; names[i] != NULL; i++) {
+		snprintf(path, sizeof(path), "%s/%s", secdir, names[i]);
+		unlink(path);
+	}
+	rmdir(secdir);
+	secdir[0] = '\0';
+}
+
+/* subst - yaml with every "@D@" replaced by the secrets directory. */
+static char *
+subst(const char *yaml)
+{
+	size_t n = strlen(yaml) + 1, dl = strlen(secdir);
+	char *out = malloc(n * (dl + 1)), *o = out;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	while (*yaml != '\0') {
+		if (strncmp(yaml, "@D@", 3) == 0) {
+			memcpy(o, secdir, dl);
+			o += dl;
+			yaml += 3;
+		} else {
+			*o++ = *yaml++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static void
+make_secrets(void)
+{
+	secret_file("redis", "r3dis-pw\n", 0600);
+	secret_file("nas1", "nas-one-secret\nsecond line ignored\n", 0640);
+	secret_file("nas2", "nas2", 0400);
+	secret_file("hmac", "0123456789abcdef0123456789abcdef", 0600);
+	secret_file("relay", "relay-pw\r\n", 0600);
+}
+
+/* Every new section, as an ISP would write it. */
+static const char full_yaml[] =
+    "node: gw1\n"
+    "redis:\n"
+    "  sentinels: [\"192.0.2.1:26379\", \"[2001:db8::2]:26379\"]\n"
+    "  master_name: sg-main\n"
+    "  password_file: @D@/redis\n"
+    "  database: 3\n"
+    "  timeout: 40ms\n"
+    "  connect_timeout: 2s\n"
+    "  on_failure: closed\n"
+    "policy:\n"
+    "  default_class: residential\n"
+    "  classes:\n"
+    "    residential:\n"
+    "      action: refuse_submission\n"
+    "      lockout: { violations: 5, within: 10m, duration: 1h }\n"
+    "      mx:\n"
+    "        connections: 30/1m\n"
+    "        concurrent: 5\n"
+    "        messages: 20/1h\n"
+    "        recipients: 100/1h\n"
+    "        bytes: 50m/1h\n"
+    "        destinations: 20/1h\n"
+    "        action: redirect\n"
+    "      submission: { messages: 100/1d, recipients: 500/1d }\n"
+    "      tls: { connections: 10/1m, concurrent: 3, bytes: 100m/1h, "
+    "duration: 10m }\n"
+    "    business:\n"
+    "      mx: { messages: 5000/1h, concurrent: 50 }\n"
+    "    hotspot:\n"
+    "      action: block\n"
+    "      mx: { deny: true }\n"
+    "      tls: { deny: true, action: tempfail }\n"
+    "    allowlisted: {}\n"
+    "  prefixes:\n"
+    "    - { prefix: \"100.64.0.0/10\", class: residential }\n"
+    "    - { prefix: \"2001:db8:100::/40\", class: residential }\n"
+    "    - { prefix: \"198.51.100.0/24\", class: hotspot }\n"
+    "  destination:\n"
+    "    connections: 1000/1m\n"
+    "    messages: 5000/1h\n"
+    "    mx: { recipients: 20000/1h }\n"
+    "  global:\n"
+    "    connections: 10000/1m\n"
+    "    messages: 100000/1h\n"
+    "    concurrent: 20000\n"
+    "    tls: { bytes: 10g/1h }\n"
+    "  replies:\n"
+    "    tempfail: \"452 4.7.1 Slow down: %l, retry in %r s (100%% sure)\"\n"
+    "    locked: \"550 5.7.1 Locked\"\n"
+    "smarthost:\n"
+    "  address: \"198.51.100.25:587\"\n"
+    "  starttls: opportunistic\n"
+    "  ca_file: /etc/ssl/relay-ca.pem\n"
+    "  verify_name: relay.example.net\n"
+    "  auth_user: gw1@example.net\n"
+    "  auth_password_file: @D@/relay\n"
+    "  helo_name: gw1.example.net\n"
+    "identity:\n"
+    "  static:\n"
+    "    - { prefix: \"100.64.3.0/24\", subscriber: \"cust-0042\", "
+    "class: business }\n"
+    "    - { prefix: \"2001:db8:100:42::/64\", subscriber: \"cust-0042\" }\n"
+    "  radius:\n"
+    "    listen: \"[::]:1813\"\n"
+    "    clients:\n"
+    "      - { address: 192.0.2.10, secret_file: @D@/nas1, name: bras1 }\n"
+    "      - { address: \"2001:db8:1::/64\", secret_file: @D@/nas2 }\n"
+    "    class_attribute: Class\n"
+    "  history: 14d\n"
+    "audit:\n"
+    "  path: /var/log/subgate/audit.jsonl\n"
+    "  recipients: hmac\n"
+    "  hmac_key_file: @D@/hmac\n"
+    "  index: auto\n"
+    "  retention: 30d\n"
+    "  on_write_error: tempfail\n"
+    "geoip:\n"
+    "  asn_db: /var/lib/GeoIP/GeoLite2-ASN.mmdb\n"
+    "  country_db: /var/lib/GeoIP/GeoLite2-Country.mmdb\n"
+    "admin:\n"
+    "  listen: 127.0.0.1:9925\n";
+
+static void
+test_policy_defaults(void)
+{
+	char err[256];
+	struct config *c = config_load(NULL, err, sizeof(err));
+	const struct policy_class *d;
+	int t;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->redis.enabled, 0);
+	CU_ASSERT_EQUAL(c->identity.radius.enabled, 0);
+	CU_ASSERT_EQUAL(c->audit.index, AUDIT_INDEX_AUTO);
+	CU_ASSERT_EQUAL(c->audit.index_redis, 0);
+	CU_ASSERT_EQUAL(c->audit.recipients, AUDIT_RCPT_FULL);
+	CU_ASSERT_PTR_NULL(c->audit.hmac_key.value);
+	CU_ASSERT_EQUAL(c->audit.retention_ms, 8ULL * 86400000);
+	CU_ASSERT_EQUAL(c->audit.on_write_error, AUDIT_WERR_CONTINUE);
+	CU_ASSERT_EQUAL(c->identity.history_ms, 8ULL * 86400000);
+	CU_ASSERT_EQUAL(c->identity.nstatics, 0);
+	CU_ASSERT_EQUAL(c->smarthost.address.sa.sa_family, AF_UNSPEC);
+	CU_ASSERT_EQUAL(c->smarthost.starttls, SMARTHOST_TLS_REQUIRE);
+	CU_ASSERT_PTR_NULL(c->smarthost.ca_file);
+	CU_ASSERT_PTR_NULL(c->smarthost.helo_name);
+	CU_ASSERT_PTR_NULL(c->geoip.asn_db);
+	CU_ASSERT_PTR_NULL(c->geoip.country_db);
+	CU_ASSERT_EQUAL(c->admin.listen.sa.sa_family, AF_UNSPEC);
+	CU_ASSERT_EQUAL_FATAL(c->policy.nclasses, 1);
+	CU_ASSERT_EQUAL(c->policy.nprefixes, 0);
+	d = config_class(c, "default");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_PTR_EQUAL(c->policy.default_class, d);
+	CU_ASSERT_STRING_EQUAL(c->policy.default_class_name, "default");
+	CU_ASSERT_PTR_NULL(config_class(c, "residential"));
+	CU_ASSERT_PTR_NULL(config_class(c, NULL));
+	CU_ASSERT_EQUAL(d->action, ACTION_TEMPFAIL);
+	CU_ASSERT_EQUAL(d->lockout.violations, 0);
+	CU_ASSERT_EQUAL(d->lockout.within_ms, 600000);
+	CU_ASSERT_EQUAL(d->lockout.duration_ms, 3600000);
+	for (t = 0; t < TRAFFIC_COUNT; t++) {
+		CU_ASSERT_EQUAL(d->traffic[t].connections.n, 0);
+		CU_ASSERT_EQUAL(d->traffic[t].messages.n, 0);
+		CU_ASSERT_EQUAL(d->traffic[t].concurrent, 0);
+		CU_ASSERT_EQUAL(d->traffic[t].deny, 0);
+		CU_ASSERT_EQUAL(d->traffic[t].has_action, 0);
+		CU_ASSERT_EQUAL(c->policy.destination.traffic[t].messages.n, 0);
+		CU_ASSERT_EQUAL(config_action(d, t), ACTION_TEMPFAIL);
+	}
+	CU_ASSERT_EQUAL(c->policy.global.all.connections.n, 0);
+	CU_ASSERT_STRING_EQUAL(c->policy.replies.tempfail, "451 4.7.1 Too many "
+	    "%l from your address, try again in %r seconds");
+	CU_ASSERT_STRING_EQUAL(c->policy.replies.redis_down, "451 4.3.0 "
+	    "Temporary local problem, try again later");
+	CU_ASSERT_STRING_EQUAL(config_action_name(ACTION_REFUSE_SUBMISSION),
+	    "refuse_submission");
+	CU_ASSERT_STRING_EQUAL(config_traffic_name(TRAFFIC_TLS), "tls");
+	config_free(c);
+
+	/* "redis:" alone: Redis on, with its defaults; the index follows */
+	c = load("redis:\n", err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->redis.enabled, 1);
+	CU_ASSERT_EQUAL(c->redis.nsentinels, 0);
+	CU_ASSERT_STRING_EQUAL(c->redis.master_name, "mymaster");
+	CU_ASSERT_PTR_NULL(c->redis.password.value);
+	CU_ASSERT_EQUAL(c->redis.database, 0);
+	CU_ASSERT_EQUAL(c->redis.timeout_ms, 50);
+	CU_ASSERT_EQUAL(c->redis.connect_timeout_ms, 1000);
+	CU_ASSERT_EQUAL(c->redis.on_failure, REDIS_FAIL_OPEN);
+	CU_ASSERT_EQUAL(c->audit.index_redis, 1);
+	config_free(c);
+	c = load("redis: {}\naudit: {index: none}\n", err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->audit.index_redis, 0);
+	config_free(c);
+}
+
+static void
+test_policy_full(void)
+{
+	char err[512], a[CIDR_STRLEN], *yaml;
+	const struct policy_class *r, *b, *h, *al;
+	struct config *c;
+
+	make_secrets();
+	yaml = subst(full_yaml);
+	c = load(yaml, err, sizeof(err));
+	if (c == NULL)
+		fprintf(stderr, "\n%s\n", err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+
+	CU_ASSERT_EQUAL(c->redis.enabled, 1);
+	CU_ASSERT_EQUAL_FATAL(c->redis.nsentinels, 2);
+	CU_ASSERT_STRING_EQUAL(addr_fmt(&c->redis.sentinels[1], a, sizeof(a)),
+	    "[2001:db8::2]:26379");
+	CU_ASSERT_STRING_EQUAL(addr_fmt(&c->redis.address, a, sizeof(a)),
+	    "127.0.0.1:6379");
+	CU_ASSERT_STRING_EQUAL(c->redis.master_name, "sg-main");
+	CU_ASSERT_STRING_EQUAL(c->redis.password.value, "r3dis-pw");
+	CU_ASSERT_EQUAL(c->redis.password.len, 8);
+	CU_ASSERT_PTR_NOT_NULL(strstr(c->redis.password.file, "/redis"));
+	CU_ASSERT_EQUAL(c->redis.database, 3);
+	CU_ASSERT_EQUAL(c->redis.timeout_ms, 40);
+	CU_ASSERT_EQUAL(c->redis.connect_timeout_ms, 2000);
+	CU_ASSERT_EQUAL(c->redis.on_failure, REDIS_FAIL_CLOSED);
+
+	CU_ASSERT_EQUAL_FATAL(c->policy.nclasses, 4);
+	r = config_class(c, "residential");
+	b = config_class(c, "business");
+	h = config_class(c, "hotspot");
+	al = config_class(c, "allowlisted");
+	CU_ASSERT_FATAL(r && b && h && al);
+	CU_ASSERT_PTR_EQUAL(r, &c->policy.classes[0]);
+	CU_ASSERT_PTR_EQUAL(c->policy.default_class, r);
+	CU_ASSERT_PTR_NULL(config_class(c, "default"));
+	CU_ASSERT_EQUAL(r->action, ACTION_REFUSE_SUBMISSION);
+	CU_ASSERT_EQUAL(r->lockout.violations, 5);
+	CU_ASSERT_EQUAL(r->lockout.within_ms, 600000);
+	CU_ASSERT_EQUAL(r->lockout.duration_ms, 3600000);
+	CU_ASSERT_EQUAL(r->traffic[TRAFFIC_MX].connections.n, 30);
+	CU_ASSERT_EQUAL(r->traffic[TRAFFIC_MX].connections.period_ms, 60000);
+	CU_ASSERT_EQUAL(r->traffic[TRAFFIC_MX].concurrent, 5);
+	CU_ASSERT_EQUAL(r->traffic[TRAFFIC_MX].messages.n, 20);
+	CU_ASSERT_EQUAL(r->traffic[TRAFFIC_MX].messages.period_ms, 3600000);
+	CU_ASSERT_EQUAL(r->traffic[TRAFFIC_MX].recipients.n, 100);
+	CU_ASSERT_EQUAL(r->traffic[TRAFFIC_MX].bytes.n, 50ULL << 20);
+	CU_ASSERT_EQUAL(r->traffic[TRAFFIC_MX].bytes.period_ms, 3600000);
+	CU_ASSERT_EQUAL(r->traffic[TRAFFIC_MX].destinations.n, 20);
+	CU_ASSERT_EQUAL(r->traffic[TRAFFIC_MX].has_action, 1);
+	CU_ASSERT_EQUAL(r->traffic[TRAFFIC_MX].action, ACTION_REDIRECT);
+	CU_ASSERT_EQUAL(config_action(r, TRAFFIC_MX), ACTION_REDIRECT);
+	CU_ASSERT_EQUAL(config_action(r, TRAFFIC_SUBMISSION),
+	    ACTION_REFUSE_SUBMISSION);
+	CU_ASSERT_EQUAL(r->traffic[TRAFFIC_SUBMISSION].messages.n, 100);
+	CU_ASSERT_EQUAL(r->traffic[TRAFFIC_SUBMISSION].messages.period_ms,
+	    86400000);
+	CU_ASSERT_EQUAL(r->traffic[TRAFFIC_SUBMISSION].connections.n, 0);
+	CU_ASSERT_EQUAL(r->traffic[TRAFFIC_TLS].connections.n, 10);
+	CU_ASSERT_EQUAL(r->traffic[TRAFFIC_TLS].concurrent, 3);
+	CU_ASSERT_EQUAL(r->traffic[TRAFFIC_TLS].bytes.n, 100ULL << 20);
+	CU_ASSERT_EQUAL(r->traffic[TRAFFIC_TLS].duration_ms, 600000);
+	CU_ASSERT_EQUAL(b->action, ACTION_TEMPFAIL);
+	CU_ASSERT_EQUAL(b->lockout.violations, 0);
+	CU_ASSERT_EQUAL(b->traffic[TRAFFIC_MX].messages.n, 5000);
+	CU_ASSERT_EQUAL(b->traffic[TRAFFIC_MX].concurrent, 50);
+	CU_ASSERT_EQUAL(b->traffic[TRAFFIC_MX].connections.n, 0);
+	CU_ASSERT_EQUAL(h->traffic[TRAFFIC_MX].deny, 1);
+	CU_ASSERT_EQUAL(h->traffic[TRAFFIC_SUBMISSION].deny, 0);
+	CU_ASSERT_EQUAL(config_action(h, TRAFFIC_MX), ACTION_BLOCK);
+	CU_ASSERT_EQUAL(config_action(h, TRAFFIC_TLS), ACTION_TEMPFAIL);
+
+	CU_ASSERT_EQUAL_FATAL(c->policy.nprefixes, 3);
+	CU_ASSERT_STRING_EQUAL(cidr_fmt(&c->policy.prefixes[1].prefix, a,
+	    sizeof(a)), "2001:db8:100::/40");
+	CU_ASSERT_STRING_EQUAL(c->policy.prefixes[2].class_name, "hotspot");
+	CU_ASSERT_PTR_EQUAL(c->policy.prefixes[2].cls, h);
+	CU_ASSERT_PTR_EQUAL(c->policy.prefixes[0].cls, r);
+	CU_ASSERT_EQUAL(c->policy.destination.all.connections.n, 1000);
+	CU_ASSERT_EQUAL(c->policy.destination.all.messages.n, 5000);
+	CU_ASSERT_EQUAL(c->policy.destination.traffic[TRAFFIC_MX].recipients.n,
+	    20000);
+	CU_ASSERT_EQUAL(c->policy.destination.traffic[TRAFFIC_TLS].bytes.n, 0);
+	CU_ASSERT_EQUAL(c->policy.global.all.connections.n, 10000);
+	CU_ASSERT_EQUAL(c->policy.global.all.concurrent, 20000);
+	CU_ASSERT_EQUAL(c->policy.global.traffic[TRAFFIC_TLS].bytes.n,
+	    10ULL << 30);
+	CU_ASSERT_STRING_EQUAL(c->policy.replies.tempfail, "452 4.7.1 Slow "
+	    "down: %l, retry in %r s (100%% sure)");
+	CU_ASSERT_STRING_EQUAL(c->policy.replies.locked, "550 5.7.1 Locked");
+	CU_ASSERT_STRING_EQUAL(c->policy.replies.block, "554 5.7.1 Sending "
+	    "mail on port 25 is blocked for your connection");
+
+	CU_ASSERT_STRING_EQUAL(addr_fmt(&c->smarthost.address, a, sizeof(a)),
+	    "198.51.100.25:587");
+	CU_ASSERT_EQUAL(c->smarthost.starttls, SMARTHOST_TLS_OPPORTUNISTIC);
+	CU_ASSERT_STRING_EQUAL(c->smarthost.ca_file, "/etc/ssl/relay-ca.pem");
+	CU_ASSERT_STRING_EQUAL(c->smarthost.verify_name, "relay.example.net");
+	CU_ASSERT_STRING_EQUAL(c->smarthost.auth_user, "gw1@example.net");
+	CU_ASSERT_STRING_EQUAL(c->smarthost.auth_password.value, "relay-pw");
+	CU_ASSERT_EQUAL(c->smarthost.auth_password.len, 8);
+	CU_ASSERT_STRING_EQUAL(c->smarthost.helo_name, "gw1.example.net");
+
+	CU_ASSERT_EQUAL_FATAL(c->identity.nstatics, 2);
+	CU_ASSERT_STRING_EQUAL(cidr_fmt(&c->identity.statics[0].prefix, a,
+	    sizeof(a)), "100.64.3.0/24");
+	CU_ASSERT_STRING_EQUAL(c->identity.statics[0].subscriber, "cust-0042");
+	CU_ASSERT_PTR_EQUAL(c->identity.statics[0].cls, b);
+	CU_ASSERT_PTR_NULL(c->identity.statics[1].class_name);
+	CU_ASSERT_PTR_NULL(c->identity.statics[1].cls);
+	CU_ASSERT_EQUAL(c->identity.radius.enabled, 1);
+	CU_ASSERT_EQUAL_FATAL(c->identity.radius.nclients, 2);
+	CU_ASSERT_STRING_EQUAL(cidr_fmt(&c->identity.radius.clients[0].prefix,
+	    a, sizeof(a)), "192.0.2.10/32");
+	CU_ASSERT_STRING_EQUAL(c->identity.radius.clients[0].secret.value,
+	    "nas-one-secret");
+	CU_ASSERT_EQUAL(c->identity.radius.clients[0].secret.len, 14);
+	CU_ASSERT_STRING_EQUAL(c->identity.radius.clients[0].name, "bras1");
+	CU_ASSERT_STRING_EQUAL(c->identity.radius.clients[1].secret.value,
+	    "nas2");
+	CU_ASSERT_PTR_NULL(c->identity.radius.clients[1].name);
+	CU_ASSERT_STRING_EQUAL(c->identity.radius.class_attribute, "Class");
+	CU_ASSERT_EQUAL(c->identity.history_ms, 14ULL * 86400000);
+
+	CU_ASSERT_EQUAL(c->audit.recipients, AUDIT_RCPT_HMAC);
+	CU_ASSERT_EQUAL(c->audit.hmac_key.len, 32);
+	CU_ASSERT_EQUAL(c->audit.index, AUDIT_INDEX_AUTO);
+	CU_ASSERT_EQUAL(c->audit.index_redis, 1);
+	CU_ASSERT_EQUAL(c->audit.retention_ms, 30ULL * 86400000);
+	CU_ASSERT_EQUAL(c->audit.on_write_error, AUDIT_WERR_TEMPFAIL);
+	CU_ASSERT_STRING_EQUAL(c->geoip.asn_db,
+	    "/var/lib/GeoIP/GeoLite2-ASN.mmdb");
+	CU_ASSERT_STRING_EQUAL(addr_fmt(&c->admin.listen, a, sizeof(a)),
+	    "127.0.0.1:9925");
+	config_free(c);
+	free(yaml);
+}
+
+/* dump -> load -> dump of every section; the structs agree too. */
+static void
+test_policy_roundtrip(void)
+{
+	char err[512], *yaml, *first, *second;
+	struct config *c, *d;
+	size_t i;
+
+	make_secrets();
+	yaml = subst(full_yaml);
+	c = load(yaml, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	first = dump(c);
+	/* no secret in the dump, only where it came from */
+	CU_ASSERT_PTR_NULL(strstr(first, "r3dis-pw"));
+	CU_ASSERT_PTR_NULL(strstr(first, "nas-one-secret"));
+	CU_ASSERT_PTR_NULL(strstr(first, "relay-pw"));
+	CU_ASSERT_PTR_NULL(strstr(first, "0123456789abcdef"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(first, "/nas1\""));
+	d = load(first, err, sizeof(err));
+	if (d == NULL)
+		fprintf(stderr, "\n%s\n%s\n", err, first);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	second = dump(d);
+	CU_ASSERT_STRING_EQUAL(first, second);
+	CU_ASSERT_EQUAL_FATAL(c->policy.nclasses, d->policy.nclasses);
+	for (i = 0; i < c->policy.nclasses; i++) {
+		CU_ASSERT_STRING_EQUAL(c->policy.classes[i].name,
+		    d->policy.classes[i].name);
+		CU_ASSERT_EQUAL(c->policy.classes[i].action,
+		    d->policy.classes[i].action);
+		CU_ASSERT_EQUAL(memcmp(&c->policy.classes[i].lockout,
+		    &d->policy.classes[i].lockout,
+		    sizeof(struct lockout_conf)), 0);
+		CU_ASSERT_EQUAL(memcmp(c->policy.classes[i].traffic,
+		    d->policy.classes[i].traffic,
+		    sizeof(c->policy.classes[i].traffic)), 0);
+	}
+	CU_ASSERT_EQUAL(memcmp(&c->policy.destination, &d->policy.destination,
+	    sizeof(c->policy.destination)), 0);
+	CU_ASSERT_EQUAL(memcmp(&c->policy.global, &d->policy.global,
+	    sizeof(c->policy.global)), 0);
+	CU_ASSERT_EQUAL_FATAL(c->policy.nprefixes, d->policy.nprefixes);
+	for (i = 0; i < c->policy.nprefixes; i++)
+		CU_ASSERT_EQUAL(memcmp(&c->policy.prefixes[i].prefix,
+		    &d->policy.prefixes[i].prefix, sizeof(struct cidr_prefix)),
+		    0);
+	CU_ASSERT_EQUAL_FATAL(c->redis.nsentinels, d->redis.nsentinels);
+	CU_ASSERT_EQUAL(memcmp(c->redis.sentinels, d->redis.sentinels,
+	    c->redis.nsentinels * sizeof(*c->redis.sentinels)), 0);
+	CU_ASSERT_STRING_EQUAL(d->redis.password.value, "r3dis-pw");
+	CU_ASSERT_STRING_EQUAL(d->smarthost.auth_password.value, "relay-pw");
+	CU_ASSERT_STRING_EQUAL(d->audit.hmac_key.value,
+	    c->audit.hmac_key.value);
+	CU_ASSERT_EQUAL_FATAL(d->identity.radius.nclients, 2);
+	CU_ASSERT_STRING_EQUAL(d->identity.radius.clients[1].secret.value,
+	    "nas2");
+	CU_ASSERT_EQUAL(c->identity.nstatics, d->identity.nstatics);
+	CU_ASSERT_PTR_NULL(d->identity.statics[1].class_name);
+	CU_ASSERT_EQUAL(c->identity.history_ms, d->identity.history_ms);
+	CU_ASSERT_EQUAL(c->audit.retention_ms, d->audit.retention_ms);
+	CU_ASSERT_EQUAL(c->redis.timeout_ms, d->redis.timeout_ms);
+	CU_ASSERT_EQUAL(memcmp(&c->smarthost.address, &d->smarthost.address,
+	    sizeof(c->smarthost.address)), 0);
+	free(first);
+	free(second);
+	config_free(d);
+	config_free(c);
+	free(yaml);
+
+	/* absent sections stay absent */
+	roundtrip_one("policy:\n  classes: {default: {mx: {messages: 1/1s}}}\n");
+}
+
+/* An inline secret works but is never dumped: a comment says so. */
+static void
+test_secrets(void)
+{
+	char err[512], *out, *yaml;
+	struct config *c;
+
+	c = load("redis: {password: \"s3cr3t-inline\"}\n", err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_STRING_EQUAL(c->redis.password.value, "s3cr3t-inline");
+	CU_ASSERT_EQUAL(c->redis.password.len, 13);
+	CU_ASSERT_PTR_NULL(c->redis.password.file);
+	out = dump(c);
+	CU_ASSERT_PTR_NULL(strstr(out, "s3cr3t"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\n  # password: <redacted>  "
+	    "(given inline, not dumped: use password_file)\n"));
+	free(out);
+	config_free(c);
+
+	/* CRLF stripped; only the first line counts */
+	secret_file("crlf", "pw\r\nnext\n", 0600);
+	yaml = subst("smarthost:\n  address: 192.0.2.1:25\n  auth_user: u\n"
+	    "  auth_password_file: @D@/crlf\n");
+	c = load(yaml, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_STRING_EQUAL(c->smarthost.auth_password.value, "pw");
+	CU_ASSERT_EQUAL(c->smarthost.auth_password.len, 2);
+	config_free(c);
+	free(yaml);
+}
+
+/* Errors of the new sections: value types and cross-checks, located. */
+static void
+test_policy_errors(void)
+{
+	static const struct {
+		const char *yaml;
+		const char *want;	/* "@D@" = the secrets directory */
+	} t[] = {
+		{ "policy:\n  classes:\n    default:\n      mx: {messages: 20}\n",
+		  "t.yaml:4:22: policy.classes.default.mx.messages: expected "
+		  "a count per period such as 30/1m, or unlimited, got 20" },
+		{ "policy:\n  classes:\n    default:\n      mx: {messages: 0/1h}\n",
+		  "t.yaml:4:22: policy.classes.default.mx.messages: the "
+		  "count must be at least 1 (write unlimited or leave the "
+		  "key out for no limit, deny: true to refuse every "
+		  "session), got 0/1h" },
+		{ "policy:\n  classes:\n    default:\n      mx: {messages: 5/0}\n",
+		  "t.yaml:4:22: policy.classes.default.mx.messages: the "
+		  "period must be 1s..30d, got 5/0" },
+		{ "policy:\n  classes:\n    default:\n      mx: {messages: 5/1y}\n",
+		  "t.yaml:4:22: policy.classes.default.mx.messages: expected "
+		  "a period such as 1m, 1h or 1d after '/', got 5/1y" },
+		{ "policy:\n  classes:\n    default:\n      mx: {messages: -5/1h}\n",
+		  "t.yaml:4:22: policy.classes.default.mx.messages: must not "
+		  "be negative, got -5/1h" },
+		{ "policy:\n  classes:\n    default:\n      mx: {bytes: 50mb/1h}\n",
+		  "t.yaml:4:19: policy.classes.default.mx.bytes: expected a "
+		  "size per period such as 50m/1h, or unlimited, got 50mb/1h" },
+		{ "policy:\n  classes:\n    default:\n      mx: {connections: 99999999999999999/1m}\n",
+		  "t.yaml:4:25: policy.classes.default.mx.connections: count "
+		  "out of range 1..2^50, got 99999999999999999/1m" },
+		{ "policy:\n  classes:\n    default:\n      tls: {messages: 5/1h}\n",
+		  "t.yaml:4:13: policy.classes.default.tls.messages: unknown "
+		  "key; expected one of connections, concurrent, bytes, "
+		  "duration, deny, action" },
+		{ "policy:\n  classes:\n    default:\n      action: drop\n",
+		  "t.yaml:4:15: policy.classes.default.action: expected one "
+		  "of tempfail, refuse_submission, redirect, block" },
+		{ "policy:\n  classes:\n    default:\n      mx: {deny: yes}\n",
+		  "t.yaml:4:18: policy.classes.default.mx.deny: expected "
+		  "true or false, got yes" },
+		{ "policy:\n  classes:\n    default:\n      lockout: {violations: 3, within: 0}\n",
+		  "t.yaml:4:40: policy.classes.default.lockout.within: 0 is "
+		  "out of range 1s..7d" },
+		{ "policy:\n  classes:\n    default: {}\n    default: {}\n",
+		  "t.yaml:4:5: policy.classes.default: defined twice" },
+		{ "policy:\n  classes:\n    \"res idential\": {}\n",
+		  "t.yaml:3:5: policy.classes.\"res idential\": a name is 1 "
+		  "to 253 letters, digits, '.', '-' or '_'" },
+		{ "policy:\n  classes: [default]\n",
+		  "t.yaml:2:12: policy.classes: expected a mapping of names, "
+		  "found a sequence" },
+		{ "policy:\n  prefixes:\n    - {prefix: 100.64.0.1/10, class: default}\n",
+		  "t.yaml:3:16: policy.prefixes[0].prefix: expected a prefix "
+		  "such as 100.64.0.0/10 or 2001:db8::/32, got "
+		  "100.64.0.1/10: \"100.64.0.1/10\": host bits set after /10 "
+		  "(the network is 100.64.0.0/10)" },
+		{ "policy:\n  prefixes:\n    - {prefix: cgnat, class: default}\n",
+		  "t.yaml:3:16: policy.prefixes[0].prefix: expected a prefix "
+		  "such as 100.64.0.0/10 or 2001:db8::/32, got cgnat: "
+		  "\"cgnat\": not an IPv4 or IPv6 address" },
+		{ "policy:\n  prefixes:\n    - {prefix: 100.64.0.0/10, class: default}\n    - {prefix: 10.0.0.0/8, class: default}\n    - {prefix: 100.64.0.0/10, class: default}\n",
+		  "t.yaml:5:16: policy.prefixes[2].prefix: 100.64.0.0/10 is "
+		  "listed twice (also at policy.prefixes[0].prefix)" },
+		{ "policy:\n  prefixes:\n    - {prefix: 100.64.0.0/10}\n",
+		  "t.yaml:3:7: policy.prefixes[0]: missing required key class" },
+		{ "policy:\n  replies: {tempfail: \"250 OK\"}\n",
+		  "t.yaml:2:23: policy.replies.tempfail: must start with a "
+		  "4xx or 5xx reply code and a space" },
+		{ "policy:\n  replies: {tempfail: \"451 4.7.1 wait %s\"}\n",
+		  "t.yaml:2:23: policy.replies.tempfail: unknown "
+		  "placeholder; use %l (limit), %r (seconds until retry) or "
+		  "%% ('%')" },
+		{ "policy:\n  replies: {block: \"554 4.7.1 blocked\"}\n",
+		  "t.yaml:2:20: policy.replies.block: enhanced status code "
+		  "class differs from the reply code" },
+		{ "policy:\n  replies: {block: \"554 5.7.1 two\\r\\nlines\"}\n",
+		  "t.yaml:2:20: policy.replies.block: only printable ASCII "
+		  "is allowed in a reply" },
+		{ "policy:\n  replies: {locked: \"\"}\n",
+		  "t.yaml:2:21: policy.replies.locked: must not be empty" },
+		{ "identity:\n  static:\n    - {prefix: \"2001:db8::/32\", subscriber: a}\n    - {prefix: \"2001:0db8:0::/32\", subscriber: b}\n",
+		  "t.yaml:4:16: identity.static[1].prefix: 2001:db8::/32 is "
+		  "listed twice (also at identity.static[0].prefix)" },
+		{ "identity:\n  static:\n    - {prefix: 192.0.2.0/24, subscriber: \"cust 1\"}\n",
+		  "t.yaml:3:42: identity.static[0].subscriber: expected 1 to "
+		  "253 printable characters without spaces, got \"cust 1\"" },
+		{ "identity:\n  static:\n    - {prefix: 192.0.2.0/24}\n",
+		  "t.yaml:3:7: identity.static[0]: missing required key "
+		  "subscriber" },
+		{ "identity: {history: 10m}\n",
+		  "t.yaml:1:21: identity.history: 10m is out of range "
+		  "1h..400d" },
+		{ "redis:\n  sentinels: [\"192.0.2.1:26379\", \"192.0.2.1:26379\"]\n",
+		  "t.yaml:2:34: redis.sentinels[1]: 192.0.2.1:26379 is "
+		  "listed twice" },
+		{ "redis:\n  sentinels: [sentinel1:26379]\n",
+		  "t.yaml:2:15: redis.sentinels[0]: expected a numeric "
+		  "address and port such as 192.0.2.25:25 or "
+		  "[2001:db8::25]:25, got sentinel1:26379" },
+		{ "redis:\n  address: redis.example:6379\n",
+		  "t.yaml:2:12: redis.address: expected a numeric address "
+		  "and port such as 192.0.2.25:25 or [2001:db8::25]:25, got "
+		  "redis.example:6379" },
+		{ "redis:\n  on_failure: maybe\n",
+		  "t.yaml:2:15: redis.on_failure: expected one of open, "
+		  "closed" },
+		{ "redis:\n  password_file: @D@/open\n",
+		  "t.yaml:2:18: redis.password_file: @D@/open: secret is "
+		  "accessible by every user (mode 0644); chmod o-rwx it" },
+		{ "redis:\n  password_file: @D@/empty\n",
+		  "t.yaml:2:18: redis.password_file: @D@/empty: first line "
+		  "is empty" },
+		{ "redis:\n  password_file: @D@/missing\n",
+		  "t.yaml:2:18: redis.password_file: @D@/missing: No such "
+		  "file or directory" },
+		{ "redis:\n  password: x\n  password_file: @D@/redis\n",
+		  "t.yaml:3:18: redis.password_file: the secret is already "
+		  "given; use either the _file key or the inline one" },
+		{ "identity:\n  radius:\n    listen: \"[::]:1813\"\n",
+		  "t.yaml:3:5: identity.radius.clients: at least one NAS is "
+		  "required" },
+		{ "identity:\n  radius:\n    clients:\n      - {address: 192.0.2.10, name: bras1}\n",
+		  "t.yaml:4:9: identity.radius.clients[0]: missing required "
+		  "key secret_file (or secret): the NAS's shared secret" },
+		{ "identity:\n  radius:\n    clients:\n      - {address: 192.0.2.10, secret_file: \"\"}\n",
+		  "t.yaml:4:9: identity.radius.clients[0]: missing required "
+		  "key secret_file (or secret): the NAS's shared secret" },
+		{ "identity:\n  radius:\n    clients:\n      - {secret_file: @D@/nas1}\n",
+		  "t.yaml:4:9: identity.radius.clients[0]: missing required "
+		  "key address" },
+		{ "identity:\n  radius:\n    clients:\n      - {address: 192.0.2.0/24, secret_file: @D@/nas1}\n      - {address: 192.0.2.0/24, secret_file: @D@/nas2}\n",
+		  "t.yaml:5:19: identity.radius.clients[1].address: "
+		  "192.0.2.0/24 is listed twice (also at "
+		  "identity.radius.clients[0].address)" },
+		{ "policy: {default_class: business}\n",
+		  "t.yaml:1:25: policy.default_class: no class business in "
+		  "policy.classes (defined: default)" },
+		{ "policy:\n  classes:\n    residential: {}\n",
+		  "t.yaml:3:5: policy.default_class: no class default in "
+		  "policy.classes (defined: residential)" },
+		{ "policy:\n  classes: {}\n",
+		  "t.yaml:2:12: policy.default_class: no class default in "
+		  "policy.classes (defined: none)" },
+		{ "policy:\n  prefixes:\n    - {prefix: 100.64.0.0/10, class: residential}\n",
+		  "t.yaml:3:38: policy.prefixes[0].class: no class "
+		  "residential in policy.classes (defined: default)" },
+		{ "identity:\n  static:\n    - {prefix: 192.0.2.0/24, subscriber: c1, class: business}\n",
+		  "t.yaml:3:53: identity.static[0].class: no class business "
+		  "in policy.classes (defined: default)" },
+		{ "policy:\n  classes:\n    default: {action: redirect}\n",
+		  "t.yaml:3:23: policy.classes.default.action: redirect "
+		  "requires smarthost.address" },
+		{ "policy:\n  classes:\n    default:\n      mx: {messages: 5/1h, action: redirect}\n",
+		  "t.yaml:4:36: policy.classes.default.mx.action: redirect "
+		  "requires smarthost.address" },
+		{ "smarthost: {address: 192.0.2.25:25}\npolicy:\n  classes:\n    default:\n      submission: {action: redirect}\n",
+		  "t.yaml:5:28: policy.classes.default.submission.action: "
+		  "redirect applies to mx traffic only" },
+		{ "audit:\n  recipients: hmac\n",
+		  "t.yaml:2:15: audit.recipients: hmac requires "
+		  "audit.hmac_key_file" },
+		{ "audit:\n  index: redis\n",
+		  "t.yaml:2:10: audit.index: redis requires a redis section" },
+		{ "smarthost:\n  address: 192.0.2.25:25\n  auth_user: gw1\n",
+		  "t.yaml:3:14: smarthost.auth_user: requires "
+		  "smarthost.auth_password_file" },
+		{ "smarthost:\n  address: 192.0.2.25:25\n  auth_password_file: @D@/relay\n",
+		  "t.yaml:3:23: smarthost.auth_password_file: requires "
+		  "smarthost.auth_user" },
+		{ "smarthost:\n  starttls: yes\n",
+		  "t.yaml:2:13: smarthost.starttls: expected one of require, "
+		  "opportunistic, off" },
+		{ "admin: {listen: localhost:9925}\n",
+		  "t.yaml:1:17: admin.listen: expected a numeric address and "
+		  "port such as 192.0.2.25:25 or [2001:db8::25]:25, got "
+		  "localhost:9925" },
+	};
+	char err[512], *yaml, *want;
+	struct config *c;
+	size_t i;
+
+	make_secrets();
+	secret_file("open", "pw\n", 0644);
+	secret_file("empty", "\n", 0600);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		yaml = subst(t[i].yaml);
+		want = subst(t[i].want);
+		memset(err, 'X', sizeof(err));
+		c = load(yaml, err, sizeof(err));
+		CU_ASSERT_PTR_NULL(c);
+		config_free(c);
+		if (c != NULL || strcmp(err, want) != 0)
+			fprintf(stderr, "\ncase %zu:\n got: %s\nwant: %s\n", i,
+			    c != NULL ? "(loaded)" : err, want);
+		CU_ASSERT_STRING_EQUAL(err, want);
+		free(yaml);
+		free(want);
+	}
+	secrets_cleanup();
+}
+
 int
 suite_config_register(void)
 {
@@ -516,7 +1201,12 @@ suite_config_register(void)
 	    CU_add_test(s, "errors", test_errors) == NULL ||
 	    CU_add_test(s, "errbuf", test_errbuf) == NULL ||
 	    CU_add_test(s, "file", test_file) == NULL ||
-	    CU_add_test(s, "deploy_example", test_deploy_example) == NULL)
+	    CU_add_test(s, "deploy_example", test_deploy_example) == NULL ||
+	    CU_add_test(s, "policy_defaults", test_policy_defaults) == NULL ||
+	    CU_add_test(s, "policy_full", test_policy_full) == NULL ||
+	    CU_add_test(s, "policy_roundtrip", test_policy_roundtrip) == NULL ||
+	    CU_add_test(s, "secrets", test_secrets) == NULL ||
+	    CU_add_test(s, "policy_errors", test_policy_errors) == NULL)
 		return -1;
 	return 0;
 }
