@@ -168,6 +168,12 @@ prefix_contains(const struct cidr_prefix *p, const union sockaddr_any *a)
 }
 
 int
+asg_contains(const struct asg *a, const union sockaddr_any *addr)
+{
+	return prefix_contains(&a->prefix, addr);
+}
+
+int
 asg_covers(const struct asg *a, const union sockaddr_any *addr, int64_t t)
 {
 	return prefix_contains(&a->prefix, addr) && a->start_ms <= t &&

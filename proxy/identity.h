@@ -96,6 +96,8 @@ struct asg {
 void asg_free(struct asg *a);
 /* asg_copy - deep copy of src into dst. */
 void asg_copy(struct asg *dst, const struct asg *src);
+/* asg_contains - 1 if a's prefix contains addr (port ignored). */
+int asg_contains(const struct asg *a, const union sockaddr_any *addr);
 /* asg_covers - 1 if a's prefix contains addr (port ignored) and a was held
  * at t: start <= t and (open or end >= t). */
 int asg_covers(const struct asg *a, const union sockaddr_any *addr, int64_t t);

@@ -1,0 +1,263 @@
+/*
+ * assignments.c - "who held address A at time T" over the assignment
+ * history in Redis or in JSON-lines files (contract in assignments.h,
+ * record schema and keys in docs/identity.md).
+ *
+ * Redis: sg:asg:plens names the prefix lengths in use ("4/32", "6/56");
+ * for each one of A's family, A masked to that length names the history
+ * key sg:{asg:<prefix>}:h, a ZSET of records scored by start. The members
+ * with start <= T, latest first, are the candidates; an open member is the
+ * assignment's current state, a closed one its final state.
+ *
+ * Files: one assignment leaves several lines (start, interims, then stop,
+ * moved or nas_reboot). They are merged by (prefix, NAS, Acct-Session-Id,
+ * start) into the assignment's last state; a Stop whose start the writing
+ * node did not know ("start_unknown") closes the open one of its session.
+ */
+#include "assignments.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "cidr.h"
+#include "util.h"
+
+#define PLENS_KEY "sg:asg:plens"
+#define LINE_MAX_LEN (1 << 20)
+
+static int
+cmp_asg(const void *x, const void *y)
+{
+	const struct asg *a = x, *b = y;
+
+	if (a->prefix.plen != b->prefix.plen)
+		return a->prefix.plen > b->prefix.plen ? -1 : 1;
+	if (a->start_ms != b->start_ms)
+		return a->start_ms > b->start_ms ? -1 : 1;
+	return 0;
+}
+
+void
+asg_query_sort(struct asg_vec *v)
+{
+	if (v->n > 1)
+		qsort(v->v, v->n, sizeof(*v->v), cmp_asg);
+}
+
+static int
+same_prefix(const struct cidr_prefix *a, const struct cidr_prefix *b)
+{
+	return a->family == b->family && a->plen == b->plen &&
+	    memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16) == 0;
+}
+
+static int
+same_assignment(const struct asg *a, const struct asg *b)
+{
+	return same_prefix(&a->prefix, &b->prefix) &&
+	    strcmp(a->nas, b->nas) == 0 &&
+	    strcmp(a->session_id, b->session_id) == 0;
+}
+
+/* merge - fold record r into state: the assignment's later state wins. */
+static void
+merge(struct asg_vec *state, struct asg *r)
+{
+	for (size_t i = 0; i < state->n; i++) {
+		struct asg *s = &state->v[i];
+
+		if (!same_assignment(s, r))
+			continue;
+		if (r->start_unknown && r->end_ms != 0 && s->end_ms == 0) {
+			/* closes the open one: its start is the real one */
+			r->start_ms = s->start_ms;
+			r->start_unknown = 0;
+		} else if (s->start_ms != r->start_ms)
+			continue;
+		if (s->end_ms != 0 && r->end_ms == 0) {
+			asg_free(r);	/* already ended: a late interim */
+			return;
+		}
+		asg_free(s);
+		*s = *r;
+		memset(r, 0, sizeof(*r));
+		return;
+	}
+	asg_vec_push(state, r);
+	asg_free(r);
+}
+
+int
+asg_query_line(struct asg_vec *state, const char *line, size_t len,
+    const union sockaddr_any *a)
+{
+	struct asg r;
+
+	/* cheap pre-filter: most lines of an audit file are sessions */
+	if (memmem(line, len, "\"assignment\"", 12) == NULL)
+		return 0;
+	if (asg_from_json(line, len, &r) < 0)
+		return -1;
+	if (asg_contains(&r, a))
+		merge(state, &r);
+	else
+		asg_free(&r);
+	return 1;
+}
+
+void
+asg_query_finish(struct asg_vec *state, int64_t t, struct asg_vec *out)
+{
+	for (size_t i = 0; i < state->n; i++) {
+		struct asg *s = &state->v[i];
+
+		if (s->start_ms <= t && (s->end_ms == 0 || s->end_ms >= t))
+			asg_vec_push(out, s);
+	}
+	asg_vec_clear(state);
+	asg_query_sort(out);
+}
+
+/* scan_file - every line of one file into state. */
+static int
+scan_file(const char *path, struct asg_vec *state,
+    const union sockaddr_any *a, size_t *bad, char *err, size_t errlen)
+{
+	gzFile f;
+	char *buf = xmalloc(LINE_MAX_LEN);
+
+	f = strcmp(path, "-") == 0 ? gzdopen(dup(STDIN_FILENO), "rb") :
+	    gzopen(path, "rb");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: cannot open", path);
+		free(buf);
+		return -1;
+	}
+	while (gzgets(f, buf, LINE_MAX_LEN) != NULL) {
+		size_t len = strlen(buf);
+
+		if (len == LINE_MAX_LEN - 1 && buf[len - 1] != '\n') {
+			/* longer than any record: skip the rest of it */
+			int ch;
+
+			while ((ch = gzgetc(f)) != -1 && ch != '\n')
+				;
+			continue;
+		}
+		while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+			len--;
+		if (asg_query_line(state, buf, len, a) < 0 && bad != NULL)
+			(*bad)++;
+	}
+	gzclose(f);
+	free(buf);
+	return 0;
+}
+
+int
+asg_query_files(char *const *files, size_t nfiles,
+    const union sockaddr_any *a, int port, int64_t t, struct asg_vec *out,
+    size_t *bad, char *err, size_t errlen)
+{
+	struct asg_vec state = { NULL, 0, 0 };
+	int rc = 0;
+
+	(void)port;
+	for (size_t i = 0; i < nfiles && rc == 0; i++)
+		rc = scan_file(files[i], &state, a, bad, err, errlen);
+	if (rc == 0)
+		asg_query_finish(&state, t, out);
+	asg_vec_free(&state);
+	return rc;
+}
+
+/* mask_key - the history key of a's prefix of length plen, or -1. */
+static int
+mask_key(const union sockaddr_any *a, int family, unsigned plen, char *key,
+    size_t keylen)
+{
+	union sockaddr_any u = *a;
+	struct cidr_prefix p;
+	uint8_t b[16];
+	char pbuf[CIDR_STRLEN];
+
+	addr_unmap(&u);
+	if (u.sa.sa_family != family)
+		return -1;
+	if (family == AF_INET)
+		memcpy(b, &u.sin.sin_addr, 4);
+	else
+		memcpy(b, &u.sin6.sin6_addr, 16);
+	if (plen > (family == AF_INET ? 32u : 128u))
+		return -1;
+	for (unsigned i = plen; i < (family == AF_INET ? 32u : 128u); i++)
+		b[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+	if (cidr_prefix_set(&p, family, b, plen) < 0)
+		return -1;
+	snprintf(key, keylen, "sg:{asg:%s}:h", cidr_fmt(&p, pbuf, sizeof(pbuf)));
+	return 0;
+}
+
+int
+asg_query_redis(struct redisContext *c, const union sockaddr_any *a,
+    int port, int64_t t, struct asg_vec *out, char *err, size_t errlen)
+{
+	union sockaddr_any u = *a;
+	redisReply *pl;
+	int fam, rc = 0;
+	char ts[24];
+
+	(void)port;
+	addr_unmap(&u);
+	fam = u.sa.sa_family;
+	pl = redisCommand(c, "SMEMBERS %s", PLENS_KEY);
+	if (pl == NULL || pl->type != REDIS_REPLY_ARRAY) {
+		snprintf(err, errlen, "SMEMBERS %s: %s", PLENS_KEY,
+		    pl == NULL ? c->errstr : pl->type == REDIS_REPLY_ERROR ?
+		    pl->str : "unexpected reply");
+		freeReplyObject(pl);
+		return -1;
+	}
+	snprintf(ts, sizeof(ts), "%lld", (long long)t);
+	for (size_t i = 0; i < pl->elements && rc == 0; i++) {
+		const char *m = pl->element[i]->str;
+		char key[CIDR_STRLEN + 16], *end;
+		unsigned long plen;
+		redisReply *z;
+
+		if (m == NULL || (m[0] != '4' && m[0] != '6') || m[1] != '/')
+			continue;
+		if ((m[0] == '4') != (fam == AF_INET))
+			continue;
+		plen = strtoul(m + 2, &end, 10);
+		if (*end != '\0' || mask_key(&u, fam, (unsigned)plen, key,
+		    sizeof(key)) < 0)
+			continue;
+		z = redisCommand(c, "ZREVRANGEBYSCORE %s %s -inf LIMIT 0 %d",
+		    key, ts, ASG_QUERY_LIMIT);
+		if (z == NULL || z->type != REDIS_REPLY_ARRAY) {
+			snprintf(err, errlen, "ZREVRANGEBYSCORE %s: %s", key,
+			    z == NULL ? c->errstr : z->type == REDIS_REPLY_ERROR ?
+			    z->str : "unexpected reply");
+			rc = -1;
+		} else
+			for (size_t k = 0; k < z->elements; k++) {
+				struct asg r;
+
+				if (asg_from_json(z->element[k]->str,
+				    z->element[k]->len, &r) < 0)
+					continue;
+				if (asg_covers(&r, &u, t))
+					asg_vec_push(out, &r);
+				asg_free(&r);
+			}
+		freeReplyObject(z);
+	}
+	freeReplyObject(pl);
+	asg_query_sort(out);
+	return rc;
+}

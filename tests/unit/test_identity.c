@@ -1,0 +1,599 @@
+/*
+ * test_identity.c - the pure parts of subscriber identity: escaping, the
+ * assignment state machine (Start, Interim-Update, Stop, an address moving
+ * to another subscriber, Accounting-On/Off), records from other nodes, the
+ * record's JSON, input from decoded radclient packets, and "who held A at
+ * T" over JSON-lines files (proxy/cli/assignments.c).
+ */
+#include <CUnit/CUnit.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "assignments.h"
+#include "cidr.h"
+#include "err.h"
+#include "identity.h"
+#include "radius.h"
+#include "suites.h"
+#include "util.h"
+
+/* radclient 3.2 packets (see test_radius.c). Start: Framed-IP-Address
+ * 100.64.3.7, User-Name "alice", Acct-Session-Id "s1", Calling-Station-Id
+ * "02-00-00-00-00-01", NAS-IP-Address 127.0.0.1. */
+static const char golden_start[] =
+    "043d004467a6a72b54a16e7fc79b02d81d0bc06e2806000000010806644003070107"
+    "616c6963652c0473311f1330322d30302d30302d30302d30302d303104067f000001";
+/* Stop: Framed-IPv6-Prefix 2001:db8:1:2::/64, Delegated-IPv6-Prefix
+ * 2001:db8:ff00:100::/56, Event-Timestamp 1795604592, Acct-Delay-Time 5. */
+static const char golden_stop[] =
+    "047a008493e6634097bf9ff5270f14184d97e71e2806000000020806644003076114"
+    "004020010db80001000200000000000000007b14003820010db8ff00010000000000"
+    "000000000107616c6963652c0473311f1330322d30302d30302d30302d30302d3031"
+    "04067f00000137066b06c0702906000000053106000000012e0600000e10";
+
+static uint8_t *
+unhex(const char *h, size_t *len)
+{
+	size_t n = strlen(h) / 2;
+	uint8_t *p = xmalloc(n);
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+
+		sscanf(h + 2 * i, "%2x", &v);
+		p[i] = (uint8_t)v;
+	}
+	*len = n;
+	return p;
+}
+
+static union sockaddr_any
+A(const char *s)
+{
+	union sockaddr_any a;
+
+	CU_ASSERT_FATAL(addr_parse(&a, s, 0) == 0);
+	return a;
+}
+
+static struct cidr_prefix
+P(const char *s)
+{
+	struct cidr_prefix p;
+
+	CU_ASSERT_FATAL(cidr_parse(&p, s, NULL, 0) == 0);
+	return p;
+}
+
+/* in - an event for the state machine. */
+static struct asg_input
+in(uint32_t status, int64_t t, const char *sub, const char *nas,
+    const char *sid, const char *prefix)
+{
+	struct asg_input e;
+
+	memset(&e, 0, sizeof(e));
+	e.status = status;
+	e.time_ms = t;
+	e.subscriber = sub;
+	e.cls = "default";
+	e.nas = nas;
+	e.nas_name = "bras1";
+	e.session_id = sid;
+	e.calling_station_id = "";
+	if (prefix != NULL)
+		e.prefix[e.nprefix++] = P(prefix);
+	return e;
+}
+
+static const char *
+who(struct idstore *s, const char *addr)
+{
+	union sockaddr_any a = A(addr);
+	const struct asg *g = idstore_lookup(s, &a, NULL);
+
+	return g != NULL ? g->subscriber : NULL;
+}
+
+static void
+test_escape(void)
+{
+	char out[IDENTITY_STR_MAX], small[8];
+
+	CU_ASSERT_STRING_EQUAL(identity_escape(out, sizeof(out), "alice", 5),
+	    "alice");
+	CU_ASSERT_STRING_EQUAL(identity_escape(out, sizeof(out),
+	    "a b%\"\n\xff", 7), "a%20b%25\"%0A%FF");
+	CU_ASSERT_STRING_EQUAL(identity_escape(out, sizeof(out), "a\0b", 3),
+	    "a%00b");
+	/* truncated at a whole escape, always terminated */
+	CU_ASSERT_STRING_EQUAL(identity_escape(small, sizeof(small),
+	    "ab\xff\xff", 4), "ab%FF");
+	/* 253 octets of the worst kind fit */
+	{
+		uint8_t worst[253];
+
+		memset(worst, 0xff, sizeof(worst));
+		identity_escape(out, sizeof(out), worst, sizeof(worst));
+		CU_ASSERT_EQUAL(strlen(out), 3 * 253);
+	}
+}
+
+static void
+test_start_interim_stop(void)
+{
+	struct idstore *s = idstore_new();
+	struct asg_vec out = { NULL, 0, 0 };
+	struct asg_input e;
+
+	e = in(RADIUS_STATUS_START, 1000, "alice", "192.0.2.10", "s1",
+	    "100.64.3.7/32");
+	CU_ASSERT_EQUAL(idstore_apply(s, &e, "gw1", &out), 1);
+	CU_ASSERT_EQUAL(out.v[0].event, ASG_START);
+	CU_ASSERT_EQUAL(out.v[0].start_ms, 1000);
+	CU_ASSERT_EQUAL(out.v[0].end_ms, 0);
+	CU_ASSERT_STRING_EQUAL(out.v[0].node, "gw1");
+	CU_ASSERT_STRING_EQUAL(who(s, "100.64.3.7"), "alice");
+	CU_ASSERT_PTR_NULL(who(s, "100.64.3.8"));
+	/* v4-mapped is the same address */
+	CU_ASSERT_STRING_EQUAL(who(s, "::ffff:100.64.3.7"), "alice");
+
+	/* the same Start again (a resend with a new Identifier): nothing */
+	e.time_ms = 1500;
+	CU_ASSERT_EQUAL(idstore_apply(s, &e, "gw1", &out), 0);
+
+	/* Interim: a record, start unchanged */
+	e = in(RADIUS_STATUS_INTERIM, 2000, "alice", "192.0.2.10", "s1",
+	    "100.64.3.7/32");
+	CU_ASSERT_EQUAL(idstore_apply(s, &e, "gw1", &out), 1);
+	CU_ASSERT_EQUAL(out.v[1].event, ASG_INTERIM);
+	CU_ASSERT_EQUAL(out.v[1].start_ms, 1000);
+	CU_ASSERT_EQUAL(out.v[1].time_ms, 2000);
+	CU_ASSERT_EQUAL(out.v[1].end_ms, 0);
+
+	/* Stop: ended, gone from the table */
+	e = in(RADIUS_STATUS_STOP, 5000, "alice", "192.0.2.10", "s1",
+	    "100.64.3.7/32");
+	CU_ASSERT_EQUAL(idstore_apply(s, &e, "gw1", &out), 1);
+	CU_ASSERT_EQUAL(out.v[2].event, ASG_STOP);
+	CU_ASSERT_EQUAL(out.v[2].start_ms, 1000);
+	CU_ASSERT_EQUAL(out.v[2].end_ms, 5000);
+	CU_ASSERT_PTR_NULL(who(s, "100.64.3.7"));
+	CU_ASSERT_EQUAL(idstore_count(s), 0);
+
+	/* an Interim for a session never started opens it */
+	e = in(RADIUS_STATUS_INTERIM, 6000, "carol", "192.0.2.10", "s9",
+	    "100.64.3.9/32");
+	CU_ASSERT_EQUAL(idstore_apply(s, &e, "gw1", &out), 1);
+	CU_ASSERT_EQUAL(out.v[3].event, ASG_INTERIM);
+	CU_ASSERT_EQUAL(out.v[3].start_ms, 6000);
+	CU_ASSERT_STRING_EQUAL(who(s, "100.64.3.9"), "carol");
+
+	/* nobody named: nothing stored */
+	e = in(RADIUS_STATUS_START, 7000, "", "192.0.2.10", "s10",
+	    "100.64.3.10/32");
+	CU_ASSERT_EQUAL(idstore_apply(s, &e, "gw1", &out), 0);
+	/* other status values change nothing */
+	e = in(15, 7000, "dave", "192.0.2.10", "s11", "100.64.3.11/32");
+	CU_ASSERT_EQUAL(idstore_apply(s, &e, "gw1", &out), 0);
+	asg_vec_free(&out);
+	idstore_free(s);
+}
+
+static void
+test_moved(void)
+{
+	struct idstore *s = idstore_new();
+	struct asg_vec out = { NULL, 0, 0 };
+	struct asg_input e;
+
+	e = in(RADIUS_STATUS_START, 1000, "alice", "192.0.2.10", "s1",
+	    "100.64.3.7/32");
+	idstore_apply(s, &e, "gw1", &out);
+	/* the address goes to bob: alice's assignment ends at that moment */
+	e = in(RADIUS_STATUS_START, 3000, "bob", "192.0.2.10", "s2",
+	    "100.64.3.7/32");
+	CU_ASSERT_EQUAL(idstore_apply(s, &e, "gw1", &out), 2);
+	CU_ASSERT_EQUAL(out.v[1].event, ASG_MOVED);
+	CU_ASSERT_STRING_EQUAL(out.v[1].subscriber, "alice");
+	CU_ASSERT_EQUAL(out.v[1].start_ms, 1000);
+	CU_ASSERT_EQUAL(out.v[1].end_ms, 3000);
+	CU_ASSERT_EQUAL(out.v[2].event, ASG_START);
+	CU_ASSERT_STRING_EQUAL(out.v[2].subscriber, "bob");
+	CU_ASSERT_STRING_EQUAL(who(s, "100.64.3.7"), "bob");
+
+	/* alice's late Stop must not end bob's assignment */
+	e = in(RADIUS_STATUS_STOP, 3500, "alice", "192.0.2.10", "s1",
+	    "100.64.3.7/32");
+	CU_ASSERT_EQUAL(idstore_apply(s, &e, "gw1", &out), 0);
+	CU_ASSERT_STRING_EQUAL(who(s, "100.64.3.7"), "bob");
+
+	/* a Stop naming no address ends every prefix of its session */
+	e = in(RADIUS_STATUS_START, 3600, "bob", "192.0.2.10", "s2",
+	    "2001:db8:ff00:100::/56");
+	CU_ASSERT_EQUAL(idstore_apply(s, &e, "gw1", &out), 1);
+	CU_ASSERT_STRING_EQUAL(who(s, "2001:db8:ff00:1ff::1"), "bob");
+	e = in(RADIUS_STATUS_STOP, 4000, "bob", "192.0.2.10", "s2", NULL);
+	CU_ASSERT_EQUAL(idstore_apply(s, &e, "gw1", &out), 2);
+	CU_ASSERT_EQUAL(idstore_count(s), 0);
+
+	/* same session id on another NAS is another session */
+	e = in(RADIUS_STATUS_START, 5000, "erin", "192.0.2.10", "x",
+	    "100.64.3.7/32");
+	idstore_apply(s, &e, "gw1", &out);
+	e = in(RADIUS_STATUS_STOP, 5100, "erin", "192.0.2.11", "x",
+	    "100.64.3.7/32");
+	asg_vec_clear(&out);
+	CU_ASSERT_EQUAL(idstore_apply(s, &e, "gw1", &out), 0);
+	CU_ASSERT_STRING_EQUAL(who(s, "100.64.3.7"), "erin");
+	asg_vec_free(&out);
+	idstore_free(s);
+}
+
+static void
+test_unknown_stop(void)
+{
+	struct idstore *s = idstore_new();
+	struct asg_vec out = { NULL, 0, 0 };
+	struct asg_input e;
+
+	/* never saw the Start: a record with start unknown */
+	e = in(RADIUS_STATUS_STOP, 9000, "alice", "192.0.2.10", "s1",
+	    "100.64.3.7/32");
+	CU_ASSERT_EQUAL(idstore_apply(s, &e, "gw1", &out), 1);
+	CU_ASSERT_EQUAL(out.v[0].start_unknown, 1);
+	CU_ASSERT_EQUAL(out.v[0].start_ms, 9000);
+	CU_ASSERT_EQUAL(out.v[0].end_ms, 9000);
+	asg_vec_free(&out);
+	idstore_free(s);
+}
+
+static void
+test_nas_reboot(void)
+{
+	struct idstore *s = idstore_new();
+	struct asg_vec out = { NULL, 0, 0 };
+	struct asg_input e;
+
+	e = in(RADIUS_STATUS_START, 1000, "alice", "192.0.2.10", "s1",
+	    "100.64.3.7/32");
+	idstore_apply(s, &e, "gw1", &out);
+	e = in(RADIUS_STATUS_START, 1000, "bob", "192.0.2.10", "s2",
+	    "100.64.3.8/32");
+	idstore_apply(s, &e, "gw1", &out);
+	e = in(RADIUS_STATUS_START, 1000, "carol", "192.0.2.20", "s1",
+	    "100.64.4.1/32");
+	idstore_apply(s, &e, "gw1", &out);
+	asg_vec_clear(&out);
+	e = in(RADIUS_STATUS_ACCT_ON, 2000, "", "192.0.2.10", "", NULL);
+	CU_ASSERT_EQUAL(idstore_apply(s, &e, "gw1", &out), 2);
+	CU_ASSERT_EQUAL(out.v[0].event, ASG_NAS_REBOOT);
+	CU_ASSERT_EQUAL(out.v[0].end_ms, 2000);
+	CU_ASSERT_EQUAL(out.v[1].event, ASG_NAS_REBOOT);
+	CU_ASSERT_PTR_NULL(who(s, "100.64.3.7"));
+	CU_ASSERT_PTR_NULL(who(s, "100.64.3.8"));
+	CU_ASSERT_STRING_EQUAL(who(s, "100.64.4.1"), "carol");
+	e = in(RADIUS_STATUS_ACCT_OFF, 3000, "", "192.0.2.20", "", NULL);
+	CU_ASSERT_EQUAL(idstore_apply(s, &e, "gw1", &out), 1);
+	CU_ASSERT_EQUAL(idstore_count(s), 0);
+	asg_vec_free(&out);
+	idstore_free(s);
+}
+
+static void
+test_longest_prefix(void)
+{
+	struct idstore *s = idstore_new();
+	struct asg_vec out = { NULL, 0, 0 };
+	struct asg_input e;
+	union sockaddr_any a = A("2001:db8:ff00:100::7");
+	unsigned plen = 0;
+
+	e = in(RADIUS_STATUS_START, 1000, "alice", "192.0.2.10", "s1",
+	    "2001:db8:ff00:100::/56");
+	e.prefix[e.nprefix++] = P("2001:db8:ff00:100::7/128");
+	e.prefix[e.nprefix++] = P("100.64.3.7/32");
+	CU_ASSERT_EQUAL(idstore_apply(s, &e, "gw1", &out), 3);
+	e = in(RADIUS_STATUS_START, 1000, "pool", "192.0.2.10", "p",
+	    "2001:db8:ff00::/40");
+	idstore_apply(s, &e, "gw1", &out);
+	CU_ASSERT_PTR_NOT_NULL(idstore_lookup(s, &a, &plen));
+	CU_ASSERT_EQUAL(plen, 128);
+	a = A("2001:db8:ff00:1ab::1");
+	CU_ASSERT_STRING_EQUAL(idstore_lookup(s, &a, &plen)->subscriber,
+	    "alice");
+	CU_ASSERT_EQUAL(plen, 56);
+	CU_ASSERT_STRING_EQUAL(who(s, "2001:db8:ff01::1"), "pool");
+	CU_ASSERT_PTR_NULL(who(s, "2001:db9::1"));
+	asg_vec_free(&out);
+	idstore_free(s);
+}
+
+static void
+test_remote_records(void)
+{
+	struct idstore *s = idstore_new();
+	struct asg r;
+
+	memset(&r, 0, sizeof(r));
+	r.prefix = P("100.64.3.7/32");
+	r.event = ASG_START;
+	r.start_ms = r.time_ms = 2000;
+	r.node = "gw2";
+	r.subscriber = "alice";
+	r.cls = "default";
+	r.nas = "192.0.2.10";
+	r.nas_name = "";
+	r.session_id = "s1";
+	r.calling_station_id = "";
+	CU_ASSERT_EQUAL(idstore_apply_record(s, &r), 1);
+	CU_ASSERT_STRING_EQUAL(who(s, "100.64.3.7"), "alice");
+	/* an older open one does not displace it */
+	r.start_ms = 1000;
+	r.subscriber = "old";
+	r.session_id = "s0";
+	CU_ASSERT_EQUAL(idstore_apply_record(s, &r), 0);
+	CU_ASSERT_STRING_EQUAL(who(s, "100.64.3.7"), "alice");
+	/* another session's end leaves it */
+	r.end_ms = 3000;
+	CU_ASSERT_EQUAL(idstore_apply_record(s, &r), 0);
+	/* its own end removes it */
+	r.subscriber = "alice";
+	r.session_id = "s1";
+	r.start_ms = 2000;
+	r.event = ASG_STOP;
+	CU_ASSERT_EQUAL(idstore_apply_record(s, &r), 1);
+	CU_ASSERT_PTR_NULL(who(s, "100.64.3.7"));
+	idstore_free(s);
+}
+
+static void
+test_json(void)
+{
+	struct idstore *s = idstore_new();
+	struct asg_vec out = { NULL, 0, 0 };
+	struct asg_input e;
+	struct asg back;
+	char *j;
+	size_t len;
+
+	e = in(RADIUS_STATUS_START, 1795905194306LL, "al%22ice", "192.0.2.10",
+	    "s\"1", "2001:db8:1:200::/56");
+	idstore_apply(s, &e, "gw1", &out);
+	e = in(RADIUS_STATUS_STOP, 1795905200000LL, "al%22ice", "192.0.2.10",
+	    "s\"1", "2001:db8:1:200::/56");
+	idstore_apply(s, &e, "gw1", &out);
+	j = asg_to_json(&out.v[1], &len);
+	CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"v\":1,\"type\":\"assignment\","
+	    "\"node\":\"gw1\",\"event\":\"stop\","
+	    "\"time\":\"2026-11-28T22:33:20.000Z\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"prefix\":\"2001:db8:1:200::/56\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"start\":\"2026-11-28T22:33:14.306Z\""
+	    ",\"start_ms\":1795905194306,\"end\":\"2026-11-28T22:33:20.000Z\","
+	    "\"end_ms\":1795905200000"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"acct_session_id\":\"s\\\"1\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"source\":\"radius\""));
+	CU_ASSERT_EQUAL(asg_from_json(j, len, &back), 0);
+	CU_ASSERT_EQUAL(back.event, ASG_STOP);
+	CU_ASSERT_EQUAL(back.start_ms, 1795905194306LL);
+	CU_ASSERT_EQUAL(back.end_ms, 1795905200000LL);
+	CU_ASSERT_STRING_EQUAL(back.subscriber, "al%22ice");
+	CU_ASSERT_STRING_EQUAL(back.session_id, "s\"1");
+	CU_ASSERT_STRING_EQUAL(back.nas_name, "bras1");
+	CU_ASSERT_EQUAL(back.prefix.plen, 56);
+	asg_free(&back);
+	free(j);
+	/* not an assignment, wrong version, broken */
+	CU_ASSERT_EQUAL(asg_from_json("{\"v\":1,\"type\":\"session\"}", 24,
+	    &back), SG_EINVAL);
+	CU_ASSERT_EQUAL(asg_from_json("{\"v\":2,\"type\":\"assignment\"}", 27,
+	    &back), SG_EINVAL);
+	CU_ASSERT_EQUAL(asg_from_json("{\"v\":1,", 7, &back), SG_EINVAL);
+	asg_vec_free(&out);
+	idstore_free(s);
+}
+
+static void
+test_from_radius(void)
+{
+	struct radius_acct ra;
+	struct asg_input e;
+	char *buf = xmalloc(ASG_INPUT_BUFLEN);
+	uint8_t *pkt;
+	size_t n;
+	char pb[CIDR_STRLEN];
+
+	pkt = unhex(golden_start, &n);
+	CU_ASSERT_FATAL(radius_acct_parse(pkt, n, &ra) == 0);
+	asg_input_from_radius(&e, &ra, "127.0.0.1", "bras1", 5000, buf);
+	CU_ASSERT_EQUAL(e.status, RADIUS_STATUS_START);
+	CU_ASSERT_EQUAL(e.time_ms, 5000);	/* no timestamp, no delay */
+	CU_ASSERT_STRING_EQUAL(e.subscriber, "alice");
+	CU_ASSERT_STRING_EQUAL(e.session_id, "s1");
+	CU_ASSERT_STRING_EQUAL(e.calling_station_id, "02-00-00-00-00-01");
+	CU_ASSERT_STRING_EQUAL(e.nas, "127.0.0.1");
+	CU_ASSERT_STRING_EQUAL(e.nas_name, "bras1");
+	CU_ASSERT_EQUAL(e.nprefix, 1);
+	CU_ASSERT_STRING_EQUAL(cidr_fmt(&e.prefix[0], pb, sizeof(pb)),
+	    "100.64.3.7/32");
+	free(pkt);
+
+	pkt = unhex(golden_stop, &n);
+	CU_ASSERT_FATAL(radius_acct_parse(pkt, n, &ra) == 0);
+	asg_input_from_radius(&e, &ra, "127.0.0.1", "", 0, buf);
+	/* Event-Timestamp wins over Acct-Delay-Time */
+	CU_ASSERT_EQUAL(e.time_ms, 1795604592LL * 1000);
+	CU_ASSERT_EQUAL(e.nprefix, 3);
+	CU_ASSERT_STRING_EQUAL(cidr_fmt(&e.prefix[1], pb, sizeof(pb)),
+	    "2001:db8:1:2::/64");
+	CU_ASSERT_STRING_EQUAL(cidr_fmt(&e.prefix[2], pb, sizeof(pb)),
+	    "2001:db8:ff00:100::/56");
+	/* without the timestamp: reception minus the delay (RFC 2866 §5.2) */
+	ra.has &= ~RADIUS_HAS_EVENT_TIME;
+	asg_input_from_radius(&e, &ra, "127.0.0.1", "", 100000, buf);
+	CU_ASSERT_EQUAL(e.time_ms, 95000);
+	/* odd bytes in User-Name are escaped; no User-Name: the station */
+	ra.user_name.ptr = (const uint8_t *)"a b\n";
+	ra.user_name.len = 4;
+	asg_input_from_radius(&e, &ra, "127.0.0.1", "", 0, buf);
+	CU_ASSERT_STRING_EQUAL(e.subscriber, "a%20b%0A");
+	ra.user_name.ptr = NULL;
+	asg_input_from_radius(&e, &ra, "127.0.0.1", "", 0, buf);
+	CU_ASSERT_STRING_EQUAL(e.subscriber, "02-00-00-00-00-01");
+	free(pkt);
+	free(buf);
+}
+
+/* write_records - the records of a little history as audit lines, with a
+ * session record and a broken line in between. */
+static void
+write_history(const char *path)
+{
+	struct idstore *s = idstore_new();
+	struct asg_vec out = { NULL, 0, 0 };
+	struct asg_input e;
+	FILE *f = fopen(path, "w");
+
+	CU_ASSERT_FATAL(f != NULL);
+	e = in(RADIUS_STATUS_START, 1000, "alice", "192.0.2.10", "s1",
+	    "100.64.3.7/32");
+	idstore_apply(s, &e, "gw1", &out);
+	e = in(RADIUS_STATUS_INTERIM, 2000, "alice", "192.0.2.10", "s1",
+	    "100.64.3.7/32");
+	idstore_apply(s, &e, "gw1", &out);
+	e = in(RADIUS_STATUS_START, 3000, "bob", "192.0.2.10", "s2",
+	    "100.64.3.7/32");
+	idstore_apply(s, &e, "gw1", &out);	/* alice moved, bob started */
+	e = in(RADIUS_STATUS_START, 3000, "carol", "192.0.2.10", "s3",
+	    "100.64.3.0/24");
+	idstore_apply(s, &e, "gw1", &out);
+	e = in(RADIUS_STATUS_INTERIM, 4000, "bob", "192.0.2.10", "s2",
+	    "100.64.3.7/32");
+	idstore_apply(s, &e, "gw1", &out);
+	for (size_t i = 0; i < out.n; i++) {
+		size_t len;
+		char *j = asg_to_json(&out.v[i], &len);
+
+		fprintf(f, "%s\n", j);
+		if (i == 1)
+			fprintf(f, "{\"v\":1,\"type\":\"session\",\"src\":"
+			    "\"100.64.3.7\"}\n{\"v\":1,\"type\":\"assignment\",\n");
+		free(j);
+	}
+	/* a Stop for bob written by a node that never saw his Start */
+	fprintf(f, "{\"v\":1,\"type\":\"assignment\",\"node\":\"gw2\","
+	    "\"event\":\"stop\",\"prefix\":\"100.64.3.7/32\",\"start_ms\":6000,"
+	    "\"start_unknown\":true,\"end_ms\":6000,\"nas\":\"192.0.2.10\","
+	    "\"acct_session_id\":\"s2\",\"subscriber\":\"bob\"}\n");
+	fclose(f);
+	asg_vec_free(&out);
+	idstore_free(s);
+}
+
+static const char *
+query(const char *path, const char *addr, int64_t t, size_t *n)
+{
+	static char first[64];
+	struct asg_vec out = { NULL, 0, 0 };
+	char *files[1] = { (char *)path };
+	union sockaddr_any a = A(addr);
+	char err[128];
+	size_t bad = 0;
+
+	CU_ASSERT_EQUAL(asg_query_files(files, 1, &a, 0, t, &out, &bad, err,
+	    sizeof(err)), 0);
+	CU_ASSERT_EQUAL(bad, 1);
+	*n = out.n;
+	snprintf(first, sizeof(first), "%s", out.n ? out.v[0].subscriber : "");
+	asg_vec_free(&out);
+	return first;
+}
+
+static void
+test_query_files(void)
+{
+	char path[] = "/tmp/sg_test_identity_XXXXXX";
+	int fd = mkstemp(path);
+	size_t n;
+	char *files[1] = { path };
+	struct asg_vec out = { NULL, 0, 0 };
+	union sockaddr_any a = A("100.64.3.7");
+	char err[128];
+
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	write_history(path);
+	CU_ASSERT_STRING_EQUAL(query(path, "100.64.3.7", 999, &n), "");
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_STRING_EQUAL(query(path, "100.64.3.7", 1000, &n), "alice");
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_STRING_EQUAL(query(path, "100.64.3.7", 2500, &n), "alice");
+	/* the moment of the move: both held it (end >= T, start <= T);
+	 * the later start comes first */
+	CU_ASSERT_STRING_EQUAL(query(path, "100.64.3.7", 3000, &n), "bob");
+	CU_ASSERT_EQUAL(n, 3);	/* bob /32, alice /32, carol /24 */
+	CU_ASSERT_STRING_EQUAL(query(path, "100.64.3.7", 5000, &n), "bob");
+	CU_ASSERT_EQUAL(n, 2);	/* bob /32 before carol /24 */
+	/* bob's Stop with an unknown start closed his assignment at 6000 */
+	CU_ASSERT_STRING_EQUAL(query(path, "100.64.3.7", 6001, &n), "carol");
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_STRING_EQUAL(query(path, "100.64.3.9", 6001, &n), "carol");
+	CU_ASSERT_STRING_EQUAL(query(path, "::ffff:100.64.3.9", 6001, &n),
+	    "carol");
+	CU_ASSERT_STRING_EQUAL(query(path, "100.64.4.1", 6001, &n), "");
+
+	/* the merged state: bob's assignment starts at 3000 and ends at 6000 */
+	CU_ASSERT_EQUAL(asg_query_files(files, 1, &a, 0, 5000, &out, NULL,
+	    err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(out.v[0].start_ms, 3000);
+	CU_ASSERT_EQUAL(out.v[0].end_ms, 6000);
+	CU_ASSERT_EQUAL(out.v[0].event, ASG_STOP);
+	asg_vec_free(&out);
+	files[0] = "/nonexistent/audit.jsonl";
+	CU_ASSERT_EQUAL(asg_query_files(files, 1, &a, 0, 5000, &out, NULL,
+	    err, sizeof(err)), -1);
+	unlink(path);
+}
+
+static void
+test_covers(void)
+{
+	struct asg g;
+	union sockaddr_any a = A("100.64.3.7"), b = A("100.64.3.8");
+
+	memset(&g, 0, sizeof(g));
+	g.prefix = P("100.64.3.7/32");
+	g.start_ms = 1000;
+	CU_ASSERT_FALSE(asg_covers(&g, &a, 999));
+	CU_ASSERT_TRUE(asg_covers(&g, &a, 1000));
+	CU_ASSERT_TRUE(asg_covers(&g, &a, 1LL << 50));	/* open */
+	CU_ASSERT_FALSE(asg_covers(&g, &b, 1000));
+	g.end_ms = 2000;
+	CU_ASSERT_TRUE(asg_covers(&g, &a, 2000));
+	CU_ASSERT_FALSE(asg_covers(&g, &a, 2001));
+}
+
+int
+suite_identity_register(void)
+{
+	CU_pSuite s = CU_add_suite("identity", NULL, NULL);
+
+	if (s == NULL ||
+	    CU_add_test(s, "escape", test_escape) == NULL ||
+	    CU_add_test(s, "start_interim_stop", test_start_interim_stop) == NULL ||
+	    CU_add_test(s, "moved", test_moved) == NULL ||
+	    CU_add_test(s, "unknown_stop", test_unknown_stop) == NULL ||
+	    CU_add_test(s, "nas_reboot", test_nas_reboot) == NULL ||
+	    CU_add_test(s, "longest_prefix", test_longest_prefix) == NULL ||
+	    CU_add_test(s, "remote_records", test_remote_records) == NULL ||
+	    CU_add_test(s, "json", test_json) == NULL ||
+	    CU_add_test(s, "from_radius", test_from_radius) == NULL ||
+	    CU_add_test(s, "covers", test_covers) == NULL ||
+	    CU_add_test(s, "query_files", test_query_files) == NULL)
+		return -1;
+	return 0;
+}
