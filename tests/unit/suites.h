@@ -9,6 +9,7 @@
 	X(addr)   \
 	X(cidr)   \
 	X(config) \
+	X(identity) \
 	X(policy) \
 	X(radius) \
 	X(smarthost) \
