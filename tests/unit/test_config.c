@@ -481,28 +481,76 @@ test_file(void)
 }
 
 /* The shipped example deploy/subgate.yaml loads, found from this file's
- * path in the source tree. */
+ * path in the source tree; its secret files (/etc/subgate/...) are made in a
+ * temporary directory. */
+static char *subst(const char *yaml);
+static const char *secret_file(const char *name, const char *content,
+    mode_t mode);
+static void secrets_cleanup(void);
+
 static void
 test_deploy_example(void)
 {
 	static const char self[] = "tests/unit/test_config.c";
-	char path[4096], err[512];
+	char path[4096], err[512], *buf, *tmpl, *yaml, *p;
 	const char *src = __FILE__;
-	size_t n = strlen(src);
+	size_t n = strlen(src), len, off;
 	struct config *c;
+	FILE *f;
 
 	CU_ASSERT_FATAL(n >= strlen(self) &&
 	    strcmp(src + n - strlen(self), self) == 0);
 	snprintf(path, sizeof(path), "%.*sdeploy/subgate.yaml",
 	    (int)(n - strlen(self)), src);
-	c = config_load(path, err, sizeof(err));
+	f = fopen(path, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	buf = calloc(1, 1 << 20);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+	len = fread(buf, 1, (1 << 20) - 1, f);
+	fclose(f);
+	tmpl = calloc(1, 2 * len + 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tmpl);
+	for (p = buf, off = 0; *p != '\0';) {
+		if (strncmp(p, "/etc/subgate/", 13) == 0) {
+			memcpy(tmpl + off, "@D@/", 4);
+			off += 4;
+			p += 13;
+		} else {
+			tmpl[off++] = *p++;
+		}
+	}
+	secret_file("redis.secret", "redis-pw\n", 0640);
+	secret_file("nas-bras1.secret", "bras1-secret\n", 0640);
+	secret_file("audit-hmac.key", "k3y-k3y-k3y-k3y-k3y-k3y-k3y-k3y\n", 0600);
+	yaml = subst(tmpl);
+	c = config_load_string(yaml, strlen(yaml), "subgate.yaml", err,
+	    sizeof(err));
 	if (c == NULL)
 		fprintf(stderr, "\n%s\n", err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_STRING_EQUAL(c->node, "gw1.edge.example.net");
 	CU_ASSERT_STRING_EQUAL(c->audit_path, "/var/log/subgate/audit.jsonl");
 	CU_ASSERT_EQUAL(c->nlisteners, 2);
+	CU_ASSERT_EQUAL(c->redis.enabled, 1);
+	CU_ASSERT_EQUAL(c->redis.nsentinels, 3);
+	CU_ASSERT_STRING_EQUAL(c->redis.password.value, "redis-pw");
+	CU_ASSERT_PTR_NOT_NULL(config_class(c, "residential"));
+	CU_ASSERT_PTR_NOT_NULL(config_class(c, "business"));
+	CU_ASSERT_PTR_NOT_NULL(config_class(c, "hotspot"));
+	CU_ASSERT_PTR_NOT_NULL(config_class(c, "allowlisted"));
+	CU_ASSERT_PTR_EQUAL(c->policy.default_class,
+	    config_class(c, "residential"));
+	CU_ASSERT_EQUAL(c->identity.radius.enabled, 1);
+	CU_ASSERT_EQUAL_FATAL(c->identity.radius.nclients, 1);
+	CU_ASSERT_STRING_EQUAL(c->identity.radius.clients[0].secret.value,
+	    "bras1-secret");
+	CU_ASSERT_EQUAL(c->audit.recipients, AUDIT_RCPT_HMAC);
+	CU_ASSERT_EQUAL(c->audit.index_redis, 1);
 	config_free(c);
+	free(yaml);
+	free(tmpl);
+	free(buf);
+	secrets_cleanup();
 }
 
 /* ---- policy, Redis, identity, audit options (issues 3 and 4) ---- */
@@ -535,7 +583,8 @@ static void
 secrets_cleanup(void)
 {
 	static const char *const names[] = { "redis", "nas1", "nas2", "hmac",
-	    "relay", "open", "empty", "crlf", NULL };
+	    "relay", "open", "empty", "crlf", "redis.secret", "nas-bras1.secret",
+	    "audit-hmac.key", NULL };
 	char path[128];
 	size_t i;
 
