@@ -1,0 +1,847 @@
+/*
+ * trace.c - `subgate trace`: options, the query, the record set, and the
+ * output (an aligned table, or --json lines). See trace.h and
+ * docs/abuse-desk.md.
+ *
+ * By address the question is "who was it at that moment", so the index is
+ * read from --lookback (default 1 h, the longest SMTP session) before the
+ * window on, and only records whose [start, end] overlaps the window (and
+ * whose source port is --port, if given) are kept.
+ */
+#include "trace.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "addr.h"
+#include "cidr.h"
+#include "config.h"
+#include "err.h"
+#include "util.h"
+#ifdef HAVE_ASSIGNMENTS
+#include "assignments.h"
+#endif
+
+#define COL_MAX 48		/* widest table column, octets */
+#define DEFAULT_WINDOW_MS (5 * 60 * 1000)
+#define DEFAULT_LOOKBACK_MS (60 * 60 * 1000)
+
+/* Record set ----------------------------------------------------------- */
+
+static size_t
+hash_id(const char *s)
+{
+	size_t h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+const char *
+trace_rec_id(const json_t *rec, char buf[AUDIT_RECID_MAX])
+{
+	const char *type = json_string_value(json_object_get(rec, "type"));
+	const char *sid;
+
+	if (type == NULL)
+		return NULL;
+	if (strcmp(type, "session") == 0) {
+		if ((sid = json_string_value(json_object_get(rec, "id"))) == NULL)
+			return NULL;
+		snprintf(buf, AUDIT_RECID_MAX, "%s", sid);
+		return buf;
+	}
+	if (strcmp(type, "txn") != 0 ||
+	    (sid = json_string_value(json_object_get(rec, "session"))) == NULL)
+		return NULL;
+	snprintf(buf, AUDIT_RECID_MAX, "%s-%lld", sid,
+	    (long long)json_integer_value(json_object_get(rec, "seq")));
+	return buf;
+}
+
+static void
+rehash(struct tset *s)
+{
+	size_t ncap = s->hcap ? s->hcap * 2 : 256;
+
+	free(s->hash);
+	s->hash = xcalloc(ncap, sizeof(size_t));
+	s->hcap = ncap;
+	for (size_t i = 0; i < s->n; i++) {
+		size_t h = hash_id(s->v[i].id) & (ncap - 1);
+
+		while (s->hash[h] != 0)
+			h = (h + 1) & (ncap - 1);
+		s->hash[h] = i + 1;
+	}
+}
+
+int
+tset_has(const struct tset *s, const char *id)
+{
+	if (s->hcap == 0)
+		return 0;
+	for (size_t h = hash_id(id) & (s->hcap - 1); s->hash[h] != 0;
+	    h = (h + 1) & (s->hcap - 1))
+		if (strcmp(s->v[s->hash[h] - 1].id, id) == 0)
+			return 1;
+	return 0;
+}
+
+void
+tset_add(struct tset *s, json_t *rec, int ctx)
+{
+	struct trec *t;
+	const char *start;
+	size_t h;
+
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 64;
+		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
+	}
+	t = &s->v[s->n];
+	if (trace_rec_id(rec, t->id) == NULL || tset_has(s, t->id)) {
+		json_decref(rec);
+		return;
+	}
+	t->rec = rec;
+	t->ctx = ctx;
+	t->start = 0;
+	if ((start = json_string_value(json_object_get(rec, "start"))) != NULL)
+		(void)audit_parse_time(start, &t->start);
+	s->n++;
+	if (s->n * 2 > s->hcap) {
+		rehash(s);
+		return;
+	}
+	for (h = hash_id(t->id) & (s->hcap - 1); s->hash[h] != 0;
+	    h = (h + 1) & (s->hcap - 1))
+		;
+	s->hash[h] = s->n;
+}
+
+static int
+cmp_trec(const void *a, const void *b)
+{
+	const struct trec *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+void
+tset_finish(struct tset *s)
+{
+	if (s->n == 0)
+		return;
+	qsort(s->v, s->n, sizeof(*s->v), cmp_trec);
+	rehash(s);
+}
+
+void
+tset_free(struct tset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		json_decref(s->v[i].rec);
+	free(s->v);
+	free(s->hash);
+	memset(s, 0, sizeof(*s));
+}
+
+static const struct trec *
+tset_get(const struct tset *s, const char *id)
+{
+	if (s->hcap == 0)
+		return NULL;
+	for (size_t h = hash_id(id) & (s->hcap - 1); s->hash[h] != 0;
+	    h = (h + 1) & (s->hcap - 1))
+		if (strcmp(s->v[s->hash[h] - 1].id, id) == 0)
+			return &s->v[s->hash[h] - 1];
+	return NULL;
+}
+
+/* Options -------------------------------------------------------------- */
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: subgate trace [source] [--json] [--limit N] QUESTION\n"
+	    "questions:\n"
+	    "  --addr A [--port P] --at T [--window D] [--lookback D]\n"
+	    "                          who used address A (source port P) at T\n"
+	    "  --subscriber S [--from T] [--to T]\n"
+	    "  --message-id ID         with or without <>\n"
+	    "  --queue-id X            the receiving MX's \"queued as X\"\n"
+	    "  --rcpt ADDR [--hmac-key-file F]\n"
+	    "  --dst A [--from T] [--to T]\n"
+	    "sources (default: the configuration's Redis, else its audit.path):\n"
+	    "  -c, --config FILE       subgated's configuration\n"
+	    "  --redis HOST:PORT       the Redis index\n"
+	    "  --file F                JSON-lines audit file (plain or .gz, - = stdin),\n"
+	    "                          repeat for rotated generations\n"
+	    "times: 2026-11-20T10:03:12Z (RFC 3339, zone optional = UTC), a date,\n"
+	    "  now, or now-7d / -7d; durations: 90 (s), 500ms, 30s, 5m, 2h, 8d\n"
+	    "exit: 0 found, 1 nothing found, 2 error\n");
+}
+
+/* parse_dur - "90" (seconds), "500ms", "30s", "5m", "2h", "8d". */
+static int
+parse_dur(const char *s, int64_t *ms)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || v < 0)
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		*ms = v;
+	else if (*end == '\0' || strcmp(end, "s") == 0)
+		*ms = v * 1000;
+	else if (strcmp(end, "m") == 0)
+		*ms = v * 60000;
+	else if (strcmp(end, "h") == 0)
+		*ms = v * 3600000;
+	else if (strcmp(end, "d") == 0)
+		*ms = v * 86400000;
+	else
+		return -1;
+	return 0;
+}
+
+/* parse_when - an RFC 3339 time, "now", "now-D" or "-D". */
+static int
+parse_when(const char *s, int64_t *ms)
+{
+	int64_t d;
+
+	if (strcmp(s, "now") == 0) {
+		*ms = now_ms();
+		return 0;
+	}
+	if (strncmp(s, "now-", 4) == 0)
+		s += 3;
+	if (s[0] == '-' && parse_dur(s + 1, &d) == 0) {
+		*ms = now_ms() - d;
+		return 0;
+	}
+	return audit_parse_time(s, ms) == 0 ? 0 : -1;
+}
+
+/* split_hostport - "host:port" / "[v6]:port" for the Redis options. */
+static int
+split_hostport(const char *s, char *host, size_t hlen, int *port)
+{
+	union sockaddr_any a;
+
+	if (addr_parse(&a, s, 6379) < 0)
+		return -1;
+	addr_ntop(&a, host, hlen);
+	*port = addr_port(&a);
+	return 0;
+}
+
+/* Output --------------------------------------------------------------- */
+
+static const char *
+jstr(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s != NULL ? s : "";
+}
+
+/* cell - s made printable (control and non-ASCII octets become '?') and
+ * cut at COL_MAX with "...". */
+static void
+cell(char *out, const char *s)
+{
+	size_t n = 0;
+
+	for (; *s && n < COL_MAX; s++, n++)
+		out[n] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+	if (*s) {
+		memcpy(out + COL_MAX - 3, "...", 3);
+		n = COL_MAX;
+	}
+	out[n] = '\0';
+}
+
+enum { C_TIME, C_SESSION, C_SUB, C_SRC, C_DST, C_CLASS, C_FROM, C_RCPTS, C_MID,
+	C_QID, NCOL };
+static const char *const col_names[NCOL] = { "TIME", "SESSION", "SUBSCRIBER",
+	"SOURCE", "DESTINATION", "CLASS", "MAIL FROM", "RCPTS", "MESSAGE-ID",
+	"QUEUE ID" };
+
+struct row {
+	char c[NCOL][COL_MAX + 1];
+};
+
+static void
+hostport(char *out, size_t len, const json_t *r, const char *a, const char *p)
+{
+	const char *h = jstr(r, a);
+	long long port = json_integer_value(json_object_get(r, p));
+
+	if (strchr(h, ':') != NULL)
+		snprintf(out, len, "[%s]:%lld", h, port);
+	else
+		snprintf(out, len, "%s:%lld", h, port);
+}
+
+static void
+fill_row(struct row *w, const struct trec *t, const struct tset *s)
+{
+	const json_t *r = t->rec, *ses = r, *a;
+	char buf[1024], sid[AUDIT_RECID_MAX];
+	int is_txn = json_object_get(r, "session") != NULL;
+
+	if (is_txn) {
+		const struct trec *st = tset_get(s, jstr(r, "session"));
+
+		ses = st != NULL ? st->rec : NULL;
+		snprintf(sid, sizeof(sid), "%s#%lld", jstr(r, "session"),
+		    (long long)json_integer_value(json_object_get(r, "seq")));
+	} else
+		snprintf(sid, sizeof(sid), "%s", jstr(r, "id"));
+	/* seconds are enough on screen; --json has the milliseconds */
+	snprintf(buf, sizeof(buf), "%.19sZ", jstr(r, "start"));
+	cell(w->c[C_TIME], buf);
+	cell(w->c[C_SESSION], sid);
+	cell(w->c[C_SUB], jstr(r, "subscriber"));
+	hostport(buf, sizeof(buf), r, "src", "src_port");
+	cell(w->c[C_SRC], buf);
+	hostport(buf, sizeof(buf), r, "dst", "dst_port");
+	cell(w->c[C_DST], buf);
+	cell(w->c[C_CLASS], ses != NULL ? jstr(ses, "class") : "?");
+	if (!is_txn) {
+		long long n = json_integer_value(json_object_get(r,
+		    "transactions"));
+
+		snprintf(buf, sizeof(buf), n ? "(%lld txn)" : "-", n);
+		cell(w->c[C_FROM], buf);
+		cell(w->c[C_RCPTS], "");
+		cell(w->c[C_MID], "");
+		cell(w->c[C_QID], "");
+		return;
+	}
+	snprintf(buf, sizeof(buf), "<%s>", jstr(r, "mail_from"));
+	cell(w->c[C_FROM], buf);
+	if ((a = json_object_get(r, "rcpts")) != NULL && json_array_size(a) > 0) {
+		size_t off = 0;
+
+		buf[0] = '\0';
+		for (size_t i = 0; i < json_array_size(a) && off < 200; i++)
+			off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s",
+			    i ? "," : "", json_string_value(json_array_get(a, i)));
+	} else if ((a = json_object_get(r, "rcpts_hmac")) != NULL)
+		snprintf(buf, sizeof(buf), "%zu (hmac)", json_array_size(a));
+	else
+		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(
+		    json_object_get(r, "rcpt_count")));
+	cell(w->c[C_RCPTS], buf);
+	cell(w->c[C_MID], jstr(r, "message_id"));
+	cell(w->c[C_QID], jstr(r, "queue_id"));
+}
+
+/* covered - mark the sessions that have a kept transaction in s (the
+ * transactions get the rows). */
+static unsigned char *
+covered(const struct tset *s, const unsigned char *keep)
+{
+	unsigned char *cov = xcalloc(s->n + 1, 1);
+
+	for (size_t i = 0; i < s->n; i++) {
+		const struct trec *st;
+
+		if (!keep[i] || json_object_get(s->v[i].rec, "session") == NULL)
+			continue;
+		if ((st = tset_get(s, jstr(s->v[i].rec, "session"))) != NULL)
+			cov[st - s->v] = 1;
+	}
+	return cov;
+}
+
+static size_t
+print_table(const struct tset *s, const unsigned char *keep)
+{
+	struct row *rows = xcalloc(s->n + 1, sizeof(*rows));
+	unsigned char *cov = covered(s, keep);
+	size_t nrows = 0, width[NCOL];
+
+	for (int c = 0; c < NCOL; c++)
+		width[c] = strlen(col_names[c]);
+	for (size_t i = 0; i < s->n; i++) {
+		const struct trec *t = &s->v[i];
+
+		if (!keep[i])
+			continue;
+		if (cov[i])
+			continue;
+		fill_row(&rows[nrows], t, s);
+		for (int c = 0; c < NCOL; c++)
+			width[c] = MAX(width[c], strlen(rows[nrows].c[c]));
+		nrows++;
+	}
+	if (nrows > 0) {
+		for (int c = 0; c < NCOL; c++)
+			printf("%-*s%s", c == NCOL - 1 ? 0 : (int)width[c],
+			    col_names[c], c == NCOL - 1 ? "\n" : "  ");
+		for (size_t i = 0; i < nrows; i++)
+			for (int c = 0; c < NCOL; c++)
+				printf("%-*s%s", c == NCOL - 1 ? 0 : (int)width[c],
+				    rows[i].c[c], c == NCOL - 1 ? "\n" : "  ");
+	}
+	free(rows);
+	free(cov);
+	return nrows;
+}
+
+static size_t
+print_json(const struct tset *s, const unsigned char *keep)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		char *line;
+
+		if (!keep[i])
+			continue;
+		line = json_dumps(s->v[i].rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (line != NULL) {
+			puts(line);
+			free(line);
+		}
+		if (!s->v[i].ctx)
+			n++;
+	}
+	return n;
+}
+
+/* Main ----------------------------------------------------------------- */
+
+struct topts {
+	const char *config, *redis, *hmac_key_file;
+	char **files;
+	size_t nfiles;
+	int json;
+	int have_q;
+	enum audit_ix kind;
+	const char *value;
+	int port;
+	int64_t at, from, to, window, lookback;
+	int have_at;
+};
+
+/* overlaps - a by-address record whose life touches [lo, hi]. */
+static int
+overlaps(const json_t *r, int64_t start, int64_t lo, int64_t hi)
+{
+	const char *e = json_string_value(json_object_get(r, "end"));
+	int64_t end = start;
+
+	if (e != NULL)
+		(void)audit_parse_time(e, &end);
+	return start <= hi && end >= lo;
+}
+
+#ifdef HAVE_ASSIGNMENTS
+/* print_holder - who held the address at --at, from the assignment
+ * history (RADIUS; assignments.h). Returns how many, or -1 on error. */
+static int
+print_holder(const struct topts *o, const struct redis_target *rt,
+    const union sockaddr_any *a, char *err, size_t errlen)
+{
+	struct asg_vec v = { NULL, 0, 0 };
+	struct redisContext *c;
+	char when[40], pfx[CIDR_STRLEN], s[40], e[40];
+	size_t bad = 0;
+	int rc;
+
+	if (o->nfiles > 0)
+		rc = asg_query_files(o->files, o->nfiles, a, o->port, o->at, &v,
+		    &bad, err, errlen);
+	else {
+		if ((c = trace_redis_connect(rt, err, errlen)) == NULL)
+			return -1;
+		rc = asg_query_redis(c, a, o->port, o->at, &v, err, errlen);
+		trace_redis_close(c);
+	}
+	if (rc < 0) {
+		asg_vec_free(&v);
+		return -1;
+	}
+	for (size_t i = 0; i < v.n; i++) {
+		const struct asg *g = &v.v[i];
+
+		if (o->json) {
+			size_t n;
+			char *j = asg_to_json(g, &n);
+
+			printf("%.*s\n", (int)n, j);
+			free(j);
+			continue;
+		}
+		if (i == 0)
+			printf("Held at %s by:\n", fmt_time(when, sizeof(when),
+			    o->at));
+		printf("  subscriber %s  class %s  prefix %s  from %s  to %s  "
+		    "nas %s%s%s%s  acct-session %s  calling-station %s\n",
+		    g->subscriber, g->cls[0] ? g->cls : "-",
+		    cidr_fmt(&g->prefix, pfx, sizeof(pfx)),
+		    g->start_unknown ? "?" : fmt_time(s, sizeof(s), g->start_ms),
+		    g->end_ms ? fmt_time(e, sizeof(e), g->end_ms) : "(open)",
+		    g->nas, g->nas_name[0] ? " (" : "", g->nas_name,
+		    g->nas_name[0] ? ")" : "", g->session_id[0] ? g->session_id
+		    : "-", g->calling_station_id[0] ? g->calling_station_id : "-");
+	}
+	if (v.n == 0 && !o->json)
+		printf("No RADIUS assignment on record for that moment; the "
+		    "SUBSCRIBER column is the static map or the address.\n");
+	if (!o->json)
+		printf("\n");
+	rc = (int)v.n;
+	asg_vec_free(&v);
+	return rc;
+}
+#endif
+
+int
+trace_main(int argc, char **argv)
+{
+	enum { O_ADDR = 256, O_PORT, O_AT, O_WINDOW, O_LOOKBACK, O_SUB, O_FROM,
+		O_TO, O_MID, O_QID, O_RCPT, O_DST, O_REDIS, O_FILE, O_JSON,
+		O_HMAC, O_LIMIT };
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "addr", required_argument, NULL, O_ADDR },
+		{ "port", required_argument, NULL, O_PORT },
+		{ "at", required_argument, NULL, O_AT },
+		{ "window", required_argument, NULL, O_WINDOW },
+		{ "lookback", required_argument, NULL, O_LOOKBACK },
+		{ "subscriber", required_argument, NULL, O_SUB },
+		{ "from", required_argument, NULL, O_FROM },
+		{ "to", required_argument, NULL, O_TO },
+		{ "message-id", required_argument, NULL, O_MID },
+		{ "queue-id", required_argument, NULL, O_QID },
+		{ "rcpt", required_argument, NULL, O_RCPT },
+		{ "dst", required_argument, NULL, O_DST },
+		{ "redis", required_argument, NULL, O_REDIS },
+		{ "file", required_argument, NULL, O_FILE },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "hmac-key-file", required_argument, NULL, O_HMAC },
+		{ "limit", required_argument, NULL, O_LIMIT },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct topts o;
+	struct tquery q;
+	struct tset set;
+	struct config *conf = NULL;
+	struct redis_target rt;
+	char err[512], canon[ADDR_STRLEN], value[AUDIT_RCPT_MAX];
+	unsigned char *key = NULL, *keep = NULL;
+	size_t keylen = 0, found = 0;
+	int ch, rc, status = 2;
+	int64_t t0 = now_ms();
+	const char *srcdesc = "";
+
+	memset(&o, 0, sizeof(o));
+	memset(&q, 0, sizeof(q));
+	memset(&set, 0, sizeof(set));
+	memset(&rt, 0, sizeof(rt));
+	o.port = -1;
+	o.from = INT64_MIN / 2;
+	o.to = INT64_MAX / 2;
+	o.window = DEFAULT_WINDOW_MS;
+	o.lookback = -1;
+	q.limit = TRACE_LIMIT_DEFAULT;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		int64_t *tp = NULL, *dp = NULL;
+
+		switch (ch) {
+		case 'c':
+			o.config = optarg;
+			break;
+		case O_ADDR: case O_SUB: case O_MID: case O_QID: case O_RCPT:
+		case O_DST:
+			if (o.have_q) {
+				fprintf(stderr, "subgate trace: one question at a time\n");
+				return 2;
+			}
+			o.have_q = 1;
+			o.value = optarg;
+			o.kind = ch == O_ADDR ? AUDIT_IX_SRC : ch == O_SUB ? AUDIT_IX_SUB
+			    : ch == O_MID ? AUDIT_IX_MID : ch == O_QID ? AUDIT_IX_QID
+			    : ch == O_RCPT ? AUDIT_IX_RCPT : AUDIT_IX_DST;
+			break;
+		case O_PORT:
+			o.port = atoi(optarg);
+			if (o.port <= 0 || o.port > 65535) {
+				fprintf(stderr, "subgate trace: bad --port %s\n", optarg);
+				return 2;
+			}
+			break;
+		case O_AT:
+			tp = &o.at;
+			o.have_at = 1;
+			break;
+		case O_FROM:
+			tp = &o.from;
+			break;
+		case O_TO:
+			tp = &o.to;
+			break;
+		case O_WINDOW:
+			dp = &o.window;
+			break;
+		case O_LOOKBACK:
+			dp = &o.lookback;
+			break;
+		case O_REDIS:
+			o.redis = optarg;
+			break;
+		case O_FILE:
+			o.files = xrealloc(o.files, (o.nfiles + 1) * sizeof(char *));
+			o.files[o.nfiles++] = optarg;
+			break;
+		case O_JSON:
+			o.json = 1;
+			break;
+		case O_HMAC:
+			o.hmac_key_file = optarg;
+			break;
+		case O_LIMIT:
+			q.limit = (size_t)strtoull(optarg, NULL, 10);
+			if (q.limit == 0)
+				q.limit = TRACE_LIMIT_DEFAULT;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+		if (tp != NULL && parse_when(optarg, tp) < 0) {
+			fprintf(stderr, "subgate trace: bad time %s\n", optarg);
+			return 2;
+		}
+		if (dp != NULL && parse_dur(optarg, dp) < 0) {
+			fprintf(stderr, "subgate trace: bad duration %s\n", optarg);
+			return 2;
+		}
+	}
+	if (!o.have_q || optind < argc) {
+		usage(stderr);
+		goto out;
+	}
+	if (o.kind == AUDIT_IX_SRC && !o.have_at) {
+		fprintf(stderr, "subgate trace: --addr needs --at\n");
+		goto out;
+	}
+	if (o.config != NULL &&
+	    (conf = config_load(o.config, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "subgate trace: %s\n", err);
+		goto out;
+	}
+
+	/* The value as subgated wrote it. */
+	snprintf(value, sizeof(value), "%s", o.value);
+	if (o.kind == AUDIT_IX_SRC || o.kind == AUDIT_IX_DST) {
+		union sockaddr_any a;
+
+		if (addr_parse(&a, o.value, 0) < 0) {
+			fprintf(stderr, "subgate trace: not a numeric address: %s\n",
+			    o.value);
+			goto out;
+		}
+		addr_unmap(&a);
+		snprintf(value, sizeof(value), "%s", addr_ntop(&a, canon,
+		    sizeof(canon)));
+	}
+	if (o.kind == AUDIT_IX_RCPT) {
+		if (o.hmac_key_file != NULL) {
+			if ((rc = audit_key_load(o.hmac_key_file, &key, &keylen)) < 0) {
+				fprintf(stderr, "subgate trace: %s: %s\n",
+				    o.hmac_key_file, sg_strerror(rc));
+				goto out;
+			}
+		} else if (conf != NULL && conf->audit.recipients == AUDIT_RCPT_HMAC) {
+			keylen = conf->audit.hmac_key.len;
+			key = xmalloc(keylen);
+			memcpy(key, conf->audit.hmac_key.value, keylen);
+		}
+		if (key != NULL) {
+			char h[AUDIT_HMAC_HEX + 1];
+
+			if (audit_rcpt_hmac(h, key, keylen, o.value) < 0) {
+				fprintf(stderr, "subgate trace: recipient too long\n");
+				goto out;
+			}
+			snprintf(value, sizeof(value), "%s", h);
+		}
+	}
+	q.kind = o.kind;
+	if (audit_ix_key(q.key, o.kind, value) < 0) {
+		fprintf(stderr, "subgate trace: empty value\n");
+		goto out;
+	}
+	/* Pre-filter for files: the value as it appears in the JSON text. */
+	if (o.kind == AUDIT_IX_SRC || o.kind == AUDIT_IX_DST ||
+	    (o.kind == AUDIT_IX_RCPT && key != NULL))
+		snprintf(q.needle, sizeof(q.needle), "\"%.*s\"", 128, value);
+	else if (o.kind == AUDIT_IX_MID || o.kind == AUDIT_IX_QID ||
+	    o.kind == AUDIT_IX_SUB) {
+		size_t n;
+		const char *m = o.kind == AUDIT_IX_MID ?
+		    audit_msgid_normalize(o.value, &n) : o.value;
+		int plain = 1;
+
+		if (o.kind != AUDIT_IX_MID)
+			n = strlen(m);
+		for (size_t i = 0; i < n; i++)
+			if (m[i] < 0x20 || m[i] >= 0x7f || m[i] == '"' ||
+			    m[i] == '\\' || m[i] == '/')
+				plain = 0;
+		if (plain && n < sizeof(q.needle))
+			snprintf(q.needle, sizeof(q.needle), "%.*s", (int)n, m);
+	}
+	if (o.kind == AUDIT_IX_SRC) {
+		if (o.lookback < 0)
+			o.lookback = conf != NULL && conf->session_max_time > 0 ?
+			    (int64_t)conf->session_max_time : DEFAULT_LOOKBACK_MS;
+		q.from = o.at - o.window - o.lookback;
+		q.to = o.at + o.window;
+	} else {
+		q.from = o.from;
+		q.to = o.to;
+	}
+
+	/* The source. */
+	if (o.nfiles == 0 && o.redis == NULL && conf != NULL) {
+		if (conf->redis.enabled && conf->audit.index_redis) {
+			const struct redis_conf *r = &conf->redis;
+
+			addr_ntop(&r->address, rt.host, sizeof(rt.host));
+			rt.port = addr_port(&r->address);
+			rt.password = r->password.value;
+			rt.database = r->database;
+			rt.timeout_ms = (int)MAX(r->connect_timeout_ms, 1000);
+			if (r->nsentinels > 0) {
+				rt.sentinels = xcalloc(r->nsentinels, 64);
+				rt.sentinel_ports = xcalloc(r->nsentinels, sizeof(int));
+				for (size_t i = 0; i < r->nsentinels; i++) {
+					addr_ntop(&r->sentinels[i], rt.sentinels[i], 64);
+					rt.sentinel_ports[i] = addr_port(&r->sentinels[i]);
+				}
+				rt.nsentinels = r->nsentinels;
+				rt.master_name = r->master_name;
+			}
+			o.redis = "(config)";
+		} else if (strcmp(conf->audit_path, "-") != 0) {
+			o.files = xrealloc(o.files, sizeof(char *));
+			o.files[o.nfiles++] = conf->audit_path;
+		}
+	} else if (o.redis != NULL) {
+		if (split_hostport(o.redis, rt.host, sizeof(rt.host), &rt.port) < 0) {
+			fprintf(stderr, "subgate trace: bad --redis %s\n", o.redis);
+			goto out;
+		}
+		rt.timeout_ms = 2000;
+		if (conf != NULL) {
+			rt.password = conf->redis.password.value;
+			rt.database = conf->redis.database;
+		}
+	}
+	if (o.nfiles > 0 && o.redis != NULL && strcmp(o.redis, "(config)") != 0) {
+		fprintf(stderr, "subgate trace: --redis or --file, not both\n");
+		goto out;
+	}
+	if (o.nfiles > 0) {
+		srcdesc = "files";
+		rc = trace_files(o.files, o.nfiles, &q, &set, err, sizeof(err));
+	} else if (o.redis != NULL) {
+		srcdesc = "redis";
+		rc = trace_redis(&rt, &q, &set, err, sizeof(err));
+	} else {
+		fprintf(stderr, "subgate trace: no source: give --redis, --file "
+		    "or -c with a redis section or an audit.path\n");
+		goto out;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "subgate trace: %s\n", err);
+		goto out;
+	}
+	tset_finish(&set);
+
+	/* Keep: by address, what overlaps the window from that port; the
+	 * sessions of kept transactions come along. */
+	keep = xcalloc(set.n + 1, 1);
+	for (size_t i = 0; i < set.n; i++) {
+		const struct trec *t = &set.v[i];
+
+		keep[i] = 1;
+		if (o.kind != AUDIT_IX_SRC || t->ctx)
+			continue;
+		if (!overlaps(t->rec, t->start, o.at - o.window, o.at + o.window) ||
+		    (o.port > 0 && json_integer_value(json_object_get(t->rec,
+		    "src_port")) != o.port))
+			keep[i] = 0;
+	}
+	if (o.kind == AUDIT_IX_SRC) {
+		/* a context session whose transactions were all dropped */
+		unsigned char *cov = covered(&set, keep);
+
+		for (size_t i = 0; i < set.n; i++)
+			if (set.v[i].ctx && !cov[i])
+				keep[i] = 0;
+		free(cov);
+	}
+#ifdef HAVE_ASSIGNMENTS
+	if (o.kind == AUDIT_IX_SRC) {
+		union sockaddr_any a;
+		int held;
+
+		(void)addr_parse(&a, value, 0);
+		if ((held = print_holder(&o, &rt, &a, err, sizeof(err))) < 0) {
+			fprintf(stderr, "subgate trace: assignments: %s\n", err);
+			goto out;
+		}
+		found += (size_t)held;
+	}
+#endif
+	found += o.json ? print_json(&set, keep) : print_table(&set, keep);
+	fprintf(stderr, "subgate trace: %zu record%s from %s (%s), %lld ms%s",
+	    found, found == 1 ? "" : "s", srcdesc, q.key,
+	    (long long)(now_ms() - t0), set.truncated ? ", limit reached" : "");
+	if (set.bad_lines > 0)
+		fprintf(stderr, ", %zu unreadable line%s skipped", set.bad_lines,
+		    set.bad_lines == 1 ? "" : "s");
+	fputc('\n', stderr);
+	status = found > 0 ? 0 : 1;
+out:
+	free(keep);
+	tset_free(&set);
+	free(o.files);
+	free(rt.sentinels);
+	free(rt.sentinel_ports);
+	if (key != NULL) {
+		explicit_bzero(key, keylen);
+		free(key);
+	}
+	if (conf != NULL)
+		config_free(conf);
+	return status;
+}

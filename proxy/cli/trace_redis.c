@@ -1,0 +1,234 @@
+/*
+ * trace_redis.c - `subgate trace` over the Redis index (docs/audit.md
+ * "Redis index"): ZRANGEBYSCORE on the query's index key gives record ids,
+ * MGET of sg:rec:<id> the records, and a second MGET the session records
+ * of transactions whose session is not among them. Synchronous hiredis:
+ * a command-line tool has nothing else to do while it waits.
+ */
+#include "trace.h"
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define MGET_CHUNK 256
+
+static redisContext *
+connect_one(const char *host, int port, int timeout_ms, char *err,
+    size_t errlen)
+{
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	redisContext *c = redisConnectWithTimeout(host, port, tv);
+
+	if (c == NULL || c->err) {
+		snprintf(err, errlen, "redis %s:%d: %s", host, port,
+		    c != NULL ? c->errstr : "cannot allocate");
+		if (c != NULL)
+			redisFree(c);
+		return NULL;
+	}
+	redisSetTimeout(c, tv);
+	return c;
+}
+
+/* ask_sentinels - the primary's address from the first sentinel that knows. */
+static int
+ask_sentinels(const struct redis_target *t, char *host, size_t hlen, int *port,
+    char *err, size_t errlen)
+{
+	for (size_t i = 0; i < t->nsentinels; i++) {
+		redisContext *c = connect_one(t->sentinels[i], t->sentinel_ports[i],
+		    t->timeout_ms, err, errlen);
+		redisReply *r;
+
+		if (c == NULL)
+			continue;
+		r = redisCommand(c, "SENTINEL get-master-addr-by-name %s",
+		    t->master_name != NULL ? t->master_name : "mymaster");
+		if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+		    r->element[0]->type == REDIS_REPLY_STRING) {
+			snprintf(host, hlen, "%s", r->element[0]->str);
+			*port = atoi(r->element[1]->str);
+			freeReplyObject(r);
+			redisFree(c);
+			return 0;
+		}
+		snprintf(err, errlen, "sentinel %s:%d does not know %s",
+		    t->sentinels[i], t->sentinel_ports[i], t->master_name);
+		if (r != NULL)
+			freeReplyObject(r);
+		redisFree(c);
+	}
+	return -1;
+}
+
+redisContext *
+trace_redis_connect(const struct redis_target *t, char *err, size_t errlen)
+{
+	char host[64];
+	int port = t->port;
+	redisContext *c;
+	redisReply *r;
+
+	snprintf(host, sizeof(host), "%s", t->host);
+	if (t->nsentinels > 0 &&
+	    ask_sentinels(t, host, sizeof(host), &port, err, errlen) < 0)
+		return NULL;
+	if ((c = connect_one(host, port, t->timeout_ms, err, errlen)) == NULL)
+		return NULL;
+	if (t->password != NULL) {
+		r = redisCommand(c, "AUTH %s", t->password);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			/* the reply text, never the password */
+			snprintf(err, errlen, "redis AUTH: %s", r != NULL ? r->str
+			    : c->errstr);
+			goto fail;
+		}
+		freeReplyObject(r);
+	}
+	if (t->database != 0) {
+		r = redisCommand(c, "SELECT %u", t->database);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			snprintf(err, errlen, "redis SELECT %u: %s", t->database,
+			    r != NULL ? r->str : c->errstr);
+			goto fail;
+		}
+		freeReplyObject(r);
+	}
+	return c;
+fail:
+	if (r != NULL)
+		freeReplyObject(r);
+	redisFree(c);
+	return NULL;
+}
+
+void
+trace_redis_close(redisContext *c)
+{
+	redisFree(c);
+}
+
+/* mget - fetch sg:rec:<id> for n ids into out (missing ones: expired). */
+static int
+mget(redisContext *c, char **ids, size_t n, int ctx, struct tset *out,
+    char *err, size_t errlen)
+{
+	const char **argv = xcalloc(MGET_CHUNK + 1, sizeof(char *));
+	char (*keys)[AUDIT_KEY_MAX] = xcalloc(MGET_CHUNK, AUDIT_KEY_MAX);
+	int rc = 0;
+
+	argv[0] = "MGET";
+	for (size_t off = 0; off < n && rc == 0; off += MGET_CHUNK) {
+		size_t m = MIN(MGET_CHUNK, n - off), k = 0;
+		redisReply *r;
+
+		for (size_t i = 0; i < m; i++)
+			if (audit_rec_key(keys[k], ids[off + i]) == 0) {
+				argv[1 + k] = keys[k];
+				k++;
+			}
+		if (k == 0)
+			continue;
+		r = redisCommandArgv(c, (int)k + 1, argv, NULL);
+		if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+			snprintf(err, errlen, "redis MGET: %s", r != NULL &&
+			    r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
+			rc = -1;
+		} else {
+			for (size_t i = 0; i < r->elements; i++) {
+				json_t *j;
+
+				if (r->element[i]->type != REDIS_REPLY_STRING)
+					continue;
+				j = json_loadb(r->element[i]->str,
+				    r->element[i]->len, 0, NULL);
+				if (j != NULL)
+					tset_add(out, j, ctx);
+				else
+					out->bad_lines++;
+			}
+		}
+		if (r != NULL)
+			freeReplyObject(r);
+	}
+	free(keys);
+	free(argv);
+	return rc;
+}
+
+int
+trace_redis(const struct redis_target *t, const struct tquery *q,
+    struct tset *out, char *err, size_t errlen)
+{
+	redisContext *c;
+	redisReply *r;
+	char from[24], to[24], lim[24], idb[AUDIT_RECID_MAX];
+	char **ids = NULL;
+	size_t n = 0, cap = 0, first;
+	int rc = -1;
+
+	if ((c = trace_redis_connect(t, err, errlen)) == NULL)
+		return -1;
+	snprintf(from, sizeof(from), "%lld", (long long)q->from);
+	snprintf(to, sizeof(to), "%lld", (long long)q->to);
+	snprintf(lim, sizeof(lim), "%zu", q->limit + 1);
+	{
+		const char *argv[] = { "ZRANGEBYSCORE", q->key, from, to, "LIMIT",
+			"0", lim };
+
+		r = redisCommandArgv(c, 7, argv, NULL);
+	}
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+		snprintf(err, errlen, "redis ZRANGEBYSCORE: %s", r != NULL &&
+		    r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
+		goto out;
+	}
+	for (size_t i = 0; i < r->elements; i++) {
+		if (r->element[i]->type != REDIS_REPLY_STRING)
+			continue;
+		if (n == q->limit) {
+			out->truncated = 1;
+			break;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			ids = xrealloc(ids, cap * sizeof(char *));
+		}
+		ids[n++] = xstrndup(r->element[i]->str, r->element[i]->len);
+	}
+	freeReplyObject(r);
+	first = out->n;
+	if (mget(c, ids, n, 0, out, err, errlen) < 0)
+		goto out;
+	/* The sessions of the transactions found. */
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	n = 0;
+	for (size_t i = first; i < out->n; i++) {
+		const char *sid = json_string_value(json_object_get(out->v[i].rec,
+		    "session"));
+
+		if (sid == NULL || tset_has(out, sid))
+			continue;
+		snprintf(idb, sizeof(idb), "%s", sid);
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			ids = xrealloc(ids, cap * sizeof(char *));
+		}
+		ids[n++] = xstrdup(idb);
+	}
+	if (mget(c, ids, n, 1, out, err, errlen) < 0)
+		goto out;
+	rc = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	redisFree(c);
+	return rc;
+}
