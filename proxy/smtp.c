@@ -93,7 +93,7 @@ struct smtp_session {
 	size_t max_line, max_auth_line, max_reply, max_pipeline, max_held;
 
 	unsigned closed : 1, ending : 1, tunnel : 1, sync : 1, discard : 1,
-	    closing : 1, in_reply : 1, chunking : 1;
+	    closing : 1, in_reply : 1, chunking : 1, ask_tls : 1;
 	unsigned char cmode, ds, dstate, cls;
 	int busy;
 
@@ -163,6 +163,8 @@ smtp_point_name(enum smtp_point p)
 		return "rcpt";
 	case SMTP_AT_DATA_END:
 		return "data_end";
+	case SMTP_AT_STARTTLS:
+		return "starttls";
 	}
 	return "unknown";
 }
@@ -885,6 +887,29 @@ cmd_rcpt(struct smtp_session *s, const char *p, size_t len, size_t clen,
 	return len;
 }
 
+/* cmd_starttls - RFC 3207 4: the policy may refuse to let the session
+ * turn opaque; the client then goes on in the clear (or leaves). */
+static size_t
+cmd_starttls(struct smtp_session *s, const char *p, size_t len, size_t clen)
+{
+	char *reply = NULL;
+	int kind = SMTP_PASS;
+
+	if (s->ask_tls) {
+		if (!ask(s, SMTP_AT_STARTTLS, "", NULL))
+			return 0;
+		kind = verdict_take(s, &reply);
+	}
+	if (kind == SMTP_PASS) {
+		fwd_line(s, p, len, clen);
+		q_push(s, C_STARTTLS);
+		s->sync = 1;
+	} else
+		refuse(s, kind, reply);
+	free(reply);
+	return len;
+}
+
 /* bdat_start - forward a BDAT line and enter its chunk. */
 static void
 bdat_start(struct smtp_session *s, const char *p, size_t len, size_t clen,
@@ -1131,12 +1156,8 @@ command(struct smtp_session *s, const char *p, size_t len, size_t clen)
 	if (verb_starts(v, vlen, "AUTH"))
 		return cmd_auth(s, p, len, clen, args, alen,
 		    verb_is(v, vlen, "AUTH"));
-	if (verb_starts(v, vlen, "STARTTLS")) {
-		fwd_line(s, p, len, clen);
-		q_push(s, C_STARTTLS);
-		s->sync = 1;
-		return len;
-	}
+	if (verb_starts(v, vlen, "STARTTLS"))
+		return cmd_starttls(s, p, len, clen);
 	if (verb_is(v, vlen, "RSET") || verb_is(v, vlen, "QUIT")) {
 		txn_abort(s);
 		fwd_line(s, p, len, clen);
@@ -1900,6 +1921,12 @@ smtp_decide(struct smtp_session *s, const struct smtp_verdict *v)
 		client_drain(s);
 		s->busy--;
 	}
+}
+
+void
+smtp_ask_starttls(struct smtp_session *s, int on)
+{
+	s->ask_tls = on ? 1 : 0;
 }
 
 /* smtp_shutdown - the reply goes out at once if no reply is awaited (also

@@ -49,8 +49,10 @@ enum smtp_class {
 const char *smtp_class_name(enum smtp_class c);
 
 /* Where the policy is asked (DESIGN.md "Decide"). SMTP_AT_CONNECT is asked
- * by the glue before it connects upstream; the core asks the others. */
-enum smtp_point { SMTP_AT_CONNECT, SMTP_AT_MAIL, SMTP_AT_RCPT, SMTP_AT_DATA_END };
+ * by the glue before it connects upstream; the core asks the others.
+ * SMTP_AT_STARTTLS only after smtp_ask_starttls(s, 1). */
+enum smtp_point { SMTP_AT_CONNECT, SMTP_AT_MAIL, SMTP_AT_RCPT, SMTP_AT_DATA_END,
+	SMTP_AT_STARTTLS };
 const char *smtp_point_name(enum smtp_point p);
 
 enum smtp_verdict_kind {
@@ -144,6 +146,12 @@ void smtp_eof(struct smtp_session *s, enum smtp_side from);
  * inside the event callback (synchronous policy) or later (asynchronous):
  * processing of held client input resumes either way. */
 void smtp_decide(struct smtp_session *s, const struct smtp_verdict *v);
+
+/* smtp_ask_starttls - on: put STARTTLS to the policy (SMTP_AT_STARTTLS,
+ * txn NULL) before forwarding it. A refusal is the gateway's own reply (RFC
+ * 3207 4: e.g. "454 4.7.0 TLS not available due to local policy") and the
+ * session goes on in the clear. Off by default. */
+void smtp_ask_starttls(struct smtp_session *s, int on);
 
 /* smtp_shutdown - the gateway answers the client by itself and ends the
  * session (e.g. "421 4.3.2 Service shutting down"), respecting reply order. */

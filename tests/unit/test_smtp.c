@@ -63,6 +63,8 @@ struct stub {
 	int refuse_rcpt_close;
 	int refuse_mail;
 	int refuse_data;
+	int ask_starttls;		/* smtp_ask_starttls(s, 1) */
+	int refuse_starttls;
 };
 
 struct rec {
@@ -112,6 +114,9 @@ stub_answer(struct rec *r)
 	} else if (r->pending_point == SMTP_AT_DATA_END && st->refuse_data) {
 		v.kind = SMTP_REFUSE;
 		v.reply = "554 5.7.0 Message refused by policy";
+	} else if (r->pending_point == SMTP_AT_STARTTLS && st->refuse_starttls) {
+		v.kind = SMTP_REFUSE;
+		v.reply = "454 4.7.0 TLS not available due to local policy";
 	}
 	smtp_decide(r->s, &v);
 }
@@ -258,6 +263,7 @@ run(const struct smtp_conf *conf, const struct stub *stub,
 	r.stub = stub;
 	r.clock = 1000;
 	r.s = smtp_new(conf, &rec_io, &r);
+	smtp_ask_starttls(r.s, stub->ask_starttls);
 	for (i = 0; i < nst; i++) {
 		eclosed = 0;
 		switch (st[i].kind) {
@@ -404,7 +410,7 @@ check_conf(const struct smtp_conf *conf, const struct stub *stub,
 	free(cat[1].p);
 }
 
-static const struct stub pass_stub = { 0, NULL, 0, 0, 0 };
+static const struct stub pass_stub = { 0, NULL, 0, 0, 0, 0, 0 };
 
 #define CHECK(st, wc, wu, we)                                            \
 	do {                                                             \
@@ -485,7 +491,7 @@ test_pipelining_refused_rcpt(void)
 		C("x\r\n.\r\n"),
 		U("250 2.0.0 Ok: queued as ABC\r\n"),
 	};
-	struct stub stub = { 0, "bad@", 0, 0, 0 };
+	struct stub stub = { 0, "bad@", 0, 0, 0, 0, 0 };
 	struct smtp_conf conf = test_conf();
 
 	check_conf(&conf, &stub, st, ARRAY_SIZE(st), PIPE_CLIENT, PIPE_UPSTREAM,
@@ -517,7 +523,7 @@ test_async_decision(void)
 		DECIDE,
 		U("250 2.0.0 Ok: queued as ABC\r\n"),
 	};
-	struct stub stub = { 1, "bad@", 0, 0, 0 };
+	struct stub stub = { 1, "bad@", 0, 0, 0, 0, 0 };
 	struct smtp_conf conf = test_conf();
 
 	check_conf(&conf, &stub, st, ARRAY_SIZE(st), PIPE_CLIENT, PIPE_UPSTREAM,
@@ -547,7 +553,7 @@ test_async_hold(void)
 		U("250 ok\r\n250 ok\r\n"),
 		TICK,
 	};
-	struct stub async = { 1, NULL, 0, 0, 0 };
+	struct stub async = { 1, NULL, 0, 0, 0, 0, 0 };
 	struct smtp_conf conf = test_conf();
 
 	conf.max_held = 34;
@@ -565,7 +571,7 @@ static void
 test_held_overflow(void)
 {
 	/* A glue that feeds while smtp_want_client() is 0 ends the session. */
-	struct stub async = { 1, NULL, 0, 0, 0 };
+	struct stub async = { 1, NULL, 0, 0, 0, 0, 0 };
 	struct smtp_conf conf = test_conf();
 	struct rec r;
 
@@ -733,7 +739,7 @@ test_data_end_refused(void)
 		U("250 ok\r\n250 ok\r\n354 go\r\n"),
 		C("spam\r\n.\r\nQUIT\r\n"),
 	};
-	struct stub st_refuse = { 0, NULL, 0, 0, 1 };
+	struct stub st_refuse = { 0, NULL, 0, 0, 1, 0, 0 };
 	struct smtp_conf conf = test_conf();
 
 	check_conf(&conf, &st_refuse, st, ARRAY_SIZE(st),
@@ -767,8 +773,8 @@ test_policy_mail_and_close(void)
 		C("MAIL FROM:<a@x>\r\nRCPT TO:<bad@y>\r\nNOOP\r\n"),
 		U("250 ok\r\n"),
 	};
-	struct stub refuse_mail = { 0, NULL, 0, 1, 0 };
-	struct stub refuse_close = { 0, "bad", 1, 0, 0 };
+	struct stub refuse_mail = { 0, NULL, 0, 1, 0, 0, 0 };
+	struct stub refuse_close = { 0, "bad", 1, 0, 0, 0, 0 };
 	struct smtp_conf conf = test_conf();
 
 	check_conf(&conf, &refuse_mail, st, ARRAY_SIZE(st),
@@ -1028,6 +1034,53 @@ test_starttls_refused(void)
 	    " ncmd=2 nerr=1 dropped=0 normalized=0\n");
 }
 
+/* STARTTLS put to the policy: passed, it goes on as before; refused, the
+ * gateway answers 454 itself, in order, and the session stays in the clear
+ * (the upstream never sees the STARTTLS). */
+static void
+test_starttls_policy(void)
+{
+	static const struct stub ask = { 0, NULL, 0, 0, 0, 1, 0 };
+	static const struct stub refuse = { 0, NULL, 0, 0, 0, 1, 1 };
+	static const struct stub refuse_async = { 1, NULL, 0, 0, 0, 1, 1 };
+	static const struct step pass[] = {
+		U(GREET),
+		C("EHLO c\r\n"),
+		U("250-mx.example.org\r\n250 STARTTLS\r\n"),
+		C("STARTTLS\r\n"),
+		U("220 2.0.0 Ready to start TLS\r\n"),
+	};
+	static const struct step no[] = {
+		U(GREET),
+		C("EHLO c\r\nSTARTTLS\r\nNOOP\r\n"),
+		U("250-mx.example.org\r\n250 STARTTLS\r\n"),
+		U("250 ok\r\n"),
+	};
+	static const struct step no_async[] = {
+		U(GREET),
+		C("EHLO c\r\nSTARTTLS\r\nNOOP\r\n"),
+		U("250-mx.example.org\r\n250 STARTTLS\r\n"),
+		DECIDE,
+		U("250 ok\r\n"),
+	};
+	struct smtp_conf conf = test_conf();
+	const char *client = GREET "250-mx.example.org\r\n250 STARTTLS\r\n"
+	    "454 4.7.0 TLS not available due to local policy\r\n250 ok\r\n";
+	const char *events = "decide starttls  notxn\n"
+	    "info cls=mx greeting=mx.example.org ehlo=c mech= user= ntxn=0"
+	    " ncmd=3 nerr=1 dropped=0 normalized=0\n";
+
+	check_conf(&conf, &ask, pass, ARRAY_SIZE(pass), NULL, NULL,
+	    "decide starttls  notxn\n"
+	    "tunnel\n"
+	    "info cls=tls greeting=mx.example.org ehlo=c mech= user= ntxn=0"
+	    " ncmd=2 nerr=0 dropped=0 normalized=0\n");
+	check_conf(&conf, &refuse, no, ARRAY_SIZE(no), client,
+	    "EHLO c\r\nNOOP\r\n", events);
+	check_conf(&conf, &refuse_async, no_async, ARRAY_SIZE(no_async),
+	    client, "EHLO c\r\nNOOP\r\n", events);
+}
+
 static void
 test_bad_lines(void)
 {
@@ -1239,6 +1292,7 @@ suite_smtp_register(void)
 	    CU_add_test(s, "auth_failed", test_auth_failed) == NULL ||
 	    CU_add_test(s, "starttls", test_starttls) == NULL ||
 	    CU_add_test(s, "starttls_refused", test_starttls_refused) == NULL ||
+	    CU_add_test(s, "starttls_policy", test_starttls_policy) == NULL ||
 	    CU_add_test(s, "bad_lines", test_bad_lines) == NULL ||
 	    CU_add_test(s, "garbage_first", test_garbage_first) == NULL ||
 	    CU_add_test(s, "too_many_errors", test_too_many_errors) == NULL ||
