@@ -207,8 +207,29 @@ audit_session_set_identity(struct audit_session *rec, const char *subscriber,
 }
 
 void
+audit_session_add_decision(struct audit_session *rec, const char *point,
+    const char *limit, const char *verdict, const char *source)
+{
+	struct audit_decision *d;
+
+	if (rec->ndecisions >= AUDIT_DECISIONS_MAX)
+		return;
+	if (rec->decisions == NULL)
+		rec->decisions = xcalloc(AUDIT_DECISIONS_MAX,
+		    sizeof(*rec->decisions));
+	d = &rec->decisions[rec->ndecisions++];
+	snprintf(d->point, sizeof(d->point), "%s", point);
+	snprintf(d->limit, sizeof(d->limit), "%s", limit);
+	snprintf(d->verdict, sizeof(d->verdict), "%s", verdict);
+	d->source = source;
+}
+
+void
 audit_session_free(struct audit_session *rec)
 {
+	free(rec->decisions);
+	rec->decisions = NULL;
+	rec->ndecisions = 0;
 	free(rec->subscriber);
 	free(rec->policy_class);
 	rec->subscriber = rec->policy_class = NULL;
@@ -670,6 +691,21 @@ audit_write_session(const struct config *c, struct audit_session *rec)
 		    (long long)rec->dropped_after_starttls);
 		set_int(o, "normalized_newlines",
 		    (long long)rec->normalized_newlines);
+	}
+	if (rec->ndecisions > 0) {
+		json_t *a = json_array();
+
+		for (uint8_t i = 0; i < rec->ndecisions; i++) {
+			const struct audit_decision *d = &rec->decisions[i];
+			json_t *e = json_object();
+
+			set_str(e, "point", d->point);
+			set_str(e, "limit", d->limit);
+			set_str(e, "verdict", d->verdict);
+			set_str(e, "source", d->source);
+			json_array_append_new(a, e);
+		}
+		json_object_set_new(o, "decisions", a);
 	}
 	set_str(o, "end_reason", rec->end_reason[0] ? rec->end_reason : "unknown");
 	emit(o);

@@ -58,7 +58,20 @@ struct audit_session {
 	/* SMTP_REDIRECT: the smarthost the session went to instead of dst
 	 * (family 0: not redirected); written as "redirected_to" */
 	struct audit_addr redirected_to;
+	/* policy refusals (policy.c), written as "decisions" */
+	struct audit_decision *decisions;
+	uint8_t ndecisions;
 };
+
+/* One policy refusal: where, which limit ("sub.mx.rcpt"), the reply
+ * ("452 4.5.3 ...", truncated) and who decided ("redis", "local", "none"). */
+struct audit_decision {
+	char point[12];
+	char limit[40];
+	char verdict[72];
+	const char *source;		/* static */
+};
+#define AUDIT_DECISIONS_MAX 8
 
 /* audit_open - "-" is stdout. 0 or a negative errno. */
 int audit_open(const char *path);
@@ -84,6 +97,10 @@ void audit_session_set_reason(struct audit_session *rec, const char *reason);
  * class, as they were at that moment (strings copied). */
 void audit_session_set_identity(struct audit_session *rec,
     const char *subscriber, const char *source, const char *policy_class);
+/* audit_session_add_decision - append a policy refusal (at most
+ * AUDIT_DECISIONS_MAX are kept). */
+void audit_session_add_decision(struct audit_session *rec, const char *point,
+    const char *limit, const char *verdict, const char *source);
 /* audit_session_free - free the strings rec owns. */
 void audit_session_free(struct audit_session *rec);
 
