@@ -1,25 +1,968 @@
 /*
- * policy.c - the decision point. In this issue it passes everything,
- * synchronously, and leaves a debug line; the Redis-backed limits plug in
- * here (they will copy req->key and answer from a Redis reply callback).
+ * policy.c - the decision point (policy.h): the glue between the relay,
+ * the pure policy core (policy_core.c) and the limiter (ratelimit/).
+ *
+ * Ownership: one struct pworker per worker (indexed by worker id) owns that
+ * worker's struct rl and the lease-renewal timer; the node's fallback
+ * (struct rl_local) is shared. A struct policy_sess is reference-counted:
+ * the session holds one reference until policy_session_end(), every
+ * decision in flight one more; the last one frees it. A decision that
+ * answers after its session ended gives its fresh lease straight back.
+ *
+ * Lock-out: when a subscriber limit denies (answered by Redis), one more
+ * decision counts a violation against the class's "viol" limit; when that
+ * one denies, the subscriber is locked (RL_LOCK, lockout.duration). Every
+ * later decision carries the lock, so the next question (normally the next
+ * connect) gets the "locked" reply. Locks live only in Redis: without
+ * Redis there is no lock-out.
+ *
+ * Leases: the connect decision takes the concurrency leases (subscriber,
+ * destination, global), STARTTLS the tls ones; a timer renews leases every
+ * third of their TTL, the session's end gives them back. A node that dies
+ * leaks nothing: its leases expire by their TTL.
  */
+#include "util.h"	/* before uv.h: sys/param.h defines MIN/MAX too */
 #include "policy.h"
 
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
+#include "cidr.h"
+#include "err.h"
+#include "identity.h"
+#include "limiter.h"
+#include "local.h"
 #include "log.h"
+#include "policy_core.h"
+
+#define RENEW_TICK_MS 10000
+#define RENEW_AFTER_MS (PC_LEASE_TTL_MS / 3)
+#define POLICY_REFUSALS_KEPT 8
+#define LOCKS_WAIT_MS 2000
+
+enum { LEASE_CONNECT, LEASE_TLS, LEASE_COUNT };
+
+struct pstats {
+	atomic_uint_fast64_t decisions, refused, redis, local, errors,
+	    lockouts, tls_ended;
+};
+
+struct pworker {
+	struct worker *w;
+	struct rl *rl;			/* NULL: no Redis, the fallback decides */
+	uv_timer_t renew;
+	int started;
+	struct policy_sess *leased;	/* sessions holding leases */
+	struct pstats st;
+};
+
+struct refusal {
+	uint8_t point;			/* enum pc_point */
+	uint8_t source;			/* enum rl_source */
+	const char *why;		/* static */
+	char limit[24];			/* "sub.mx.rcpt" */
+	char reply[64];			/* truncated reply */
+};
+
+struct policy_sess {
+	struct policy_sess *prev, *next;	/* pworker.leased */
+	struct pworker *pw;
+	int refs;
+	unsigned dead : 1;
+	unsigned listed : 1;
+	unsigned renewing : 1;
+	void *lease[LEASE_COUNT];	/* struct rl_lease, or struct rl_plan (local) */
+	int64_t renewed_ms;
+	const struct policy_class *cls;
+	uint64_t tls_chunk;
+	uint64_t tls_budget;
+	uint32_t nrefusals;
+	struct refusal refusals[POLICY_REFUSALS_KEPT];
+	char sid[AUDIT_ID_LEN + 1];
+	char dst[ADDR_STRLEN];
+	size_t sublen;
+	char sub[];
+};
+
+/* One decision in flight. */
+struct pdec {
+	struct policy_sess *ps;
+	struct sess_key key;
+	policy_cb cb;
+	void *arg;
+	enum pc_point point;
+	enum traffic_class traffic;
+	struct pc_plan plan;
+};
+
+static struct {
+	const struct config *c;
+	struct cidr *prefixes;		/* policy.prefixes -> struct policy_class */
+	struct rl_local *local;
+	char host[ADDR_STRLEN];
+	char **sentinels;
+	size_t nsentinels;
+} P;
+
+static struct pworker pws[WORKER_MAX];
+
+/* Session state ------------------------------------------------------ */
+
+static void
+ps_unref(struct policy_sess *ps)
+{
+	if (--ps->refs == 0)
+		free(ps);
+}
+
+static struct pworker *
+pw_of(struct worker *w)
+{
+	return &pws[w->id];
+}
+
+static const struct policy_class *
+class_for(const union sockaddr_any *src, const char *name)
+{
+	const struct policy_class *cls = NULL;
+
+	if (name != NULL && name[0] != '\0')
+		cls = config_class(P.c, name);
+	if (cls == NULL && P.prefixes != NULL)
+		cls = cidr_lookup(P.prefixes, src, NULL);
+	return cls != NULL ? cls : P.c->policy.default_class;
+}
+
+struct policy_sess *
+policy_session_new(struct worker *w, const char *session_id,
+    const union sockaddr_any *src, const union sockaddr_any *dst)
+{
+	struct identity id;
+	struct policy_sess *ps;
+	const struct policy_class *cls;
+	union sockaddr_any d = *dst;
+	char sub[ADDR_STRLEN + 8];
+	const char *s;
+	size_t n;
+
+	memset(&id, 0, sizeof(id));
+	identity_lookup(src, now_ms(), &id);
+	if (id.source == IDENTITY_ADDRESS) {
+		/* nobody known: the address, or its IPv6 /64, is whom the
+		 * limits count (an IPv6 host picks any address of its /64) */
+		pc_sub_from_addr(src, sub, sizeof(sub));
+		s = sub;
+		cls = class_for(src, NULL);
+	} else {
+		s = id.subscriber;
+		cls = class_for(src, id.cls);
+	}
+	n = strlen(s);
+	ps = xcalloc(1, sizeof(*ps) + n + 1);
+	memcpy(ps->sub, s, n + 1);
+	ps->sublen = n;
+	ps->cls = cls;
+	ps->refs = 1;
+	ps->pw = pw_of(w);
+	snprintf(ps->sid, sizeof(ps->sid), "%s", session_id);
+	addr_unmap(&d);
+	if (addr_ntop(&d, ps->dst, sizeof(ps->dst)) == NULL)
+		ps->dst[0] = '\0';
+	return ps;
+}
+
+const char *
+policy_subscriber(const struct policy_sess *ps)
+{
+	return ps->sub;
+}
+
+const char *
+policy_class_name(const struct policy_sess *ps)
+{
+	return ps->cls->name;
+}
+
+static void
+list_add(struct policy_sess *ps)
+{
+	struct pworker *pw = ps->pw;
+
+	if (ps->listed)
+		return;
+	ps->listed = 1;
+	ps->renewed_ms = now_ms();
+	ps->prev = NULL;
+	ps->next = pw->leased;
+	if (pw->leased != NULL)
+		pw->leased->prev = ps;
+	pw->leased = ps;
+}
+
+static void
+list_del(struct policy_sess *ps)
+{
+	if (!ps->listed)
+		return;
+	ps->listed = 0;
+	if (ps->prev != NULL)
+		ps->prev->next = ps->next;
+	else
+		ps->pw->leased = ps->next;
+	if (ps->next != NULL)
+		ps->next->prev = ps->prev;
+}
+
+static void
+lease_release(struct pworker *pw, void *lease)
+{
+	if (lease == NULL)
+		return;
+	if (pw->rl != NULL)
+		rl_release(pw->rl, lease);
+	else {
+		rl_local_release(P.local, lease, rl_local_now_us());
+		free(lease);
+	}
+}
+
+void
+policy_session_end(struct policy_sess *ps, struct audit_session *rec)
+{
+	if (ps == NULL)
+		return;
+	for (int i = 0; i < LEASE_COUNT; i++) {
+		lease_release(ps->pw, ps->lease[i]);
+		ps->lease[i] = NULL;
+	}
+	list_del(ps);
+	if (rec != NULL) {
+		uint32_t n = MIN(ps->nrefusals, POLICY_REFUSALS_KEPT);
+
+		for (uint32_t i = 0; i < n; i++) {
+			const struct refusal *r = &ps->refusals[i];
+
+			audit_session_add_decision(rec, pc_point_name(r->point),
+			    r->limit, r->reply, r->source == RL_SRC_REDIS
+			    ? "redis" : r->source == RL_SRC_LOCAL ? "local"
+			    : "none");
+		}
+	}
+	ps->dead = 1;
+	ps_unref(ps);
+}
+
+/* Lease renewal ------------------------------------------------------ */
+
+static void
+renew_cb(void *arg, const struct rl_result *res)
+{
+	struct policy_sess *ps = arg;
+
+	ps->renewing = 0;
+	if (!ps->dead && res->verdict == RL_DENY)
+		log_warn("event=policy_lease_lost id=%s", ps->sid);
+	ps_unref(ps);
+}
+
+static void
+renew_tick(uv_timer_t *t)
+{
+	struct pworker *pw = t->data;
+	int64_t now = now_ms();
+
+	for (struct policy_sess *ps = pw->leased; ps != NULL; ps = ps->next) {
+		if (ps->renewing || now - ps->renewed_ms < RENEW_AFTER_MS)
+			continue;
+		ps->renewed_ms = now;
+		for (int i = 0; i < LEASE_COUNT; i++) {
+			struct rl_outcome o;
+
+			if (ps->lease[i] == NULL)
+				continue;
+			if (pw->rl == NULL) {
+				rl_local_decide(P.local, ps->lease[i],
+				    rl_local_now_us(), &o);
+				continue;
+			}
+			ps->refs++;
+			ps->renewing = 1;
+			if (rl_renew(pw->rl, ps->lease[i], renew_cb, ps) != 0) {
+				ps->renewing = 0;
+				ps_unref(ps);
+			}
+		}
+	}
+}
+
+/* Deciding ----------------------------------------------------------- */
+
+static enum traffic_class
+traffic_of(enum smtp_class c)
+{
+	switch (c) {
+	case SMTP_CLASS_SUBMISSION:
+		return TRAFFIC_SUBMISSION;
+	case SMTP_CLASS_TLS:
+		return TRAFFIC_TLS;
+	default:
+		return TRAFFIC_MX;
+	}
+}
+
+static void
+facts_of(const struct pdec *d, uint64_t bytes, struct pc_facts *f)
+{
+	f->sub = d->ps->sub;
+	f->sublen = d->ps->sublen;
+	f->cls = d->ps->cls;
+	f->traffic = d->traffic;
+	f->dst = d->ps->dst[0] != '\0' ? d->ps->dst : NULL;
+	f->bytes = bytes;
+}
+
+static void
+lock_cb(void *arg, int err)
+{
+	char *sub = arg, e[300];
+
+	if (err != 0)
+		log_warn("event=policy_lock_failed sub=%s error=\"%s\"",
+		    log_esc(e, sizeof(e), sub, strlen(sub)), sg_strerror(err));
+	free(sub);
+}
+
+static void
+lock_out(struct pworker *pw, const struct policy_sess *ps)
+{
+	const struct lockout_conf *lo = &ps->cls->lockout;
+	char e[300];
+	char *copy = xstrdup(ps->sub);
+
+	atomic_fetch_add_explicit(&pw->st.lockouts, 1, memory_order_relaxed);
+	log_info("event=policy_lockout id=%s sub=%s class=%s violations=%u "
+	    "within_s=%u duration_s=%u", ps->sid,
+	    log_esc(e, sizeof(e), ps->sub, ps->sublen), ps->cls->name,
+	    lo->violations, lo->within_ms / 1000, lo->duration_ms / 1000);
+	if (pw->rl == NULL || rl_lock(pw->rl, "sub", ps->sub, ps->sublen,
+	    lo->duration_ms, lock_cb, copy) != 0)
+		lock_cb(copy, SG_EINVAL);
+}
+
+static void
+violation_cb(void *arg, const struct rl_result *res)
+{
+	struct policy_sess *ps = arg;
+
+	if (res->verdict == RL_DENY && res->source == RL_SRC_REDIS)
+		lock_out(ps->pw, ps);
+	ps_unref(ps);
+}
+
+/* violation - a subscriber limit denied: count it; the Nth within the
+ * window locks the subscriber out. */
+static void
+violation(struct pworker *pw, struct policy_sess *ps, const struct pc_facts *f)
+{
+	struct rl_limit l;
+	struct rl_request rq;
+	int now;
+
+	if (pw->rl == NULL)
+		return;		/* locks live only in Redis */
+	if (!pc_violation(f, &l, &now)) {
+		if (now)
+			lock_out(pw, ps);
+		return;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.limits = &l;
+	rq.nlimits = 1;
+	ps->refs++;
+	if (rl_decide(pw->rl, &rq, violation_cb, ps) != 0)
+		ps_unref(ps);
+}
+
+static void
+record_refusal(struct policy_sess *ps, const struct pdec *d, int idx,
+    const struct smtp_verdict *v, enum rl_source src)
+{
+	struct refusal *r;
+
+	if (ps->nrefusals++ >= POLICY_REFUSALS_KEPT)
+		return;
+	r = &ps->refusals[ps->nrefusals - 1];
+	r->point = (uint8_t)d->point;
+	r->source = (uint8_t)src;
+	r->why = v->why;
+	if (idx >= 0 && (size_t)idx < d->plan.n)
+		snprintf(r->limit, sizeof(r->limit), "%s.%s",
+		    d->plan.lim[idx].scope, d->plan.lim[idx].name);
+	else
+		snprintf(r->limit, sizeof(r->limit), "%s", v->why);
+	snprintf(r->reply, sizeof(r->reply), "%s", v->reply != NULL ? v->reply : "");
+}
+
+static const char *
+source_name(enum rl_source s)
+{
+	return s == RL_SRC_REDIS ? "redis" : s == RL_SRC_LOCAL ? "local" : "none";
+}
+
+/* finish - map the limiter's answer, log and count it, answer the asker. */
+static void
+finish(struct pdec *d, const struct rl_result *res)
+{
+	struct policy_sess *ps = d->ps;
+	struct pworker *pw = ps->pw;
+	struct smtp_verdict v;
+	struct pc_facts f;
+	char buf[PC_REPLY_MAX], e[300], r[PC_REPLY_MAX + 16];
+	enum pc_answer a;
+	int idx = res->deny_index;
+
+	a = res->verdict == RL_ALLOW ? PC_ALLOW : res->verdict == RL_DENY
+	    ? PC_DENY : PC_ERROR;
+	if (d->plan.deny)
+		a = PC_DENY;
+	pc_verdict(P.c, &d->plan, d->point, a, idx, res->retry_after_ms, &v, buf);
+	if (res->source == RL_SRC_REDIS)
+		atomic_fetch_add_explicit(&pw->st.redis, 1, memory_order_relaxed);
+	else if (res->source == RL_SRC_LOCAL)
+		atomic_fetch_add_explicit(&pw->st.local, 1, memory_order_relaxed);
+	if (a == PC_ERROR)
+		atomic_fetch_add_explicit(&pw->st.errors, 1, memory_order_relaxed);
+	if (v.kind == SMTP_PASS) {
+		if ((d->point == PC_STARTTLS || d->point == PC_TLS_BYTES) &&
+		    !ps->dead)
+			ps->tls_budget += ps->tls_chunk;
+		log_debug("event=policy id=%s point=%s verdict=pass source=%s",
+		    ps->sid, pc_point_name(d->point), source_name(res->source));
+	} else {
+		atomic_fetch_add_explicit(&pw->st.refused, 1, memory_order_relaxed);
+		log_info("event=policy_refuse id=%s sub=%s class=%s traffic=%s "
+		    "point=%s limit=%s.%s why=%s source=%s retry_ms=%lld reply=%s",
+		    ps->sid, log_esc(e, sizeof(e), ps->sub, ps->sublen),
+		    ps->cls->name, config_traffic_name(d->traffic),
+		    pc_point_name(d->point),
+		    idx >= 0 && (size_t)idx < d->plan.n ? d->plan.lim[idx].scope
+		    : "sub", idx >= 0 && (size_t)idx < d->plan.n
+		    ? d->plan.lim[idx].name : "-", v.why,
+		    source_name(res->source), (long long)res->retry_after_ms,
+		    log_esc(r, sizeof(r), buf, strlen(buf)));
+		record_refusal(ps, d, idx, &v, res->source);
+		if (a == PC_DENY && !d->plan.deny && idx >= 0 &&
+		    (size_t)idx < d->plan.n &&
+		    d->plan.meta[idx].scope == PC_S_SUB &&
+		    d->plan.meta[idx].what != PC_W_LOCK &&
+		    res->source == RL_SRC_REDIS) {
+			facts_of(d, 0, &f);
+			violation(pw, ps, &f);
+		}
+	}
+	d->cb(&d->key, &v, d->arg);
+}
+
+static void
+decided(void *arg, const struct rl_result *res)
+{
+	struct pdec *d = arg;
+	struct policy_sess *ps = d->ps;
+	int slot = d->point == PC_STARTTLS ? LEASE_TLS : LEASE_CONNECT;
+
+	if (res->lease != NULL) {
+		if (ps->dead || ps->lease[slot] != NULL)
+			rl_release(ps->pw->rl, res->lease);
+		else {
+			ps->lease[slot] = res->lease;
+			list_add(ps);
+		}
+	}
+	/* a decision cancelled by rl_free has no session left to answer */
+	if (!(res->verdict == RL_ERROR && res->err == -ECANCELED))
+		finish(d, res);
+	ps_unref(ps);
+	free(d);
+}
+
+/* local_decide - the fallback alone (no Redis section): synchronous. */
+static void
+local_decide(struct pdec *d, struct rl_result *res)
+{
+	struct rl_plan *rp = xmalloc(sizeof(*rp)), *l;
+	struct rl_outcome o;
+	struct policy_sess *ps = d->ps;
+	int slot = d->point == PC_STARTTLS ? LEASE_TLS : LEASE_CONNECT;
+	size_t k = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->source = RL_SRC_LOCAL;
+	res->deny_index = -1;
+	if (rl_plan_build(rp, d->plan.lim, d->plan.n, "local", ps->sid,
+	    strlen(ps->sid)) != 0) {
+		res->verdict = RL_ERROR;
+		res->err = SG_EINVAL;
+		free(rp);
+		return;
+	}
+	rl_local_decide(P.local, rp, rl_local_now_us(), &o);
+	res->verdict = o.allow ? RL_ALLOW : RL_DENY;
+	res->deny_index = o.allow ? -1 : o.deny_index;
+	res->retry_after_ms = o.retry_ms;
+	
+	if (o.allow && rp->nconc > 0 && ps->lease[slot] == NULL) {
+		/* keep only the concurrency items: that is the lease */
+		l = xmalloc(offsetof(struct rl_plan, item) +
+		    (size_t)rp->nconc * sizeof(struct rl_item));
+		memcpy(l, rp, offsetof(struct rl_plan, item));
+		for (size_t i = 0; i < rp->n; i++)
+			if (rp->item[i].kind == RL_CONC)
+				l->item[k++] = rp->item[i];
+		l->n = k;
+		ps->lease[slot] = l;
+		list_add(ps);
+	}
+	free(rp);
+}
+
+/* dispatch - ask the limiter for d; the answer goes to d->cb. */
+static void
+dispatch(struct pdec *d)
+{
+	struct pworker *pw = d->ps->pw;
+	struct rl_request rq;
+	struct rl_result res;
+
+	atomic_fetch_add_explicit(&pw->st.decisions, 1, memory_order_relaxed);
+	memset(&res, 0, sizeof(res));
+	res.deny_index = -1;
+	res.source = RL_SRC_NONE;
+	if (d->plan.deny || d->plan.n == 0) {
+		res.verdict = d->plan.deny ? RL_DENY : RL_ALLOW;
+		res.retry_after_ms = -1;
+		finish(d, &res);
+		free(d);
+		return;
+	}
+	if (pw->rl == NULL) {
+		local_decide(d, &res);
+		finish(d, &res);
+		free(d);
+		return;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.limits = d->plan.lim;
+	rq.nlimits = d->plan.n;
+	rq.session = d->ps->sid;
+	rq.session_len = strlen(d->ps->sid);
+	d->ps->refs++;
+	if (rl_decide(pw->rl, &rq, decided, d) != 0) {
+		d->ps->refs--;
+		res.verdict = RL_ERROR;
+		res.err = SG_EINVAL;
+		log_warn("event=policy_bad_plan id=%s point=%s", d->ps->sid,
+		    pc_point_name(d->point));
+		finish(d, &res);
+		free(d);
+	}
+}
+
+static struct pdec *
+pdec_new(struct policy_sess *ps, const struct sess_key *key, policy_cb cb,
+    void *arg, enum pc_point point, enum traffic_class traffic)
+{
+	struct pdec *d = xmalloc(sizeof(*d));
+
+	d->ps = ps;
+	d->key = *key;
+	d->cb = cb;
+	d->arg = arg;
+	d->point = point;
+	d->traffic = traffic;
+	return d;
+}
 
 void
 policy_ask(const struct policy_req *req, policy_cb cb, void *arg)
 {
 	static const struct smtp_verdict pass = { SMTP_PASS, NULL, "pass" };
-	char a[ADDRPORT_STRLEN], argbuf[160];
-	const char *s = req->arg != NULL ? req->arg : "";
+	struct policy_sess *ps = req->ps;
+	struct pc_facts f;
+	struct pdec *d;
+	enum pc_point pt;
+	uint64_t bytes = 0;
 
-	if (log_enabled(LOG_DEBUG))
-		log_debug("event=policy id=%s point=%s src=%s arg=%s verdict=pass",
-		    req->session_id, smtp_point_name(req->point),
-		    addr_fmt(req->src, a, sizeof(a)),
-		    log_esc(argbuf, sizeof(argbuf), s, strlen(s)));
-	cb(&req->key, &pass, arg);
+	if (ps == NULL || ps->dead) {
+		cb(&req->key, &pass, arg);
+		return;
+	}
+	switch (req->point) {
+	case SMTP_AT_CONNECT:
+		pt = PC_CONNECT;
+		break;
+	case SMTP_AT_MAIL:
+		pt = PC_MAIL;
+		break;
+	case SMTP_AT_RCPT:
+		pt = PC_RCPT;
+		break;
+	case SMTP_AT_DATA_END:
+		pt = PC_DATA_END;
+		bytes = req->txn != NULL ? req->txn->size : 0;
+		break;
+	case SMTP_AT_STARTTLS:
+		pt = PC_STARTTLS;
+		ps->tls_chunk = pc_tls_chunk(P.c, ps->cls);
+		bytes = ps->tls_chunk;
+		break;
+	default:
+		cb(&req->key, &pass, arg);
+		return;
+	}
+	d = pdec_new(ps, &req->key, cb, arg, pt, pt == PC_STARTTLS
+	    ? TRAFFIC_TLS : pt == PC_CONNECT ? TRAFFIC_MX : traffic_of(req->cls));
+	ps->refs++;
+	facts_of(d, bytes, &f);
+	pc_plan_build(P.c, &f, pt, &d->plan);
+	dispatch(d);
+	ps_unref(ps);
+}
+
+/* TLS tunnels -------------------------------------------------------- */
+
+uint64_t
+policy_tls_budget(const struct policy_sess *ps)
+{
+	return ps->tls_chunk > 0 ? ps->tls_budget : 0;
+}
+
+uint32_t
+policy_tls_duration(const struct policy_sess *ps)
+{
+	return ps->cls->traffic[TRAFFIC_TLS].duration_ms;
+}
+
+void
+policy_tls_more(struct policy_sess *ps, const struct sess_key *key,
+    policy_cb cb, void *arg)
+{
+	struct pc_facts f;
+	struct pdec *d = pdec_new(ps, key, cb, arg, PC_TLS_BYTES, TRAFFIC_TLS);
+
+	ps->refs++;
+	facts_of(d, ps->tls_chunk, &f);
+	pc_plan_build(P.c, &f, PC_TLS_BYTES, &d->plan);
+	dispatch(d);
+	ps_unref(ps);
+}
+
+void
+policy_tls_end(struct policy_sess *ps, const char *what)
+{
+	char e[300];
+
+	atomic_fetch_add_explicit(&ps->pw->st.tls_ended, 1,
+	    memory_order_relaxed);
+	log_info("event=policy_tls_end id=%s sub=%s class=%s limit=%s",
+	    ps->sid, log_esc(e, sizeof(e), ps->sub, ps->sublen),
+	    ps->cls->name, what);
+	if (ps->nrefusals++ < POLICY_REFUSALS_KEPT) {
+		struct refusal *r = &ps->refusals[ps->nrefusals - 1];
+
+		r->point = PC_TLS_BYTES;
+		r->source = RL_SRC_NONE;
+		r->why = "tls";
+		snprintf(r->limit, sizeof(r->limit), "sub.tls.%s", what);
+		snprintf(r->reply, sizeof(r->reply), "closed");
+	}
+}
+
+/* Workers ------------------------------------------------------------ */
+
+int
+policy_init(const struct config *c)
+{
+	const struct redis_conf *rc = &c->redis;
+	char a[ADDRPORT_STRLEN];
+
+	P.c = c;
+	P.local = rl_local_new();
+	if (c->policy.nprefixes > 0) {
+		P.prefixes = cidr_new();
+		for (size_t i = 0; i < c->policy.nprefixes; i++)
+			if (cidr_insert(P.prefixes, &c->policy.prefixes[i].prefix,
+			    (void *)c->policy.prefixes[i].cls, NULL) != 0)
+				return SG_ECONFIG;
+	}
+	if (rc->enabled) {
+		union sockaddr_any u = rc->address;
+
+		addr_ntop(&u, P.host, sizeof(P.host));
+		P.nsentinels = rc->nsentinels;
+		P.sentinels = xcalloc(rc->nsentinels + 1, sizeof(char *));
+		for (size_t i = 0; i < rc->nsentinels; i++)
+			P.sentinels[i] = xstrdup(addr_fmt(&rc->sentinels[i], a,
+			    sizeof(a)));
+		if (rc->database != 0)
+			log_warn("event=policy_redis_database database=%u "
+			    "note=\"the limiter uses database 0\"", rc->database);
+	}
+	return 0;
+}
+
+void
+policy_shutdown(void)
+{
+	if (P.prefixes != NULL)
+		cidr_free(P.prefixes, NULL);
+	for (size_t i = 0; i < P.nsentinels; i++)
+		free(P.sentinels[i]);
+	free(P.sentinels);
+	if (P.local != NULL)
+		rl_local_free(P.local);
+	memset(&P, 0, sizeof(P));
+}
+
+static void
+rl_conf_of(const struct config *c, struct rl_conf *rc)
+{
+	memset(rc, 0, sizeof(*rc));
+	rc->host = P.host;
+	rc->port = addr_port(&c->redis.address);
+	rc->sentinels = (const char *const *)P.sentinels;
+	rc->nsentinels = P.nsentinels;
+	rc->master_name = c->redis.master_name;
+	rc->password = c->redis.password.value;
+	rc->deadline_ms = (int)c->redis.timeout_ms;
+	rc->connect_timeout_ms = (int)c->redis.connect_timeout_ms;
+	rc->fail = c->redis.on_failure == REDIS_FAIL_CLOSED ? RL_FAIL_CLOSED
+	    : RL_FAIL_OPEN;
+}
+
+int
+policy_worker_start(struct worker *w)
+{
+	struct pworker *pw = pw_of(w);
+	struct rl_conf rc;
+
+	memset(pw, 0, sizeof(*pw));
+	pw->w = w;
+	if (P.c != NULL && P.c->redis.enabled) {
+		rl_conf_of(P.c, &rc);
+		rc.local = P.local;
+		if ((pw->rl = rl_new(&w->loop, &rc)) == NULL)
+			return SG_ECONFIG;
+	}
+	uv_timer_init(&w->loop, &pw->renew);
+	pw->renew.data = pw;
+	uv_timer_start(&pw->renew, renew_tick, RENEW_TICK_MS, RENEW_TICK_MS);
+	pw->started = 1;
+	return 0;
+}
+
+void
+policy_worker_stop(struct worker *w)
+{
+	struct pworker *pw = pw_of(w);
+
+	if (!pw->started)
+		return;
+	pw->started = 0;
+	uv_timer_stop(&pw->renew);
+	uv_close((uv_handle_t *)&pw->renew, NULL);
+	if (pw->rl != NULL) {
+		struct rl_stats st;
+
+		rl_get_stats(pw->rl, &st);
+		log_info("event=policy_end worker=%d decisions=%llu redis=%llu "
+		    "local=%llu errors=%llu timeouts=%llu noscript=%llu", w->id,
+		    (unsigned long long)st.decisions,
+		    (unsigned long long)st.redis, (unsigned long long)st.local,
+		    (unsigned long long)st.errors,
+		    (unsigned long long)st.timeouts,
+		    (unsigned long long)st.noscript);
+		rl_free(pw->rl, NULL, NULL);
+		/* leases released from here on are only freed */
+		pw->rl = NULL;
+	}
+}
+
+void
+policy_get_stats(struct policy_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (int i = 0; i < WORKER_MAX; i++) {
+		struct pstats *p = &pws[i].st;
+
+		st->decisions += atomic_load_explicit(&p->decisions, memory_order_relaxed);
+		st->refused += atomic_load_explicit(&p->refused, memory_order_relaxed);
+		st->redis += atomic_load_explicit(&p->redis, memory_order_relaxed);
+		st->local += atomic_load_explicit(&p->local, memory_order_relaxed);
+		st->errors += atomic_load_explicit(&p->errors, memory_order_relaxed);
+		st->lockouts += atomic_load_explicit(&p->lockouts, memory_order_relaxed);
+		st->tls_ended += atomic_load_explicit(&p->tls_ended, memory_order_relaxed);
+	}
+}
+
+/* Lock administration ------------------------------------------------ */
+
+/*
+ * Each call runs a private loop with its own limiter (fail closed: no
+ * fallback), waits until it is up, sends one command and closes again.
+ * The workers' loops are never touched from another thread.
+ */
+struct adm {
+	uv_loop_t loop;
+	uv_timer_t timer;
+	struct rl *rl;
+	int64_t deadline;
+	int done, err, sent;
+	const char *lift;		/* lift: the subscriber; list: NULL */
+	struct policy_lock *locks;
+	size_t nlocks;
+};
+
+/* unescape_id - "sg:{sub:<id>}:lock:l" -> the id, %HH decoded. */
+static void
+unescape_id(const char *key, char *out, size_t outlen)
+{
+	const char *s = strstr(key, "{sub:"), *e;
+	size_t o = 0;
+
+	out[0] = '\0';
+	if (s == NULL || (e = strstr(s, "}:lock:l")) == NULL)
+		return;
+	for (s += 5; s < e && o + 1 < outlen; s++) {
+		unsigned v;
+
+		if (*s == '%' && e - s >= 3 && sscanf(s + 1, "%2x", &v) == 1) {
+			out[o++] = (char)v;
+			s += 2;
+		} else
+			out[o++] = *s;
+	}
+	out[o] = '\0';
+}
+
+static void
+adm_list_cb(void *arg, int err, size_t n, const char *const *keys,
+    const int64_t *ttl)
+{
+	struct adm *a = arg;
+
+	a->done = 1;
+	a->err = err;
+	if (err != 0)
+		return;
+	a->locks = xcalloc(n + 1, sizeof(*a->locks));
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(keys[i], "sg:{sub:", 8) != 0)
+			continue;
+		unescape_id(keys[i], a->locks[a->nlocks].subscriber,
+		    sizeof(a->locks[a->nlocks].subscriber));
+		a->locks[a->nlocks++].ttl_ms = ttl[i];
+	}
+}
+
+static void
+adm_lift_cb(void *arg, int err)
+{
+	struct adm *a = arg;
+
+	a->done = 1;
+	a->err = err;
+}
+
+static void
+adm_tick(uv_timer_t *t)
+{
+	struct adm *a = t->data;
+	int rc;
+
+	if (a->done || now_ms() > a->deadline) {
+		if (!a->done) {
+			a->done = 1;
+			a->err = -ETIMEDOUT;
+		}
+		uv_timer_stop(t);
+		return;
+	}
+	if (a->sent || !rl_is_up(a->rl))
+		return;
+	a->sent = 1;
+	if (a->lift != NULL)
+		rc = rl_unlock(a->rl, "sub", a->lift, strlen(a->lift),
+		    adm_lift_cb, a);
+	else
+		rc = rl_locks(a->rl, adm_list_cb, a);
+	if (rc != 0) {
+		a->done = 1;
+		a->err = rc;
+	}
+}
+
+static int
+adm_run(const struct config *c, struct adm *a)
+{
+	struct rl_conf rc;
+	int started = P.c != NULL;
+
+	if (!c->redis.enabled)
+		return SG_ECONFIG;
+	if (!started)
+		policy_init(c);
+	rl_conf_of(c, &rc);
+	rc.fail = RL_FAIL_CLOSED;
+	rc.deadline_ms = LOCKS_WAIT_MS;
+	if (uv_loop_init(&a->loop) < 0)
+		return SG_ESYS;
+	if ((a->rl = rl_new(&a->loop, &rc)) == NULL) {
+		uv_loop_close(&a->loop);
+		return SG_ECONFIG;
+	}
+	a->deadline = now_ms() + c->redis.connect_timeout_ms + LOCKS_WAIT_MS;
+	uv_timer_init(&a->loop, &a->timer);
+	a->timer.data = a;
+	uv_timer_start(&a->timer, adm_tick, 0, 5);
+	while (!a->done && uv_run(&a->loop, UV_RUN_ONCE))
+		;
+	uv_close((uv_handle_t *)&a->timer, NULL);
+	rl_free(a->rl, NULL, NULL);
+	uv_run(&a->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&a->loop);
+	if (!started)
+		policy_shutdown();
+	return a->done ? a->err : -ETIMEDOUT;
+}
+
+int
+policy_locks_list(const struct config *c, struct policy_lock **out, size_t *n)
+{
+	struct adm a;
+	int err;
+
+	memset(&a, 0, sizeof(a));
+	*out = NULL;
+	*n = 0;
+	if ((err = adm_run(c, &a)) != 0) {
+		free(a.locks);
+		return err;
+	}
+	*out = a.locks;
+	*n = a.nlocks;
+	return 0;
+}
+
+int
+policy_locks_lift(const struct config *c, const char *subscriber)
+{
+	struct adm a;
+
+	memset(&a, 0, sizeof(a));
+	a.lift = subscriber;
+	return adm_run(c, &a);
 }
