@@ -20,6 +20,7 @@
 
 #include "listener.h"
 #include "log.h"
+#include "policy.h"
 #include "relay.h"
 #include "tunnel.h"
 
@@ -254,6 +255,7 @@ worker_maybe_finish(struct worker *w)
 	uv_timer_stop(&w->drain_timer);
 	uv_close((uv_handle_t *)&w->drain_timer, NULL);
 	uv_close((uv_handle_t *)&w->async, NULL);
+	policy_worker_stop(w);
 	/* The loop ends once these close callbacks have run. */
 }
 
@@ -318,6 +320,8 @@ worker_start(struct worker *w)
 	w->async.data = w;
 	uv_timer_init(&w->loop, &w->drain_timer);
 	w->drain_timer.data = w;
+	if ((rc = policy_worker_start(w)) < 0)
+		return rc;
 	w->listeners = xcalloc(w->conf->nlisteners, sizeof(*w->listeners));
 	for (size_t i = 0; i < w->conf->nlisteners; i++) {
 		rc = listener_start(&w->listeners[i], w, (int)i, w->listen_fds[i]);
