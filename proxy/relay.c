@@ -94,6 +94,7 @@ struct relay {
 	unsigned close_pending : 1;	/* EV_CLOSE: flush, then close */
 	unsigned tunnel_pending : 1;	/* EV_TUNNEL: flush, then hand over */
 	unsigned handed_off : 1;	/* the record now belongs to a tunnel */
+	struct policy_sess *pol;	/* policy state; a tunnel's after handoff */
 	unsigned deciding : 1;		/* a policy answer is awaited */
 	unsigned shutdown_sent : 1;	/* smtp_shutdown called */
 	unsigned flush_armed : 1;
@@ -151,6 +152,8 @@ relay_free(struct relay *r)
 	sh_free(r->sh);
 	tls_free(r->tls);
 	if (!r->handed_off) {
+		policy_session_end(r->pol, &r->rec);
+		r->pol = NULL;
 		audit_write_session(conf_of(r), &r->rec);
 		audit_log_end(&r->rec);
 		worker_count_bytes(r->hdr.w, r->rec.mode, r->rec.bytes_from_client,
@@ -340,6 +343,13 @@ core_event(void *ctx, const struct smtp_event *ev)
 		req.dst = &dst;
 		req.arg = ev->arg;
 		req.txn = ev->txn;
+		req.ps = r->pol;
+		{
+			struct smtp_info info;
+
+			smtp_get_info(r->smtp, &info);
+			req.cls = info.cls;
+		}
 		r->deciding = 1;
 		policy_ask(&req, decide_cb, r->hdr.w);
 		break;
@@ -780,7 +790,8 @@ handoff(struct relay *r)
 	r->rec.cls = "tls";
 	r->handed_off = 1;
 	WSTAT_ADD(r->hdr.w, starttls_tunnels, 1);
-	tunnel_adopt(r->hdr.w, cfd, ufd, &r->rec);
+	tunnel_adopt(r->hdr.w, cfd, ufd, &r->rec, r->pol);
+	r->pol = NULL;
 	relay_close(r, "starttls");
 }
 
@@ -857,6 +868,7 @@ smarthost_ready(struct relay *r)
 	    *sh_auth_mech(r->sh) ? sh_auth_mech(r->sh) : "none");
 	r->phase = PH_SMTP;
 	r->smtp = smtp_new(&c->smtp, &relay_io, r);
+	smtp_ask_starttls(r->smtp, 1);
 	if (c->session_max_time > 0)
 		r->t_max = uv_now(&r->hdr.w->loop) + c->session_max_time;
 	g = sh_greeting(r->sh, &n);
@@ -978,6 +990,8 @@ connect_cb(uv_connect_t *req, int status)
 	}
 	r->phase = PH_SMTP;
 	r->smtp = smtp_new(&conf_of(r)->smtp, &relay_io, r);
+	/* STARTTLS is a decision point: tls connections and concurrency */
+	smtp_ask_starttls(r->smtp, 1);
 	if (conf_of(r)->session_max_time > 0)
 		r->t_max = uv_now(&r->hdr.w->loop) + conf_of(r)->session_max_time;
 	/* The upstream's greeting comes first and is relayed by the core. */
@@ -1106,6 +1120,7 @@ relay_start(struct worker *w, int listener, int fd,
 	}
 	uv_tcp_nodelay(&r->h[CL], 1);
 
+	r->pol = policy_session_new(w, r->rec.id, src, dst);
 	memset(&req, 0, sizeof(req));
 	sess_key_of(&r->hdr, &req.key);
 	req.session_id = r->rec.id;
@@ -1113,6 +1128,8 @@ relay_start(struct worker *w, int listener, int fd,
 	req.src = src;
 	req.dst = dst;
 	req.arg = "";
+	req.ps = r->pol;
+	req.cls = SMTP_CLASS_MX;
 	r->phase = PH_POLICY;
 	r->deciding = 1;
 	policy_ask(&req, connect_verdict, w);

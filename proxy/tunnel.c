@@ -31,6 +31,7 @@
 #include "identity.h"
 #include "intercept.h"
 #include "log.h"
+#include "policy.h"
 #include "util.h"
 #include "worker.h"
 
@@ -59,7 +60,14 @@ struct tunnel {
 	uint8_t nhandles;
 	uint8_t connecting;
 	uint8_t closing;
+	uint8_t in_run;		/* run() is on the stack */
+	uint8_t asking;		/* policy_tls_more in flight */
+	uint8_t over;		/* the tls byte budget was refused */
 	struct audit_session rec;
+	/* port 25 after STARTTLS only (never 587/465): the policy's tls
+	 * limits, a byte budget granted in chunks and a life limit */
+	struct policy_sess *pol;
+	uint64_t moved;		/* bytes read from both sides since adopt */
 };
 
 static void poll_cb(uv_poll_t *p, int status, int events);
@@ -74,6 +82,8 @@ tunnel_free(struct tunnel *t)
 	for (int s = CL; s <= UP; s++)
 		if (t->fd[s] >= 0)
 			close(t->fd[s]);
+	policy_session_end(t->pol, &t->rec);
+	t->pol = NULL;
 	audit_write_session(t->hdr.w->conf, &t->rec);
 	audit_log_end(&t->rec);
 	worker_count_bytes(t->hdr.w, t->rec.mode, t->rec.bytes_from_client,
@@ -146,6 +156,72 @@ count(struct tunnel *t, int d, int in, size_t n)
 	}
 }
 
+/* TLS limits ---------------------------------------------------------- */
+
+/* room - bytes the tls budget still lets in (SPLICE_LEN: no budget). */
+static size_t
+room(const struct tunnel *t)
+{
+	uint64_t b;
+
+	if (t->pol == NULL || (b = policy_tls_budget(t->pol)) == 0)
+		return SPLICE_LEN;
+	return b > t->moved ? (size_t)MIN(b - t->moved, SPLICE_LEN) : 0;
+}
+
+static void run(struct tunnel *t);
+
+static void
+over(struct tunnel *t)
+{
+	policy_tls_end(t->pol, "bytes");
+	tunnel_close(t, "tls_bytes_limit", 0);
+}
+
+/* more_cb - the policy's answer for the next chunk (maybe from inside
+ * more(), then run() finds the flags when the pump returns). */
+static void
+more_cb(const struct sess_key *key, const struct smtp_verdict *v, void *arg)
+{
+	struct sess_hdr *h = worker_lookup(arg, key);
+	struct tunnel *t = (struct tunnel *)h;
+
+	if (h == NULL || h->kind != SESS_TUNNEL || t->closing)
+		return;
+	t->asking = 0;
+	if (v->kind != SMTP_PASS)
+		t->over = 1;
+	if (t->in_run)
+		return;
+	if (t->over)
+		over(t);
+	else
+		run(t);
+}
+
+static void
+more(struct tunnel *t)
+{
+	struct sess_key k;
+
+	if (t->asking || t->over)
+		return;
+	t->asking = 1;
+	sess_key_of(&t->hdr, &k);
+	policy_tls_more(t->pol, &k, more_cb, t->hdr.w);
+}
+
+static void
+deadline_cb(uv_timer_t *timer)
+{
+	struct tunnel *t = timer->data;
+
+	if (t->closing)
+		return;
+	policy_tls_end(t->pol, "duration");
+	tunnel_close(t, "tls_duration_limit", 0);
+}
+
 /* pump - move what can be moved in direction d without blocking.
  * 0, or a negative errno on a socket error. */
 static int
@@ -153,6 +229,7 @@ pump(struct tunnel *t, int d)
 {
 	struct tdir *D = &t->dir[d];
 	int src = t->fd[d], dst = t->fd[!d], rc = 0;
+	size_t len;
 	ssize_t n;
 
 	D->want_r = D->want_w = 0;
@@ -181,14 +258,21 @@ pump(struct tunnel *t, int d)
 			D->shut = 1;
 			return 0;
 		}
+		if ((len = room(t)) == 0) {
+			/* budget spent: wait for the next chunk */
+			more(t);
+			if ((len = room(t)) == 0)
+				return 0;
+		}
 		if (D->pipe.r < 0 && (rc = worker_pipe_get(t->hdr.w, &D->pipe)) < 0) {
 			D->pipe.r = D->pipe.w = -1;
 			return rc;
 		}
-		n = splice(src, NULL, D->pipe.w, NULL, SPLICE_LEN,
+		n = splice(src, NULL, D->pipe.w, NULL, len,
 		    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 		if (n > 0) {
 			D->inpipe = (size_t)n;
+			t->moved += (uint64_t)n;
 			count(t, d, 1, (size_t)n);
 			continue;
 		}
@@ -238,8 +322,10 @@ run(struct tunnel *t)
 {
 	int rc;
 
+	t->in_run = 1;
 	for (int d = CL; d <= UP; d++) {
 		if ((rc = pump(t, d)) < 0) {
+			t->in_run = 0;
 			log_debug("event=tunnel_error id=%s dir=%s error=\"%s\"",
 			    t->rec.id, d == CL ? "client_to_upstream" : "upstream_to_client",
 			    strerror(-rc));
@@ -247,6 +333,11 @@ run(struct tunnel *t)
 			    rc == -ECONNRESET);
 			return;
 		}
+	}
+	t->in_run = 0;
+	if (t->over) {
+		over(t);
+		return;
 	}
 	if (t->dir[CL].shut && t->dir[UP].shut) {
 		tunnel_close(t, "eof", 0);
@@ -419,12 +510,15 @@ tunnel_start(struct worker *w, int listener, int cfd,
 }
 
 void
-tunnel_adopt(struct worker *w, int cfd, int ufd, const struct audit_session *rec)
+tunnel_adopt(struct worker *w, int cfd, int ufd, const struct audit_session *rec,
+    struct policy_sess *pol)
 {
 	struct tunnel *t = tunnel_new(w, cfd);
+	uint32_t life;
 	int rc;
 
 	t->rec = *rec;
+	t->pol = pol;
 	t->fd[UP] = ufd;
 	/* dup() does not carry O_NONBLOCK into a new file description, but
 	 * it shares the old one, which libuv made non-blocking: set it anyway
@@ -439,4 +533,6 @@ tunnel_adopt(struct worker *w, int cfd, int ufd, const struct audit_session *rec
 		return;
 	}
 	connected(t);
+	if (!t->closing && pol != NULL && (life = policy_tls_duration(pol)) > 0)
+		uv_timer_start(&t->timer, deadline_cb, life, 0);
 }

@@ -12,6 +12,7 @@
 struct worker;
 struct tunnel;
 struct audit_session;
+struct policy_sess;
 
 /* tunnel_start - connect to dst and relay cfd (owned from now on) to it. */
 void tunnel_start(struct worker *w, int listener, int cfd,
@@ -19,9 +20,10 @@ void tunnel_start(struct worker *w, int listener, int cfd,
 
 /* tunnel_adopt - continue an SMTP session as a tunnel after STARTTLS: cfd
  * and ufd are connected (owned from now on); rec is moved in (its strings
- * now belong to the tunnel). */
+ * now belong to the tunnel), and so is pol (may be NULL): the tls byte
+ * budget and life limit apply, the leases go back when the tunnel ends. */
 void tunnel_adopt(struct worker *w, int cfd, int ufd,
-    const struct audit_session *rec);
+    const struct audit_session *rec, struct policy_sess *pol);
 
 /* tunnel_abort - close now (drain deadline). */
 void tunnel_abort(struct tunnel *t, const char *reason);
