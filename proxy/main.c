@@ -29,6 +29,7 @@
 #include "identity.h"
 #include "intercept.h"
 #include "log.h"
+#include "policy.h"
 #include "relay.h"
 #include "radius_server.h"
 #include "worker.h"
@@ -228,6 +229,11 @@ main(int argc, char **argv)
 		log_err("event=smarthost_tls_failed error=\"%s\"", err);
 		return 1;
 	}
+	/* the policy's class table and the node's fallback limiter */
+	if ((rc = policy_init(c)) < 0) {
+		log_err("event=policy_init_failed error=\"%s\"", sg_strerror(rc));
+		return 1;
+	}
 
 	nworkers = count_workers(c);
 	workers = xcalloc((size_t)nworkers, sizeof(*workers));
@@ -290,6 +296,7 @@ main(int argc, char **argv)
 		worker_destroy(&workers[i]);
 	}
 	free(workers);
+	policy_shutdown();
 	relay_cleanup();
 	radius_server_stop();
 	audit_index_stop();
