@@ -436,8 +436,8 @@ out(const char *p, size_t n)
 		}
 		pthread_mutex_lock(&q_mu);
 		atomic_store(&failing, 1);
-		note_error(rc);
 		enqueue(p, n, done > 0);
+		note_error(rc);
 		q_last_try = now_ms();
 		pthread_mutex_unlock(&q_mu);
 		return rc;
@@ -526,6 +526,7 @@ drain_to_stderr(void)
 	}
 	q_tail = NULL;
 	q_count = q_bytes = 0;
+	atomic_store(&failing, 0);
 	atomic_fetch_add(&st_lost, n);
 	if (n > 0)
 		log_err("event=audit_records_lost count=%zu where=stderr", n);

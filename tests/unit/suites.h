@@ -7,6 +7,7 @@
 
 #define SUITES(X) \
 	X(addr)   \
+	X(audit)  \
 	X(cidr)   \
 	X(config) \
 	X(identity) \
