@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "locks.h"
 #include "trace.h"
 
 #ifndef SUBGATE_VERSION
@@ -20,6 +21,7 @@ usage(FILE *f)
 	    "commands:\n"
 	    "  trace     who sent it: by address and time, subscriber, Message-ID,\n"
 	    "            queue id, recipient or destination (subgate trace --help)\n"
+	    "  locks     port-25 lock-outs: list, lift SUBSCRIBER (subgate locks --help)\n"
 	    "  version   print the version\n");
 }
 
@@ -32,6 +34,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "trace") == 0)
 		return trace_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "locks") == 0)
+		return locks_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "-V") == 0) {
 		printf("subgate %s\n", SUBGATE_VERSION);
 		return 0;
