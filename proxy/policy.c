@@ -25,6 +25,7 @@
 #include "policy.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -965,4 +966,53 @@ policy_locks_lift(const struct config *c, const char *subscriber)
 	memset(&a, 0, sizeof(a));
 	a.lift = subscriber;
 	return adm_run(c, &a);
+}
+
+int
+policy_admin_list(void *arg, char **body, size_t *len)
+{
+	struct policy_lock *l;
+	json_t *o, *a;
+	size_t n;
+	int err;
+
+	if ((err = policy_locks_list(arg, &l, &n)) != 0)
+		return err;
+	o = json_object();
+	a = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_object();
+		/* ids are printable (identity.c escapes); jansson refuses
+		 * anything that is not UTF-8 all the same */
+		json_t *sj = json_string(l[i].subscriber);
+
+		json_object_set_new(e, "subscriber", sj != NULL ? sj
+		    : json_string("?"));
+		json_object_set_new(e, "ttl_ms", json_integer(l[i].ttl_ms));
+		json_array_append_new(a, e);
+	}
+	json_object_set_new(o, "locks", a);
+	*body = json_dumps(o, JSON_COMPACT);
+	*len = *body != NULL ? strlen(*body) : 0;
+	json_decref(o);
+	free(l);
+	return *body != NULL ? 0 : SG_ENOMEM;
+}
+
+int
+policy_admin_lift(void *arg, const char *subscriber)
+{
+	struct policy_lock *l;
+	size_t n;
+	int err, found = 0;
+
+	if ((err = policy_locks_list(arg, &l, &n)) != 0)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(l[i].subscriber, subscriber) == 0)
+			found = 1;
+	free(l);
+	if (!found)
+		return 1;
+	return policy_locks_lift(arg, subscriber);
 }

@@ -121,4 +121,10 @@ int policy_locks_list(const struct config *c, struct policy_lock **out,
 /* policy_locks_lift - remove the lock of subscriber. 0 or SG_E*. */
 int policy_locks_lift(const struct config *c, const char *subscriber);
 
+/* The admin endpoint's struct admin_locks_ops (admin.h), arg = the config:
+ * policy_admin_list - JSON {"locks":[{"subscriber":..,"ttl_ms":..}]};
+ * policy_admin_lift - 0 lifted, 1 no such lock, SG_E*. */
+int policy_admin_list(void *arg, char **body, size_t *len);
+int policy_admin_lift(void *arg, const char *subscriber);
+
 #endif
