@@ -93,7 +93,7 @@ struct smtp_session {
 	size_t max_line, max_auth_line, max_reply, max_pipeline, max_held;
 
 	unsigned closed : 1, ending : 1, tunnel : 1, sync : 1, discard : 1,
-	    closing : 1, in_reply : 1, chunking : 1, ask_tls : 1;
+	    closing : 1, in_reply : 1, chunking : 1, ask_tls : 1, client_eof : 1;
 	unsigned char cmode, ds, dstate, cls;
 	int busy;
 
@@ -121,6 +121,7 @@ struct smtp_session {
 
 static void sess_close(struct smtp_session *, const char *);
 static void client_drain(struct smtp_session *);
+static void eof_settle(struct smtp_session *);
 
 static const char R_TOOLONG[] = "500 5.5.2 Line too long";
 static const char R_BADLINE[] = "500 5.5.2 Syntax error: NUL or bare CR in command";
@@ -1884,8 +1885,24 @@ smtp_feed_upstream(struct smtp_session *s, const void *buf, size_t len)
 		len -= n;
 	}
 out:
+	eof_settle(s);
 	s->busy--;
 	return 0;
+}
+
+/* eof_settle - the client has closed its sending half, perhaps right after
+ * pipelining its last commands (printf ... | nc -N does that): what it sent
+ * is still processed and the replies due are still delivered; the session
+ * ends once nothing more can come of it. A message cut off mid-DATA ends
+ * here too, without its final dot, so the upstream does not deliver it. */
+static void
+eof_settle(struct smtp_session *s)
+{
+	if (!s->client_eof || s->closed || s->tunnel)
+		return;
+	client_drain(s);
+	if (!s->closed && !s->tunnel && s->qlen == 0 && s->dstate != D_ASKED)
+		sess_close(s, "client_eof");
 }
 
 void
@@ -1894,9 +1911,10 @@ smtp_eof(struct smtp_session *s, enum smtp_side from)
 	if (s->closed || s->tunnel || s->busy)
 		return;
 	s->busy++;
-	if (from == SMTP_CLIENT)
-		sess_close(s, "client_eof");
-	else {
+	if (from == SMTP_CLIENT) {
+		s->client_eof = 1;
+		eof_settle(s);
+	} else {
 		/* Not inside a multi-line reply the client is reading. */
 		if (!s->in_reply) {
 			to_client(s, R_UPEOF, sizeof(R_UPEOF) - 1);
@@ -1919,6 +1937,7 @@ smtp_decide(struct smtp_session *s, const struct smtp_verdict *v)
 	if (s->busy == 0) {
 		s->busy++;
 		client_drain(s);
+		eof_settle(s);
 		s->busy--;
 	}
 }

@@ -797,6 +797,67 @@ test_policy_mail_and_close(void)
 }
 
 static void
+test_client_halfclose(void)
+{
+	/* The client pipelines everything, QUIT included, and half-closes at
+	 * once (printf ... | nc -N): all of it is still relayed and every reply
+	 * delivered before the session ends. */
+	static const struct step st[] = {
+		U(GREET),
+		C("EHLO client.example.net\r\nMAIL FROM:<h@example.net>\r\n"
+		  "RCPT TO:<r@example.org>\r\nDATA\r\nSubject: half\r\n\r\n"
+		  "body\r\n.\r\nQUIT\r\n"),
+		EOF_C,
+		U(EHLO_REPLY),
+		U("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"),
+		U("354 go ahead\r\n"),
+		U("250 2.0.0 Ok: queued as H1\r\n"),
+		U("221 2.0.0 Bye\r\n"),
+	};
+
+	CHECK(st,
+	    GREET EHLO_REPLY "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go ahead\r\n"
+	    "250 2.0.0 Ok: queued as H1\r\n221 2.0.0 Bye\r\n",
+	    "EHLO client.example.net\r\nMAIL FROM:<h@example.net>\r\n"
+	    "RCPT TO:<r@example.org>\r\nDATA\r\nSubject: half\r\n\r\n"
+	    "body\r\n.\r\nQUIT\r\n",
+	    "decide mail h@example.net\n"
+	    "decide rcpt r@example.org\n"
+	    "decide data_end seq=1 size=23 mid=\n"
+	    "txn seq=1 accepted from=h@example.net rcpts=1/0 kept=r@example.org"
+	    " size=23 mid= code=250 reply=250 2.0.0 Ok: queued as H1 qid=H1"
+	    " t=1010-1060\n"
+	    "close quit\n"
+	    INFO_MX " mech= user= ntxn=1 ncmd=5 nerr=0 dropped=0 normalized=0\n");
+}
+
+static void
+test_client_eof_mid_data(void)
+{
+	/* The client vanishes inside DATA: the final dot is never invented, so
+	 * the upstream does not deliver; the transaction ends aborted. */
+	static const struct step st[] = {
+		U(GREET),
+		C("MAIL FROM:<h@example.net>\r\nRCPT TO:<r@example.org>\r\nDATA\r\n"),
+		U("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go ahead\r\n"),
+		C("Subject: cut\r\n\r\npart"),
+		EOF_C,
+	};
+
+	CHECK(st,
+	    GREET "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go ahead\r\n",
+	    "MAIL FROM:<h@example.net>\r\nRCPT TO:<r@example.org>\r\nDATA\r\n"
+	    "Subject: cut\r\n\r\npart",
+	    "decide mail h@example.net\n"
+	    "decide rcpt r@example.org\n"
+	    "txn seq=1 aborted from=h@example.net rcpts=1/0 kept=r@example.org"
+	    " size=20 mid= code=0 reply= qid= t=1010-1040\n"
+	    "close client_eof\n"
+	    "info cls=mx greeting=mx.example.org ehlo= mech= user= ntxn=1"
+	    " ncmd=3 nerr=0 dropped=0 normalized=0\n");
+}
+
+static void
 test_mail_refused_upstream(void)
 {
 	/* MAIL refused by the upstream: no transaction (RFC 5321 3.3). */
@@ -1272,6 +1333,8 @@ suite_smtp_register(void)
 
 	if (s == NULL ||
 	    CU_add_test(s, "plain_mx", test_plain_mx) == NULL ||
+	    CU_add_test(s, "client_halfclose", test_client_halfclose) == NULL ||
+	    CU_add_test(s, "client_eof_mid_data", test_client_eof_mid_data) == NULL ||
 	    CU_add_test(s, "pipelining_refused_rcpt", test_pipelining_refused_rcpt) == NULL ||
 	    CU_add_test(s, "async_decision", test_async_decision) == NULL ||
 	    CU_add_test(s, "async_hold", test_async_hold) == NULL ||
