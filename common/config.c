@@ -3,11 +3,19 @@
  *
  * The embedded default (config_default_yaml) is parsed first, then the
  * operator's file over it: a key the file does not set keeps its default,
- * except "listeners", which the file replaces as a whole. Every mapping has
- * one table of keys (type, field, bounds, help); parsing, error messages and
- * config_dump all walk those tables, so a key exists in exactly one place.
- * The libyaml document is kept until the cross-field checks have run, so
- * every error points at a line and column of the file that caused it.
+ * except lists and maps (listeners, policy.classes, policy.prefixes,
+ * redis.sentinels, identity.static, identity.radius.clients), which the file
+ * replaces as a whole. Sections whose presence is a setting (redis,
+ * identity.radius) are absent from the default; init_defaults() holds their
+ * values. Every mapping has one table of keys (type, field, bounds, help);
+ * parsing, error messages, config_free and config_dump all walk those
+ * tables, so a key exists in exactly one place. While a document is applied
+ * every value's location is recorded (struct mark_rec) and the libyaml
+ * document is kept until the cross-field checks have run, so every error
+ * points at a line and column of the file that caused it.
+ *
+ * Secrets are read from their files at load time and never printed:
+ * config_dump writes the *_file path, or a comment for an inline secret.
  */
 #include "config.h"
 #include "cidr.h"
