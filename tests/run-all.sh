@@ -92,6 +92,27 @@ elif [ "$rc" -ne 0 ]; then
 fi
 rm -f "$log"
 
+# Feature suites that bring their own peers (redis-server, radclient, ...):
+# each prints "PASS name" / "FAIL name" lines.
+for t in tests/integration/t_*.sh; do
+	[ -x "$t" ] || continue
+	stage "integration: $(basename "$t")"
+	log=$(mktemp)
+	SUBGATED="$top/build/proxy/subgated" timeout 900 "$t" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	p=$(grep -c '^PASS ' "$log")
+	f=$(grep -c '^FAIL ' "$log")
+	passed=$((passed + p))
+	failed=$((failed + f))
+	[ "$f" -gt 0 ] && failures+=("$(basename "$t") ($f)")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		ko "$(basename "$t") (rc=$rc)"
+	elif [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		ko "$(basename "$t") (ran nothing)"
+	fi
+	rm -f "$log"
+done
+
 stage "summary"
 for f in "${failures[@]}"; do echo "failed: $f"; done
 if [ "$skipped" -gt 0 ]; then
