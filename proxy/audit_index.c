@@ -392,8 +392,8 @@ audit_index_start(const struct config *c)
 		return rc;
 	ix.started = 1;
 	audit_set_sink(ix_sink);
-	log_info("event=audit_index_start redis=%s retention_s=%s", rl_conn_addr(
-	    ix.conn), ix.ret_s);
+	log_info("event=audit_index_start redis=%s:%d sentinels=%zu "
+	    "retention_s=%s", ix.host, cc.port, r->nsentinels, ix.ret_s);
 	return 0;
 }
 

@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# t_trace.sh - the audit trail end to end, on loopback, with real peers:
+# its own redis-server, a small Python MX that answers "250 2.0.0 Ok: queued
+# as <id>" and takes AUTH PLAIN/LOGIN, subgated (intercept: none) in front
+# of it, swaks as the subscriber. Then `subgate trace` must find the message
+# by Message-ID, by queue id, by address+port+time, by recipient (HMAC with
+# the configured key), by destination and by subscriber, from Redis and from
+# the JSON-lines file; and no log, record or Redis dump may hold a password.
+#
+# Self-contained: prints "PASS name" / "FAIL name" per check, exits non-zero
+# if any failed. usage: t_trace.sh [BUILD_DIR]   (default: build)
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${1:-${BUILD:-$ROOT/build}}
+SUBGATED=$BUILD/proxy/subgated
+SUBGATE=$BUILD/proxy/cli/subgate
+MMDB=$ROOT/../shared/testdata/mmdb
+PY=/usr/bin/python3
+TMP=$(mktemp -d /tmp/sg_t_trace.XXXXXX)
+PIDS=()
+FAILS=0
+
+PW_PLAIN='Pw-plain-8Hq2Zr5'
+PW_LOGIN='Pw-login-3Kx9Vt1'
+MID='<t-trace.1@example.net>'
+
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	[ -n "${SG_KEEP_TMP:-}" ] || rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1${2:+: $2}"; FAILS=$((FAILS + 1)); }
+check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
+
+for f in "$SUBGATED" "$SUBGATE"; do
+	[ -x "$f" ] || { echo "FAIL t_trace_build: $f missing"; exit 1; }
+done
+command -v redis-server >/dev/null && command -v swaks >/dev/null ||
+	{ echo "FAIL t_trace_tools: redis-server and swaks needed"; exit 1; }
+
+freeport() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+RPORT=$(freeport); MXPORT=$(freeport); GWPORT=$(freeport)
+
+# ---------------------------------------------------------------- peers
+redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no \
+	--rdbcompression no --dir "$TMP" --logfile "$TMP/redis.log" &
+PIDS+=($!)
+
+cat >"$TMP/mx.py" <<'EOF'
+# A minimal MX: EHLO with AUTH PLAIN LOGIN, any credentials accepted,
+# "250 2.0.0 Ok: queued as QT<n>" after the data.
+import asyncio, sys
+n = 0
+async def handle(r, w):
+    global n
+    def send(s): w.write((s + "\r\n").encode())
+    send("220 mx.test ESMTP t_trace")
+    while True:
+        line = await r.readline()
+        if not line:
+            break
+        cmd = line.decode("latin-1").strip()
+        u = cmd.upper()
+        if u.startswith("EHLO"):
+            send("250-mx.test"); send("250-AUTH PLAIN LOGIN"); send("250 8BITMIME")
+        elif u.startswith("HELO"):
+            send("250 mx.test")
+        elif u.startswith("AUTH PLAIN"):
+            if len(cmd.split()) < 3:
+                send("334 "); await r.readline()
+            send("235 2.7.0 Authentication successful")
+        elif u.startswith("AUTH LOGIN"):
+            if len(cmd.split()) < 3:
+                send("334 VXNlcm5hbWU6"); await r.readline()
+            send("334 UGFzc3dvcmQ6"); await r.readline()
+            send("235 2.7.0 Authentication successful")
+        elif u.startswith("MAIL") or u.startswith("RCPT") or u.startswith("RSET") or u.startswith("NOOP"):
+            send("250 2.1.0 Ok")
+        elif u == "DATA":
+            send("354 End data with <CR><LF>.<CR><LF>")
+            while True:
+                d = await r.readline()
+                if not d or d in (b".\r\n", b".\n"):
+                    break
+            n += 1
+            send("250 2.0.0 Ok: queued as QT%04d" % n)
+        elif u == "QUIT":
+            send("221 2.0.0 Bye"); await w.drain(); break
+        else:
+            send("502 5.5.2 Error")
+        await w.drain()
+    w.close()
+async def main():
+    srv = await asyncio.start_server(handle, "127.0.0.1", int(sys.argv[1]))
+    async with srv:
+        await srv.serve_forever()
+asyncio.run(main())
+EOF
+"$PY" "$TMP/mx.py" "$MXPORT" 2>"$TMP/mx.log" &
+PIDS+=($!)
+
+printf 'trace-test-key\n' >"$TMP/hmac.key"
+chmod 600 "$TMP/hmac.key"
+GEOIP=""
+[ -r "$MMDB/GeoLite2-ASN-Test.mmdb" ] && GEOIP="geoip:
+  asn_db: $MMDB/GeoLite2-ASN-Test.mmdb
+  country_db: $MMDB/GeoIP2-Country-Test.mmdb"
+cat >"$TMP/subgate.yaml" <<EOF
+node: trace-gw
+workers: 2
+listeners:
+  - listen: "127.0.0.1:$GWPORT"
+    mode: smtp
+    intercept: none
+    upstream: "127.0.0.1:$MXPORT"
+audit:
+  path: $TMP/audit.jsonl
+  recipients: hmac
+  hmac_key_file: $TMP/hmac.key
+  index: redis
+  retention: 8d
+redis:
+  address: "127.0.0.1:$RPORT"
+$GEOIP
+EOF
+
+for _ in $(seq 50); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+"$SUBGATED" -c "$TMP/subgate.yaml" 2>"$TMP/subgated.log" &
+SGPID=$!
+PIDS+=($SGPID)
+for _ in $(seq 50); do
+	grep -q event=audit_index_up "$TMP/subgated.log" 2>/dev/null &&
+		"$PY" -c "import socket; socket.create_connection(('127.0.0.1', $GWPORT)).close()" 2>/dev/null && break
+	sleep 0.1
+done
+
+# ---------------------------------------------------------------- traffic
+swaks -4 --server "127.0.0.1:$GWPORT" --ehlo pc.t-trace --from bot@example.net \
+	--to 'Victim@Example.ORG' --header "Message-Id: $MID" >"$TMP/swaks1.log" 2>&1
+check swaks_mx grep -q "queued as QT" "$TMP/swaks1.log"
+swaks -4 --server "127.0.0.1:$GWPORT" --from alice@home.example --to b@example.org \
+	--auth PLAIN --auth-user alice@home.example --auth-password "$PW_PLAIN" \
+	>"$TMP/swaks2.log" 2>&1
+check swaks_auth_plain grep -q "235 2.7.0" "$TMP/swaks2.log"
+swaks -4 --server "127.0.0.1:$GWPORT" --from carol@home.example --to c@example.org \
+	--auth LOGIN --auth-user carol@home.example --auth-password "$PW_LOGIN" \
+	>"$TMP/swaks3.log" 2>&1
+check swaks_auth_login grep -q "235 2.7.0" "$TMP/swaks3.log"
+
+# SIGTERM: subgated drains, writes every record, flushes the index, exits 0.
+kill -TERM "$SGPID"
+rc=0; wait "$SGPID" || rc=$?
+check sigterm_exit_0 [ "$rc" -eq 0 ]
+# 4 sessions (the readiness probe above is one, without a transaction)
+check records_complete [ "$(grep -c '"type":"session"' "$TMP/audit.jsonl")" -eq 4 ] &&
+	[ "$(grep -c '"type":"txn"' "$TMP/audit.jsonl")" -eq 3 ]
+check index_flushed grep -q 'event=audit_index_stop queued=7 indexed=7 dropped=0 errors=0' "$TMP/subgated.log"
+
+# Facts of the first session from its record.
+read -r SID SPORT START QID < <("$PY" - "$TMP/audit.jsonl" "$MID" <<'EOF'
+import json, sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r.get("type") == "txn" and r.get("message_id") == sys.argv[2]:
+        print(r["session"], r["src_port"], r["start"], r["queue_id"])
+EOF
+)
+check record_queue_id [ -n "${QID:-}" ] && [[ "$QID" == QT* ]]
+check record_rcpt_hmac_only bash -c "! grep -qi victim '$TMP/audit.jsonl'"
+check record_no_geo_for_loopback bash -c "! grep -q dst_asn '$TMP/audit.jsonl'"
+
+# ---------------------------------------------------------------- trace
+T=(trace -c "$TMP/subgate.yaml")
+F=(trace --file "$TMP/audit.jsonl")
+found() {	# found NAME ARGS...: exit 0 and the session id in the output
+	local name=$1; shift
+	local out rc=0
+	out=$("$SUBGATE" "$@" 2>"$TMP/err") || rc=$?
+	if [ "$rc" -eq 0 ] && grep -q "$SID" <<<"$out"; then pass "$name"
+	else fail "$name" "rc=$rc $(head -c 300 "$TMP/err")"; fi
+}
+for src in redis file; do
+	if [ $src = redis ]; then A=("${T[@]}"); else A=("${F[@]}"); fi
+	found trace_${src}_message_id "${A[@]}" --message-id "$MID"
+	found trace_${src}_message_id_bare "${A[@]}" --message-id "${MID:1:-1}"
+	found trace_${src}_queue_id "${A[@]}" --queue-id "$QID"
+	found trace_${src}_addr_port_time "${A[@]}" --addr 127.0.0.1 --port "$SPORT" --at "$START"
+	found trace_${src}_rcpt_hmac "${A[@]}" --rcpt '<Victim@example.org>' --hmac-key-file "$TMP/hmac.key"
+	found trace_${src}_dst "${A[@]}" --dst 127.0.0.1 --from -1h
+	found trace_${src}_subscriber "${A[@]}" --subscriber 127.0.0.1 --from -1h --to now
+done
+found trace_config_key_rcpt "${T[@]}" --rcpt 'Victim@EXAMPLE.org'
+# the local part is compared as written (RFC 5321 2.4), the domain is not
+rc=0; "$SUBGATE" "${T[@]}" --rcpt 'victim@example.org' >/dev/null 2>&1 || rc=$?
+check trace_rcpt_local_part_exact [ "$rc" -eq 1 ]
+found trace_redis_option "trace" --redis "127.0.0.1:$RPORT" --message-id "$MID"
+
+rc=0; "$SUBGATE" "${T[@]}" --addr 127.0.0.1 --port 1 --at "$START" >/dev/null 2>&1 || rc=$?
+check trace_other_port_not_found [ "$rc" -eq 1 ]
+rc=0; "$SUBGATE" "${T[@]}" --addr 127.0.0.1 --at 2020-01-01T00:00:00Z >/dev/null 2>&1 || rc=$?
+check trace_other_time_not_found [ "$rc" -eq 1 ]
+rc=0; "$SUBGATE" "${F[@]}" --message-id '<nobody@nowhere>' >/dev/null 2>&1 || rc=$?
+check trace_unknown_mid_exit_1 [ "$rc" -eq 1 ]
+rc=0; "$SUBGATE" trace --message-id x >/dev/null 2>&1 || rc=$?
+check trace_no_source_exit_2 [ "$rc" -eq 2 ]
+rc=0; "$SUBGATE" trace --redis "127.0.0.1:$(freeport)" --message-id x >/dev/null 2>&1 || rc=$?
+check trace_redis_down_exit_2 [ "$rc" -eq 2 ]
+"$SUBGATE" "${T[@]}" --json --message-id "$MID" >"$TMP/json.out" 2>/dev/null
+check trace_json "$PY" -c "
+import json, sys
+rs = [json.loads(l) for l in open('$TMP/json.out')]
+assert any(r['type'] == 'txn' and r['queue_id'] == '$QID' for r in rs), rs
+assert any(r['type'] == 'session' and r['id'] == '$SID' and r['class'] == 'mx' for r in rs), rs
+"
+gzip -c "$TMP/audit.jsonl" >"$TMP/audit.jsonl.1.gz"
+found trace_gzip_file trace --file "$TMP/audit.jsonl.1.gz" --queue-id "$QID"
+found trace_submission_by_user_session trace --file "$TMP/audit.jsonl" --subscriber 127.0.0.1 --from -1h
+
+# ---------------------------------------------------------------- secrets
+redis-cli -p "$RPORT" save >/dev/null
+redis-cli -p "$RPORT" --scan --pattern 'sg:*' | while read -r k; do
+	redis-cli -p "$RPORT" --raw get "$k" 2>/dev/null
+	redis-cli -p "$RPORT" --raw zrange "$k" 0 -1 2>/dev/null
+done >"$TMP/redis-dump.txt"
+check auth_user_recorded grep -q '"auth_user":"alice@home.example"' "$TMP/audit.jsonl"
+check auth_login_user_recorded grep -q '"auth_user":"carol@home.example"' "$TMP/audit.jsonl"
+check redis_has_records grep -q "$SID" "$TMP/redis-dump.txt"
+B64_PLAIN=$(printf '\0%s\0%s' alice@home.example "$PW_PLAIN" | base64 -w0)
+B64_LOGIN=$(printf '%s' "$PW_LOGIN" | base64 -w0)
+leak=0
+for f in "$TMP/audit.jsonl" "$TMP/subgated.log" "$TMP/redis-dump.txt" "$TMP/dump.rdb" "$TMP/redis.log"; do
+	[ -e "$f" ] || continue
+	for s in "$PW_PLAIN" "$PW_LOGIN" "$B64_PLAIN" "$B64_LOGIN"; do
+		if grep -aqF -- "$s" "$f"; then echo "  secret found in $f" >&2; leak=1; fi
+	done
+done
+check no_password_anywhere [ "$leak" -eq 0 ]
+
+[ "$FAILS" -eq 0 ]
