@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "admin.h"
 #include "audit.h"
 #include "audit_index.h"
 #include "config.h"
@@ -45,6 +46,7 @@ static uv_async_t exit_async;
 static uv_signal_t sig_term, sig_int, sig_hup;
 static uv_timer_t audit_timer;		/* audit_tick: retry a failing audit file */
 static int term_count;
+static struct admin_locks_ops lock_ops;
 
 static void
 usage(FILE *f)
@@ -286,11 +288,20 @@ main(int argc, char **argv)
 		    lc->intercept == INTERCEPT_REDIRECT ? "redirect"
 		    : lc->intercept == INTERCEPT_TPROXY ? "tproxy" : "none");
 	}
+	/* metrics and health on their own thread; a bad address fails the
+	 * start. The lock list and lift come from the policy. */
+	lock_ops.list = policy_admin_list;
+	lock_ops.lift = policy_admin_lift;
+	lock_ops.arg = c;
+	admin_set_locks(&lock_ops);
+	if (admin_start(c, workers, nworkers) < 0)
+		return 1;
 	log_info("event=start version=%s node=%s workers=%d config=%s", SUBGATE_VERSION,
 	    c->node, nworkers, c->path != NULL ? c->path : "(default)");
 
 	uv_run(loop, UV_RUN_DEFAULT);
 
+	admin_stop();	/* it reads the workers' counters */
 	for (int i = 0; i < nworkers; i++) {
 		worker_join(&workers[i]);
 		worker_destroy(&workers[i]);

@@ -1,0 +1,416 @@
+/*
+ * admin.c - the admin endpoint of admin.h on libmicrohttpd's internal
+ * polling thread (MHD_USE_INTERNAL_POLLING_THREAD: one thread, requests one
+ * at a time).
+ *
+ * Reading the workers' counters: each worker writes its own struct
+ * worker_stats with relaxed atomic stores (worker.h WSTAT_ADD); this thread
+ * reads them with relaxed loads and sums. Nothing here stops, locks or
+ * wakes a worker. A scrape is therefore not one instant: counters read a
+ * microsecond apart may disagree by a session (e.g. starttls tunnels read
+ * after tunnels), which Prometheus' rate() does not mind.
+ *
+ * Bounds: at most ADMIN_CONN_LIMIT connections, ADMIN_TIMEOUT_S idle
+ * timeout, no request body accepted.
+ */
+#include "util.h"	/* before uv.h: sys/param.h defines MIN/MAX too */
+#include "admin.h"
+
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "config.h"
+#include "err.h"
+#include "log.h"
+#include "policy.h"
+#include "worker.h"
+
+#ifndef SUBGATE_VERSION
+#define SUBGATE_VERSION "0.1.0"
+#endif
+
+#define ADMIN_CONN_LIMIT 16
+#define ADMIN_TIMEOUT_S 10
+#define SUBSCRIBER_MAX 255
+
+static struct MHD_Daemon *daemon_h;
+static struct worker *workers;
+static int nworkers;
+static _Atomic(const struct admin_locks_ops *) locks_ops;
+
+void
+admin_set_locks(const struct admin_locks_ops *ops)
+{
+	atomic_store(&locks_ops, ops);
+}
+
+/* A growing text buffer for a response body. */
+struct abuf {
+	char *p;
+	size_t n, cap;
+};
+
+static void abuf_printf(struct abuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+abuf_printf(struct abuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if ((size_t)n < b->cap - b->n) {
+			b->n += (size_t)n;
+			return;
+		}
+		b->cap = MAX(b->cap * 2, b->n + (size_t)n + 1);
+		b->p = xrealloc(b->p, b->cap);
+	}
+}
+
+/* Metrics -------------------------------------------------------------- */
+
+/* sum - one counter (at offset off in struct worker_stats) over every
+ * worker, with relaxed loads (see above). */
+static uint64_t
+sum(size_t off)
+{
+	uint64_t s = 0;
+
+	for (int i = 0; i < nworkers; i++)
+		s += atomic_load_explicit((wstat_t *)((char *)&workers[i].st + off),
+		    memory_order_relaxed);
+	return s;
+}
+
+#define SUM(field) sum(offsetof(struct worker_stats, field))
+
+static void
+metric(struct abuf *b, const char *name, const char *type, const char *help)
+{
+	abuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+metrics_body(struct abuf *b)
+{
+	static const char *const modes[2] = { "smtp", "passthrough" };
+	static const char *const dirs[4] = {
+		"from_client", "to_client", "to_upstream", "from_upstream"
+	};
+	struct audit_stats as;
+	struct policy_stats ps;
+	uint64_t tunnels = SUM(tunnels), starttls = SUM(starttls_tunnels);
+	int alive = 0;
+
+	for (int i = 0; i < nworkers; i++)
+		alive += !atomic_load(&workers[i].exited);
+
+	metric(b, "subgate_build_info", "gauge", "Version of subgated.");
+	abuf_printf(b, "subgate_build_info{version=\"%s\"} 1\n", SUBGATE_VERSION);
+	metric(b, "subgate_workers", "gauge", "Worker threads whose loop runs.");
+	abuf_printf(b, "subgate_workers %d\n", alive);
+
+	metric(b, "subgate_connections_accepted_total", "counter",
+	    "Connections accepted on every listener, refused ones included.");
+	abuf_printf(b, "subgate_connections_accepted_total %llu\n",
+	    (unsigned long long)SUM(accepted));
+	metric(b, "subgate_sessions_total", "counter",
+	    "Sessions started, by listener mode (smtp: SMTP relay on port 25; "
+	    "passthrough: 587/465 tunnels).");
+	abuf_printf(b, "subgate_sessions_total{mode=\"smtp\"} %llu\n",
+	    (unsigned long long)SUM(smtp_sessions));
+	abuf_printf(b, "subgate_sessions_total{mode=\"passthrough\"} %llu\n",
+	    (unsigned long long)(tunnels > starttls ? tunnels - starttls : 0));
+	metric(b, "subgate_sessions_current", "gauge",
+	    "Sessions open now: relay = port-25 SMTP relay, tunnel = pass-through "
+	    "tunnels including port-25 sessions after STARTTLS.");
+	abuf_printf(b, "subgate_sessions_current{kind=\"relay\"} %llu\n",
+	    (unsigned long long)SUM(cur_relay));
+	abuf_printf(b, "subgate_sessions_current{kind=\"tunnel\"} %llu\n",
+	    (unsigned long long)SUM(cur_tunnel));
+	metric(b, "subgate_starttls_tunnels_total", "counter",
+	    "Port-25 sessions handed to the opaque tunnel after STARTTLS.");
+	abuf_printf(b, "subgate_starttls_tunnels_total %llu\n",
+	    (unsigned long long)starttls);
+	metric(b, "subgate_transactions_total", "counter",
+	    "Mail transactions ended (any outcome) on port 25.");
+	abuf_printf(b, "subgate_transactions_total %llu\n",
+	    (unsigned long long)SUM(txns));
+	metric(b, "subgate_connect_failures_total", "counter",
+	    "Upstream connections that failed or timed out.");
+	abuf_printf(b, "subgate_connect_failures_total %llu\n",
+	    (unsigned long long)SUM(connect_failed));
+	metric(b, "subgate_loops_refused_total", "counter",
+	    "Connections refused because their destination is the gateway.");
+	abuf_printf(b, "subgate_loops_refused_total %llu\n",
+	    (unsigned long long)SUM(refused_loop));
+	metric(b, "subgate_max_sessions_refused_total", "counter",
+	    "Port-25 connections refused by limits.max_sessions.");
+	abuf_printf(b, "subgate_max_sessions_refused_total %llu\n",
+	    (unsigned long long)SUM(refused_limit));
+	metric(b, "subgate_redirected_total", "counter",
+	    "Sessions the policy sent to the smarthost.");
+	abuf_printf(b, "subgate_redirected_total %llu\n",
+	    (unsigned long long)SUM(redirected));
+	metric(b, "subgate_smarthost_failures_total", "counter",
+	    "Redirected sessions whose connection or handshake with the "
+	    "smarthost failed (the subscriber got a 421).");
+	abuf_printf(b, "subgate_smarthost_failures_total %llu\n",
+	    (unsigned long long)SUM(smarthost_failed));
+
+	metric(b, "subgate_bytes_total", "counter",
+	    "Octets moved, by listener mode and direction, added when a session "
+	    "ends.");
+	for (int m = 0; m < 2; m++)
+		for (int d = 0; d < 4; d++)
+			abuf_printf(b, "subgate_bytes_total{mode=\"%s\",direction="
+			    "\"%s\"} %llu\n", modes[m], dirs[d],
+			    (unsigned long long)sum(offsetof(struct worker_stats,
+			    bytes) + ((size_t)m * 4 + (size_t)d) * sizeof(wstat_t)));
+
+	policy_get_stats(&ps);
+	metric(b, "subgate_policy_decisions_total", "counter",
+	    "Policy questions asked (connect, MAIL, RCPT, end of data, STARTTLS, "
+	    "tls byte chunks).");
+	abuf_printf(b, "subgate_policy_decisions_total %llu\n",
+	    (unsigned long long)ps.decisions);
+	metric(b, "subgate_policy_refused_total", "counter",
+	    "Policy answers that refused (temporary or permanent).");
+	abuf_printf(b, "subgate_policy_refused_total %llu\n",
+	    (unsigned long long)ps.refused);
+	metric(b, "subgate_policy_answers_total", "counter",
+	    "Policy answers by source: redis, local (in-process fallback), "
+	    "error (Redis unusable, failed closed).");
+	abuf_printf(b, "subgate_policy_answers_total{source=\"redis\"} %llu\n",
+	    (unsigned long long)ps.redis);
+	abuf_printf(b, "subgate_policy_answers_total{source=\"local\"} %llu\n",
+	    (unsigned long long)ps.local);
+	abuf_printf(b, "subgate_policy_answers_total{source=\"error\"} %llu\n",
+	    (unsigned long long)ps.errors);
+	metric(b, "subgate_policy_lockouts_total", "counter",
+	    "Subscribers locked out after repeated violations.");
+	abuf_printf(b, "subgate_policy_lockouts_total %llu\n",
+	    (unsigned long long)ps.lockouts);
+	metric(b, "subgate_policy_tls_ended_total", "counter",
+	    "Port-25 TLS tunnels ended by a tls bytes or duration limit.");
+	abuf_printf(b, "subgate_policy_tls_ended_total %llu\n",
+	    (unsigned long long)ps.tls_ended);
+
+	audit_get_stats(&as);
+	metric(b, "subgate_audit_records_written_total", "counter",
+	    "Audit records written to the audit file.");
+	abuf_printf(b, "subgate_audit_records_written_total %llu\n",
+	    (unsigned long long)as.written);
+	metric(b, "subgate_audit_write_errors_total", "counter",
+	    "Failed writes to the audit file.");
+	abuf_printf(b, "subgate_audit_write_errors_total %llu\n",
+	    (unsigned long long)as.write_errors);
+	metric(b, "subgate_audit_records_lost_total", "counter",
+	    "Audit records lost (queue full while the file failed).");
+	abuf_printf(b, "subgate_audit_records_lost_total %llu\n",
+	    (unsigned long long)as.lost);
+	metric(b, "subgate_audit_queued_records", "gauge",
+	    "Audit records waiting for the file to take writes again.");
+	abuf_printf(b, "subgate_audit_queued_records %zu\n", as.queued_now);
+	metric(b, "subgate_audit_failing", "gauge",
+	    "1 while the audit file does not take writes.");
+	abuf_printf(b, "subgate_audit_failing %d\n", as.failing ? 1 : 0);
+}
+
+/* HTTP ----------------------------------------------------------------- */
+
+static enum MHD_Result
+reply(struct MHD_Connection *conn, unsigned status, const char *ctype,
+    char *body, size_t len)
+{
+	struct MHD_Response *r;
+	enum MHD_Result rc;
+
+	/* body is malloc'd and becomes MHD's (MHD_RESPMEM_MUST_FREE) */
+	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	rc = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static enum MHD_Result
+reply_text(struct MHD_Connection *conn, unsigned status, const char *text)
+{
+	return reply(conn, status, "text/plain; charset=utf-8", xstrdup(text),
+	    strlen(text));
+}
+
+/* reply_err - 503 with the text of an SG_E* code from the policy. */
+static enum MHD_Result
+reply_err(struct MHD_Connection *conn, int err)
+{
+	char msg[200];
+
+	snprintf(msg, sizeof(msg), "lock-out store unavailable: %s%s\n",
+	    sg_strerror(err), err == SG_ECONFIG ? " (is redis configured?)" : "");
+	return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, msg);
+}
+
+/* subscriber_ok - the id after /locks/: printable, bounded. */
+static int
+subscriber_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > SUBSCRIBER_MAX)
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return 0;
+	return 1;
+}
+
+static enum MHD_Result
+locks(struct MHD_Connection *conn, const char *method, const char *url)
+{
+	const struct admin_locks_ops *ops = atomic_load(&locks_ops);
+	char *body = NULL, esc[300];
+	size_t len = 0;
+	int rc;
+
+	if (ops == NULL)
+		return reply_text(conn, MHD_HTTP_NOT_FOUND,
+		    "lock-out management is not available\n");
+	if (strcmp(url, "/locks") == 0) {
+		if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
+			return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+			    "GET /locks\n");
+		if ((rc = ops->list(ops->arg, &body, &len)) < 0) {
+			free(body);
+			return reply_err(conn, rc);
+		}
+		return reply(conn, MHD_HTTP_OK, "application/json", body, len);
+	}
+	url += strlen("/locks/");
+	if (strcmp(method, MHD_HTTP_METHOD_DELETE) != 0)
+		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "DELETE /locks/<subscriber>\n");
+	if (!subscriber_ok(url))
+		return reply_text(conn, MHD_HTTP_BAD_REQUEST, "bad subscriber\n");
+	rc = ops->lift(ops->arg, url);
+	log_info("event=admin_unlock subscriber=%s result=%s",
+	    log_esc(esc, sizeof(esc), url, strlen(url)),
+	    rc == 0 ? "lifted" : rc == 1 ? "not_locked" : sg_strerror(rc));
+	if (rc == 0)
+		return reply_text(conn, MHD_HTTP_OK, "lifted\n");
+	if (rc == 1)
+		return reply_text(conn, MHD_HTTP_NOT_FOUND, "not locked\n");
+	return reply_err(conn, rc);
+}
+
+static enum MHD_Result
+handler(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_size, void **con_cls)
+{
+	static int first;
+	struct abuf b = { NULL, 0, 0 };
+	int alive = 0;
+
+	/* First call: headers only. Any body is refused below. */
+	if (*con_cls == NULL) {
+		*con_cls = &first;
+		return MHD_YES;
+	}
+	if (*upload_size != 0)
+		return reply_text(conn, MHD_HTTP_CONTENT_TOO_LARGE, "no body\n");
+	if (strcmp(url, "/locks") == 0 || strncmp(url, "/locks/", 7) == 0)
+		return locks(conn, method, url);
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
+	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only\n");
+	if (strcmp(url, "/metrics") == 0) {
+		b.cap = 8192;
+		b.p = xmalloc(b.cap);
+		metrics_body(&b);
+		return reply(conn, MHD_HTTP_OK,
+		    "text/plain; version=0.0.4; charset=utf-8", b.p, b.n);
+	}
+	if (strcmp(url, "/healthz") == 0) {
+		for (int i = 0; i < nworkers; i++)
+			alive += !atomic_load(&workers[i].exited);
+		return alive == nworkers
+		    ? reply_text(conn, MHD_HTTP_OK, "ok\n")
+		    : reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "workers stopped\n");
+	}
+	return reply_text(conn, MHD_HTTP_NOT_FOUND,
+	    "not found: /metrics /healthz /locks\n");
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256], esc[300];
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+
+	if (n < 0)
+		return;
+	n = (int)strcspn(msg, "\n");
+	log_warn("event=admin_error error=%s", log_esc(esc, sizeof(esc), msg,
+	    (size_t)n));
+}
+
+int
+admin_start(const struct config *c, struct worker *w, int nw)
+{
+	const union sockaddr_any *a = &c->admin.listen;
+	char abuf[ADDRPORT_STRLEN];
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+	    MHD_USE_AUTO;
+
+	if (a->sa.sa_family == AF_UNSPEC || daemon_h != NULL)
+		return 0;
+	workers = w;
+	nworkers = nw;
+	if (a->sa.sa_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	daemon_h = MHD_start_daemon(flags, addr_port(a), NULL, NULL, handler,
+	    NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,	/* first, says MHD */
+	    MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&a->sa,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)ADMIN_CONN_LIMIT,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)ADMIN_TIMEOUT_S,
+	    MHD_OPTION_END);
+	if (daemon_h == NULL) {
+		log_err("event=admin_listen_failed addr=%s error=\"cannot start "
+		    "the HTTP server (address in use?)\"",
+		    addr_fmt(a, abuf, sizeof(abuf)));
+		return SG_ESYS;
+	}
+	log_info("event=admin_listening addr=%s", addr_fmt(a, abuf, sizeof(abuf)));
+	return 0;
+}
+
+void
+admin_stop(void)
+{
+	if (daemon_h == NULL)
+		return;
+	MHD_stop_daemon(daemon_h);
+	daemon_h = NULL;
+}
