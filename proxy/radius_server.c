@@ -55,43 +55,40 @@
 #define STATS_LOG_MS 60000
 
 /* The history script: KEYS[1] the prefix's ZSET; ARGV record, score
- * (start ms), ttl ms, nas, acct_session_id, open (1/0), start_unknown
- * (1/0), channel, cutoff ms. The session's open member is replaced by the
- * record; an open record for a session Redis already has closed is stale
- * (a replay, a late write) and changes nothing; a Stop whose start this
- * node did not know takes the start of the open member it closes, and adds
- * nothing if there is none. Closed members that ended before the cutoff go.
- * Published only when something changed. */
+ * (start ms), ttl ms, the record's "nas" and "acct_session_id" fields as
+ * written (needles), open (1/0), start_unknown (1/0), channel, cutoff ms.
+ * The session's open member is replaced by the record; an open record for
+ * a session Redis already has closed is stale (a replay, a late write) and
+ * changes nothing; a Stop whose start this node did not know takes the
+ * start of the open member it closes, and adds nothing if there is none.
+ * Closed members that ended before the cutoff go. Members are matched as
+ * text (asg_to_json writes every field the same way), not decoded: this
+ * runs for every accounting request. Published only when it changed. */
 static const char script[] =
 "local key, rec, score = KEYS[1], ARGV[1], tonumber(ARGV[2])\n"
 "local open, unknown = ARGV[6] == '1', ARGV[7] == '1'\n"
 "local cutoff = tonumber(ARGV[9])\n"
-"local needle = '\"acct_session_id\":' .. cjson.encode(ARGV[5])\n"
 "local matched = false\n"
-"local m = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')\n"
-"for i = 1, #m, 2 do\n"
+"local m = redis.call('ZRANGE', key, 0, -1)\n"
+"for i = 1, #m do\n"
 "  local s = m[i]\n"
-"  local closed = string.find(s, '\"end_ms\":', 1, true) ~= nil\n"
-"  if closed and tonumber(m[i + 1]) < cutoff then\n"
-"    local ok, r = pcall(cjson.decode, s)\n"
-"    if ok and type(r) == 'table' and tonumber(r.end_ms) < cutoff then\n"
-"      redis.call('ZREM', key, s)\n"
-"    end\n"
-"  elseif string.find(s, needle, 1, true) then\n"
-"    local ok, r = pcall(cjson.decode, s)\n"
-"    if ok and type(r) == 'table' and r.nas == ARGV[4] and\n"
-"        r.acct_session_id == ARGV[5] then\n"
-"      if not closed then\n"
-"        if unknown then\n"
-"          local c = cjson.decode(rec)\n"
-"          c.start, c.start_ms, c.start_unknown = r.start, r.start_ms, nil\n"
-"          rec, score = cjson.encode(c), tonumber(m[i + 1])\n"
+"  local e = string.match(s, '\"end_ms\":(%d+)')\n"
+"  if e and tonumber(e) < cutoff then\n"
+"    redis.call('ZREM', key, s)\n"
+"  elseif string.find(s, ARGV[5], 1, true) and\n"
+"      string.find(s, ARGV[4], 1, true) then\n"
+"    if not e then\n"
+"      if unknown then\n"
+"        local st = string.match(s, '\"start\":\"[^\"]*\",\"start_ms\":%d+')\n"
+"        if st then\n"
+"          rec = string.gsub(rec, '\"start\":\"[^\"]*\",\"start_ms\":%d+,\"start_unknown\":true', st, 1)\n"
+"          score = tonumber(string.match(st, '(%d+)$'))\n"
 "        end\n"
-"        if s ~= rec then redis.call('ZREM', key, s) end\n"
-"        matched = true\n"
-"      elseif open and score <= tonumber(r.end_ms) then\n"
-"        return 0\n"
 "      end\n"
+"      if s ~= rec then redis.call('ZREM', key, s) end\n"
+"      matched = true\n"
+"    elseif open and score <= tonumber(e) then\n"
+"      return 0\n"
 "    end\n"
 "  end\n"
 "end\n"
@@ -111,9 +108,9 @@ struct job {
 	uint8_t errors;		/* error replies so far */
 	uint8_t plen;
 	char key[CIDR_STRLEN + 16];
-	const char *nas, *sid;	/* into data, after the record */
+	const char *nas, *sid;	/* needles: into data, after the record */
 	size_t len;
-	char data[];		/* record NUL nas NUL sid NUL */
+	char data[];		/* record NUL "nas":"..." NUL "acct_session_id":"..." NUL */
 };
 
 /* A remembered request. */
@@ -504,17 +501,43 @@ static const struct rl_conn_ops redis_ops = {
 	redis_setup, redis_event, redis_closed
 };
 
+/* field_span - the text ,"key":"value" of a record written by
+ * asg_to_json, without the comma: where it starts and its length. */
+static int
+field_span(const char *json, size_t len, const char *key, size_t *off,
+    size_t *n)
+{
+	char pat[40];
+	const char *p, *end = json + len;
+	int k = snprintf(pat, sizeof(pat), ",\"%s\":\"", key);
+
+	if ((p = memmem(json, len, pat, (size_t)k)) == NULL)
+		return -1;
+	*off = (size_t)(p + 1 - json);
+	for (p += k; p < end && *p != '"'; p++)
+		if (*p == '\\')
+			p++;
+	if (p >= end)
+		return -1;
+	*n = (size_t)(p + 1 - (json + *off));
+	return 0;
+}
+
 static struct job *
 job_new(const struct asg *a, const char *json, size_t len)
 {
-	size_t nl = strlen(a->nas), sl = strlen(a->session_id);
-	struct job *j = xcalloc(1, sizeof(*j) + len + nl + sl + 3);
+	size_t no = 0, nl = 0, so = 0, sl = 0;
+	struct job *j;
 	char pbuf[CIDR_STRLEN];
 
+	if (field_span(json, len, "nas", &no, &nl) < 0 ||
+	    field_span(json, len, "acct_session_id", &so, &sl) < 0)
+		abort();	/* asg_to_json always writes both */
+	j = xcalloc(1, sizeof(*j) + len + nl + sl + 3);
 	memcpy(j->data, json, len);
 	j->len = len;
-	memcpy(j->data + len + 1, a->nas, nl);
-	memcpy(j->data + len + 2 + nl, a->session_id, sl);
+	memcpy(j->data + len + 1, json + no, nl);
+	memcpy(j->data + len + 2 + nl, json + so, sl);
 	j->nas = j->data + len + 1;
 	j->sid = j->data + len + 2 + nl;
 	j->score = a->start_ms;
@@ -890,7 +913,15 @@ static void
 sub_apply(const char *json, size_t len, int load)
 {
 	struct asg a;
+	char own[300];
+	int n;
 
+	/* our own PUBLISH comes back: skip it before parsing (the records
+	 * are written by asg_to_json, "node" right after "type") */
+	n = snprintf(own, sizeof(own), "\"node\":\"%s\",", S.conf->node);
+	if (!load && n > 0 && (size_t)n < sizeof(own) &&
+	    memmem(json, MIN(len, 80), own, (size_t)n) != NULL)
+		return;
 	if (asg_from_json(json, len, &a) < 0)
 		return;
 	if ((load || strcmp(a.node, S.conf->node) != 0) &&
