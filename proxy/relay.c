@@ -1062,7 +1062,8 @@ connect_verdict(const struct sess_key *key, const struct smtp_verdict *v,
 			/* config.c refuses action redirect without one */
 			log_err("event=redirect_failed id=%s error=\"no smarthost "
 			    "configured\"", r->rec.id);
-			do_shutdown(r, "421 4.3.0 Mail relay not configured (subgate)",
+			do_shutdown(r, v->reply != NULL ? v->reply
+			    : "421 4.3.0 Mail relay not configured (subgate)",
 			    "redirect_unconfigured", 0);
 			return;
 		}
