@@ -671,7 +671,9 @@ policy_tls_end(struct policy_sess *ps, const char *what)
 	log_info("event=policy_tls_end id=%s sub=%s class=%s limit=%s",
 	    ps->sid, log_esc(e, sizeof(e), ps->sub, ps->sublen),
 	    ps->cls->name, what);
-	if (ps->nrefusals++ < POLICY_REFUSALS_KEPT) {
+	/* a refused byte chunk is recorded already, as a refusal */
+	if (strcmp(what, "bytes") != 0 &&
+	    ps->nrefusals++ < POLICY_REFUSALS_KEPT) {
 		struct refusal *r = &ps->refusals[ps->nrefusals - 1];
 
 		r->point = PC_TLS_BYTES;
