@@ -14,7 +14,8 @@
 	X(policy) \
 	X(radius) \
 	X(smarthost) \
-	X(smtp)
+	X(smtp)   \
+	X(tls)
 
 #define X(name) int suite_##name##_register(void);
 SUITES(X)
