@@ -44,8 +44,10 @@ struct tbuf {
 static void
 tb_add(struct tbuf *b, const char *p, size_t n)
 {
-	if (b->n + n >= sizeof(b->p))
-		n = sizeof(b->p) - 1 - b->n;
+	size_t room = sizeof(b->p) - 1 - b->n;	/* b->n < sizeof(b->p) */
+
+	if (n > room)
+		n = room;
 	memcpy(b->p + b->n, p, n);
 	b->n += n;
 	b->p[b->n] = '\0';
