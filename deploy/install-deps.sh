@@ -8,7 +8,8 @@ libuv1-dev libssl-dev libhiredis-dev libmaxminddb-dev libcunit1-dev
 libyaml-dev libjansson-dev libcap-ng-dev libmicrohttpd-dev
 redis-server redis-tools postfix swaks python3 python3-aiosmtpd
 freeradius-utils haproxy nftables iproute2 procps psmisc openssl
-netcat-openbsd libnet-ssleay-perl libio-socket-inet6-perl libio-socket-ssl-perl"
+netcat-openbsd libnet-ssleay-perl libio-socket-inet6-perl libio-socket-ssl-perl
+libmaxmind-db-writer-perl"
 
 missing=""
 for p in $PKGS; do
