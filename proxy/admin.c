@@ -362,6 +362,10 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 	    "not found: /metrics /healthz /locks\n");
 }
 
+/* mhd_log - libmicrohttpd's error messages; fmt is its own. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {

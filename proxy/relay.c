@@ -90,6 +90,10 @@ struct relay {
 	uint8_t eof;			/* bit per side */
 	uint8_t nhandles;		/* open handles; free at 0 */
 	uint8_t in_core;		/* depth of core calls on the stack */
+	struct obuf {			/* output of one core call, per side */
+		char *p;
+		size_t len, cap;
+	} ob[2];
 	unsigned closing : 1;		/* relay_close ran */
 	unsigned close_pending : 1;	/* EV_CLOSE: flush, then close */
 	unsigned tunnel_pending : 1;	/* EV_TUNNEL: flush, then hand over */
@@ -151,6 +155,8 @@ relay_free(struct relay *r)
 	}
 	sh_free(r->sh);
 	tls_free(r->tls);
+	free(r->ob[CL].p);
+	free(r->ob[UP].p);
 	if (!r->handed_off) {
 		policy_session_end(r->pol, &r->rec);
 		r->pol = NULL;
@@ -299,9 +305,9 @@ up_send(struct relay *r, const void *p, size_t n)
 	tls_flush(r);
 }
 
-/* relay_write - bytes for one side, counted for the record as plaintext. */
+/* relay_emit - bytes for one side, counted for the record as plaintext. */
 static void
-relay_write(struct relay *r, int side, const void *p, size_t n)
+relay_emit(struct relay *r, int side, const void *p, size_t n)
 {
 	if (r->closing || n == 0 || !(r->init & (1u << side)))
 		return;
@@ -311,6 +317,55 @@ relay_write(struct relay *r, int side, const void *p, size_t n)
 	} else {
 		r->rec.bytes_to_upstream += n;
 		up_send(r, p, n);
+	}
+}
+
+/* relay_write - what the core sends is gathered while it runs and written
+ * when the outermost core call returns (core_leave): a multi-line reply or
+ * a batch of pipelined commands leaves in one write(2), not one per line.
+ * The core's pointers are valid only during its send callback, hence the
+ * copy; the buffer is freed once written, so an idle session holds none. */
+static void
+relay_write(struct relay *r, int side, const void *p, size_t n)
+{
+	struct obuf *o = &r->ob[side];
+
+	if (r->closing || n == 0 || !(r->init & (1u << side)))
+		return;
+	if (r->in_core == 0) {
+		relay_emit(r, side, p, n);
+		return;
+	}
+	if (o->len + n > o->cap) {
+		o->cap = MAX(o->len + n, MAX(o->cap * 2, (size_t)1024));
+		o->p = xrealloc(o->p, o->cap);
+	}
+	memcpy(o->p + o->len, p, n);
+	o->len += n;
+}
+
+static void
+core_enter(struct relay *r)
+{
+	r->in_core++;
+}
+
+/* core_leave - after the outermost core call, write what it sent. */
+static void
+core_leave(struct relay *r)
+{
+	struct obuf o;
+	int side;
+
+	if (--r->in_core > 0)
+		return;
+	for (side = UP; side >= CL; side--) {
+		o = r->ob[side];
+		if (o.len == 0)
+			continue;
+		memset(&r->ob[side], 0, sizeof(r->ob[side]));
+		relay_emit(r, side, o.p, o.len);
+		free(o.p);
 	}
 }
 
@@ -397,9 +452,9 @@ decide_cb(const struct sess_key *key, const struct smtp_verdict *v, void *arg)
 	    r->smtp == NULL)
 		return;
 	r->deciding = 0;
-	r->in_core++;
+	core_enter(r);
 	smtp_decide(r->smtp, v);
-	r->in_core--;
+	core_leave(r);
 	if (r->in_core == 0)
 		relay_progress(r);
 }
@@ -440,9 +495,9 @@ side_eof(struct relay *r, int side, int err)
 	}
 	if (r->smtp == NULL)
 		return;
-	r->in_core++;
+	core_enter(r);
 	smtp_eof(r->smtp, side == CL ? SMTP_CLIENT : SMTP_UPSTREAM);
-	r->in_core--;
+	core_leave(r);
 	relay_progress(r);
 }
 
@@ -479,9 +534,9 @@ up_plain(struct relay *r, const char *p, size_t n)
 	if (r->smtp == NULL)
 		return;
 	r->rec.bytes_from_upstream += n;
-	r->in_core++;
+	core_enter(r);
 	smtp_feed_upstream(r->smtp, p, n);
-	r->in_core--;
+	core_leave(r);
 }
 
 /* up_read - upstream bytes while the smarthost handshake runs or TLS is
@@ -549,7 +604,7 @@ read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 		up_read(r, buf->base, (size_t)nread);
 		return;
 	}
-	r->in_core++;
+	core_enter(r);
 	if (side == CL) {
 		r->rec.bytes_from_client += (uint64_t)nread;
 		smtp_feed_client(r->smtp, buf->base, (size_t)nread);
@@ -557,7 +612,7 @@ read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 		r->rec.bytes_from_upstream += (uint64_t)nread;
 		smtp_feed_upstream(r->smtp, buf->base, (size_t)nread);
 	}
-	r->in_core--;
+	core_leave(r);
 	relay_progress(r);
 }
 
@@ -664,9 +719,9 @@ do_shutdown(struct relay *r, const char *reply, const char *reason,
 		}
 	} else if (!r->shutdown_sent) {
 		r->shutdown_sent = 1;
-		r->in_core++;
+		core_enter(r);
 		smtp_shutdown(r->smtp, reply);
-		r->in_core--;
+		core_leave(r);
 		if (!r->close_pending && upstream_stuck) {
 			/* The core keeps the reply until the upstream answers
 			 * the command at the head of the queue, which it will
@@ -873,9 +928,9 @@ smarthost_ready(struct relay *r)
 		r->t_max = uv_now(&r->hdr.w->loop) + c->session_max_time;
 	g = sh_greeting(r->sh, &n);
 	r->rec.bytes_from_upstream += n;
-	r->in_core++;
+	core_enter(r);
 	smtp_feed_upstream(r->smtp, g, n);
-	r->in_core--;
+	core_leave(r);
 	sh_free(r->sh);
 	r->sh = NULL;
 }
