@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "secbuf.h"
 #include "util.h"
 
 #define AUTH_LINE_MAX	12288	/* RFC 4954 4: AUTH command line */
@@ -55,17 +56,10 @@ struct sh {
 };
 
 static void
-wipe(void *p, size_t n)
-{
-	if (p != NULL && n > 0)
-		explicit_bzero(p, n);
-}
-
-static void
 free_secret(char **s)
 {
 	if (*s != NULL) {
-		wipe(*s, strlen(*s));
+		sb_wipe(*s, strlen(*s));
 		free(*s);
 		*s = NULL;
 	}
@@ -97,9 +91,8 @@ sh_free(struct sh *h)
 		return;
 	free_secret(&h->user);
 	free_secret(&h->pass);
-	wipe(h->out, h->outcap);
-	free(h->out);
-	wipe(h->line, h->p.max_line);
+	sb_free(&h->out, &h->outlen, &h->outcap);
+	sb_wipe(h->line, h->p.max_line);
 	free(h->line);
 	free(h->greet);
 	free(h->helo);
@@ -108,23 +101,11 @@ sh_free(struct sh *h)
 
 /* Output -------------------------------------------------------------- */
 
+/* out_add - append to the output (it may hold the credentials). */
 static void
 out_add(struct sh *h, const char *p, size_t n)
 {
-	if (h->outlen + n > h->outcap) {
-		size_t cap = MAX(h->outlen + n, (size_t)256);
-		char *o = xmalloc(cap);
-
-		/* no realloc: the old buffer may hold a credential */
-		if (h->outlen > 0)
-			memcpy(o, h->out, h->outlen);
-		wipe(h->out, h->outcap);
-		free(h->out);
-		h->out = o;
-		h->outcap = cap;
-	}
-	memcpy(h->out + h->outlen, p, n);
-	h->outlen += n;
+	sb_append(&h->out, &h->outlen, &h->outcap, p, n);
 }
 
 static void
@@ -142,7 +123,7 @@ out_b64(struct sh *h, const void *p, size_t n)
 	int len = EVP_EncodeBlock(b, p, (int)n);
 
 	out_add(h, (const char *)b, (size_t)len);
-	wipe(b, cap);
+	sb_wipe(b, cap);
 	free(b);
 }
 
@@ -156,7 +137,7 @@ sh_output(const struct sh *h, size_t *n)
 void
 sh_output_done(struct sh *h)
 {
-	wipe(h->out, h->outlen);
+	sb_wipe(h->out, h->outlen);
 	h->outlen = 0;
 }
 
@@ -245,7 +226,7 @@ after_tls(struct sh *h)
 		out_str(h, "AUTH PLAIN ");
 		out_b64(h, buf, ul + pl + 2);
 		out_str(h, "\r\n");
-		wipe(buf, ul + pl + 2);
+		sb_wipe(buf, ul + pl + 2);
 		free(buf);
 		h->step = ST_AUTH_PLAIN;
 	} else if (h->cap_login && 4 * ((MAX(ul, pl) + 2) / 3) + 2 < AUTH_LINE_MAX) {

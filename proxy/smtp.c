@@ -27,6 +27,7 @@
 #include <strings.h>
 
 #include "err.h"
+#include "secbuf.h"
 #include "util.h"
 
 #define ADDR_MAX	256	/* RFC 5321 4.5.3.1.3: path */
@@ -172,13 +173,6 @@ smtp_point_name(enum smtp_point p)
 
 /* Helpers ------------------------------------------------------------ */
 
-static void
-wipe(void *p, size_t n)
-{
-	if (p != NULL && n > 0)
-		explicit_bzero(p, n);
-}
-
 static int
 is_ws(int c)
 {
@@ -221,30 +215,11 @@ emit(struct smtp_session *s, const struct smtp_event *ev)
 		s->io.event(s->ctx, ev);
 }
 
-/* in_append - copy client bytes into inbuf; growing never leaves a copy
- * behind in freed memory. */
+/* in_append - copy client bytes into inbuf (it may hold AUTH secrets). */
 static void
 in_append(struct smtp_session *s, const char *p, size_t n)
 {
-	char *nb;
-	size_t ncap;
-
-	if (n == 0)
-		return;
-	if (s->inlen + n > s->incap) {
-		ncap = s->incap ? s->incap : 128;
-		while (ncap < s->inlen + n)
-			ncap *= 2;
-		nb = xmalloc(ncap);
-		if (s->inlen > 0)
-			memcpy(nb, s->in, s->inlen);
-		wipe(s->in, s->incap);
-		free(s->in);
-		s->in = nb;
-		s->incap = ncap;
-	}
-	memcpy(s->in + s->inlen, p, n);
-	s->inlen += n;
+	sb_append(&s->in, &s->inlen, &s->incap, p, n);
 }
 
 /* in_consume - drop the first n bytes of inbuf. */
@@ -252,15 +227,12 @@ static void
 in_consume(struct smtp_session *s, size_t n)
 {
 	if (n >= s->inlen) {
-		wipe(s->in, s->incap);
-		free(s->in);
-		s->in = NULL;
-		s->inlen = s->incap = 0;
+		sb_free(&s->in, &s->inlen, &s->incap);
 		return;
 	}
 	memmove(s->in, s->in + n, s->inlen - n);
 	s->inlen -= n;
-	wipe(s->in + s->inlen, n);
+	sb_wipe(s->in + s->inlen, n);
 }
 
 static void
@@ -625,7 +597,7 @@ static void
 auth_free(struct smtp_session *s)
 {
 	if (s->auth != NULL) {
-		wipe(s->auth, sizeof(*s->auth));
+		sb_wipe(s->auth, sizeof(*s->auth));
 		free(s->auth);
 		s->auth = NULL;
 	}
@@ -1044,7 +1016,7 @@ auth_user_from(struct auth *a, const char *p, size_t n, int plain)
 		a->have_user = 1;
 	}
 out:
-	wipe(buf, n);
+	sb_wipe(buf, n);
 	free(buf);
 }
 
