@@ -15,77 +15,27 @@
 # reason" per check and a summary line; exits non-zero if any failed.
 set -uo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-PY=${PY:-python3}
-PASSED=0
-FAILED=0
-PIDS=()
-TMP=$(mktemp -d /tmp/sg_policy.XXXXXX)
+# shellcheck source=SCRIPTDIR/lib_local.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib_local.sh"
+loc_init sg_policy
 
-cleanup() {
-	local p
-	trap - EXIT INT TERM
-	for p in "${PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		for _ in 1 2 3 4 5 6 7 8 9 10; do
-			kill -0 "$p" 2>/dev/null || break
-			sleep 0.2
-		done
-		kill -KILL "$p" 2>/dev/null
-	done
-	if [ -n "${SG_KEEP_TMP:-}" ]; then
-		echo "kept $TMP" >&2
-	else
-		rm -rf "$TMP"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
-fail() { echo "FAIL $1: $2"; FAILED=$((FAILED + 1)); }
 expect_eq() {	# expect_eq NAME WANT GOT
 	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "want [$2], got [$3]"; fi
 }
 
-SUBGATED=${SUBGATED:-$(ls -t "$ROOT"/build*/proxy/subgated 2>/dev/null | head -1)}
-SUBGATE=${SUBGATE:-$(dirname "$SUBGATED")/cli/subgate}
-if [ -z "$SUBGATED" ] || [ ! -x "$SUBGATED" ]; then
-	echo "FAIL setup: no subgated binary (set SUBGATED)"
-	exit 1
-fi
-for tool in redis-server redis-cli; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "FAIL setup: $tool not installed"
-		exit 1
-	fi
-done
+loc_need_subgated setup
+loc_need setup redis-server redis-cli
 
-free_port() {
-	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-RPORT=$(free_port)
-MPORT=$(free_port)
-EPORT=$(free_port)
-A25=$(free_port); A587=$(free_port)
-B25=$(free_port); B587=$(free_port)
-C25=$(free_port); C587=$(free_port)
+RPORT=$(loc_free_port)
+MPORT=$(loc_free_port)
+EPORT=$(loc_free_port)
+A25=$(loc_free_port); A587=$(loc_free_port)
+B25=$(loc_free_port); B587=$(loc_free_port)
+C25=$(loc_free_port); C587=$(loc_free_port)
 MXLOG=$TMP/mx.log
 
 # ------------------------------------------------------------ peers
 
-start_redis() {
-	redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no \
-		--logfile "$TMP/redis.log" --dir "$TMP" &
-	REDIS_PID=$!
-	PIDS+=($REDIS_PID)
-	for _ in $(seq 50); do rcli ping >/dev/null 2>&1 && return 0; sleep 0.1; done
-	return 1
-}
-rcli() { redis-cli -p "$RPORT" "$@"; }
 evalsha_calls() {
 	rcli info commandstats | tr -d '\r' |
 		sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p' | grep . || echo 0
@@ -268,10 +218,10 @@ elif cmd == "pass":	# pass SRC PORT MB SECS: MB through the echo, paced over SEC
     print("exact" if hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
           else "differs got=%d want=%d" % (len(got), len(data)))
 EOF
-cli() { $PY "$TMP/cli.py" "$@"; }
+cli() { "$PY" "$TMP/cli.py" "$@"; }
 
 session_field() {	# session_field GW SRC FIELD...: of its last session record
-	$PY - "$TMP/audit-$1.jsonl" "$2" "${@:3}" <<'EOF'
+	"$PY" - "$TMP/audit-$1.jsonl" "$2" "${@:3}" <<'EOF'
 import json, sys
 last = None
 for line in open(sys.argv[1]):
@@ -322,23 +272,18 @@ log:
 EOF
 }
 
+redis_up_twice() { [ "$(grep -c 'event=redis_up' "$1")" -ge 2 ]; }	# both workers
 start_gw() {	# start_gw NAME
-	"$SUBGATED" -c "$TMP/$1.yaml" 2> "$TMP/$1.log" &
-	PIDS+=($!)
-	eval "GW_$1=$!"
-	for _ in $(seq 50); do
-		[ "$(grep -c 'event=redis_up' "$TMP/$1.log")" -ge 2 ] && return 0
-		sleep 0.1
-	done
-	echo "FAIL setup: subgated $1 did not start: $(tail -3 "$TMP/$1.log")"
-	exit 1
+	if ! loc_gw_start "$TMP/$1.yaml" "$TMP/$1.log" redis_up_twice "$TMP/$1.log"; then
+		echo "FAIL setup: subgated $1 did not start: $(tail -3 "$TMP/$1.log")"
+		exit 1
+	fi
+	eval "GW_$1=$GW_PID"
 }
 
-start_redis || { echo "FAIL setup: redis-server"; exit 1; }
-$PY "$TMP/peers.py" mx "$MPORT" "$MXLOG" &
-PIDS+=($!)
-$PY "$TMP/peers.py" echo "$EPORT" &
-PIDS+=($!)
+loc_redis_start "$RPORT" || { echo "FAIL setup: redis-server"; exit 1; }
+loc_bg "$PY" "$TMP/peers.py" mx "$MPORT" "$MXLOG"
+loc_bg "$PY" "$TMP/peers.py" echo "$EPORT"
 gw_conf A "$A25" "$A587" open
 gw_conf B "$B25" "$B587" open
 gw_conf C "$C25" "$C587" closed
@@ -475,7 +420,7 @@ case "$out" in
 *"421 4.3.0"*) pass redis_down_closed_421 ;;
 *) fail redis_down_closed_421 "$out" ;;
 esac
-start_redis || fail redis_restart "redis-server did not come back"
+loc_redis_start "$RPORT" || fail redis_restart "redis-server did not come back"
 ok=0
 for _ in $(seq 80); do
 	out=$(cli par 127.0.0.45 1 "$C25" | sed -n 1p)
@@ -520,5 +465,4 @@ for g in A B C; do
 	fi
 done
 
-echo "t_policy: $PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+loc_summary t_policy

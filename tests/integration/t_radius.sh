@@ -12,80 +12,30 @@
 # exits non-zero if any failed. Cleans up on every exit path.
 set -uo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-PY=/usr/bin/python3
+# shellcheck source=SCRIPTDIR/lib_local.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib_local.sh"
+loc_init sg_radius
 SECRET='s3cret-nas1'
-PASSED=0
-FAILED=0
-PIDS=()
-TMP=$(mktemp -d /tmp/sg_radius.XXXXXX)
 
-cleanup() {
-	local p
-	trap - EXIT INT TERM
-	for p in "${PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		for _ in 1 2 3 4 5 6 7 8 9 10; do
-			kill -0 "$p" 2>/dev/null || break
-			sleep 0.2
-		done
-		kill -KILL "$p" 2>/dev/null
-	done
-	if [ -n "${SG_KEEP_TMP:-}" ]; then
-		echo "kept $TMP" >&2
-	else
-		rm -rf "$TMP"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
-fail() { echo "FAIL $1: $2"; FAILED=$((FAILED + 1)); }
 check() {	# check NAME REASON COMMAND...
 	local name=$1 why=$2
 	shift 2
 	if "$@"; then pass "$name"; else fail "$name" "$why"; fi
 }
 
-SUBGATED=${SUBGATED:-$(ls -t "$ROOT"/build*/proxy/subgated 2>/dev/null | head -1)}
-if [ -z "$SUBGATED" ] || [ ! -x "$SUBGATED" ]; then
-	echo "FAIL setup: no subgated binary (set SUBGATED)"
-	exit 1
-fi
-for tool in redis-server redis-cli radclient swaks; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "FAIL setup: $tool not installed"
-		exit 1
-	fi
-done
+loc_need_subgated setup
+loc_need setup redis-server redis-cli radclient swaks
 
-free_port() {	# free_port tcp|udp
-	$PY - "$1" <<'EOF'
-import socket, sys
-t = socket.SOCK_STREAM if sys.argv[1] == "tcp" else socket.SOCK_DGRAM
-s = socket.socket(socket.AF_INET, t)
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-EOF
-}
-
-RPORT=$(free_port tcp)
-APORT=$(free_port udp)
-SPORT=$(free_port tcp)
-MPORT=$(free_port tcp)
+RPORT=$(loc_free_port tcp)
+APORT=$(loc_free_port udp)
+SPORT=$(loc_free_port tcp)
+MPORT=$(loc_free_port tcp)
 AUDIT=$TMP/audit.jsonl
 LOG=$TMP/subgated.log
 
 # ------------------------------------------------------------ peers
 
-redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no \
-	--logfile "$TMP/redis.log" --dir "$TMP" &
-PIDS+=($!)
-REDIS_PID=$!
-rcli() { redis-cli -p "$RPORT" "$@"; }
+loc_redis_start "$RPORT"
 
 # An SMTP sink: 250 to everything, "queued as" after DATA.
 cat > "$TMP/sink.py" <<'EOF'
@@ -116,11 +66,9 @@ class S(socketserver.ThreadingTCPServer):
     daemon_threads = True
 S(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 EOF
-$PY "$TMP/sink.py" "$MPORT" &
-PIDS+=($!)
+loc_bg "$PY" "$TMP/sink.py" "$MPORT"
 
-printf '%s\n' "$SECRET" > "$TMP/nas1.secret"
-chmod 600 "$TMP/nas1.secret"
+loc_secret "$TMP/nas1.secret" "$SECRET"
 cat > "$TMP/gw.yaml" <<EOF
 node: gw-radius-test
 workers: 2
@@ -144,11 +92,7 @@ log:
   level: info
 EOF
 
-for _ in $(seq 50); do rcli ping >/dev/null 2>&1 && break; sleep 0.1; done
-"$SUBGATED" -c "$TMP/gw.yaml" 2> "$LOG" &
-GW_PID=$!
-PIDS+=($GW_PID)
-for _ in $(seq 50); do grep -q 'event=radius_history_loaded' "$LOG" && break; sleep 0.1; done
+loc_gw_start "$TMP/gw.yaml" "$LOG" grep -q 'event=radius_history_loaded' "$LOG"
 if ! grep -q 'event=radius_listening' "$LOG"; then
 	echo "FAIL setup: subgated did not start: $(tail -3 "$LOG")"
 	exit 1
@@ -176,7 +120,7 @@ smtp_session() {	# one message through subgated; prints nothing
 session_subscriber() {	# the audit session record of the message with subject $1
 	local n
 	for n in $(seq 40); do
-		$PY - "$AUDIT" "$1" <<'EOF' && return 0
+		"$PY" - "$AUDIT" "$1" <<'EOF' && return 0
 import json, sys
 subs = {}
 for line in open(sys.argv[1]):
@@ -199,7 +143,7 @@ EOF
 
 redis_who() {	# redis_who ADDR TIME_MS: "who held ADDR at T" over Redis,
 		# the way cli/assignments.c asks (plens, masked key, ZREVRANGEBYSCORE)
-	$PY - "$RPORT" "$1" "$2" <<'EOF'
+	"$PY" - "$RPORT" "$1" "$2" <<'EOF'
 import ipaddress, json, subprocess, sys
 port, addr, t = sys.argv[1], ipaddress.ip_address(sys.argv[2]), int(sys.argv[3])
 def r(*a):
@@ -260,7 +204,7 @@ elif mode == "truncated":
 elif mode == "unknown_nas":
     print("answered" if sendrecv(request(secret, 80, start), port, src="127.0.0.2") else "no")
 EOF
-raw() { $PY "$TMP/raw.py" "$1" "$APORT" "$SECRET"; }
+raw() { "$PY" "$TMP/raw.py" "$1" "$APORT" "$SECRET"; }
 
 # ------------------------------------------------------------ checks
 
@@ -341,9 +285,7 @@ check redis_down_answered "no response while Redis is down" \
 	acct "$SECRET" 'Acct-Status-Type = Start' 'User-Name = "dave"' \
 	'Framed-IP-Address = 100.64.7.7' 'Acct-Session-Id = "sess-dave"'
 check redis_down_recorded "dave not in the audit file" test "$(records dave start)" = 1
-redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no \
-	--logfile "$TMP/redis2.log" --dir "$TMP" &
-PIDS+=($!)
+loc_redis_start "$RPORT" redis2.log
 for _ in $(seq 100); do
 	[ "$(rcli zcard 'sg:{asg:100.64.7.7/32}:h' 2>/dev/null)" = 1 ] && break
 	sleep 0.1
@@ -352,8 +294,7 @@ check redis_replayed "dave's record not replayed into Redis" \
 	test "$(rcli zcard 'sg:{asg:100.64.7.7/32}:h')" = 1
 
 # 9. counters at exit
-kill -TERM "$GW_PID"
-for _ in $(seq 100); do kill -0 "$GW_PID" 2>/dev/null || break; sleep 0.1; done
+gw_stop
 FINAL=$(grep 'event=radius_stats_final' "$LOG")
 counter() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<< "$FINAL"; }
 check counters_logged "no radius_stats_final line" test -n "$FINAL"
@@ -365,8 +306,6 @@ check counter_retransmits "retransmits=$(counter retransmits)" test "$(counter r
 check drop_logged "no radius_dropped log line" grep -q 'event=radius_dropped.*reason=bad_auth' "$LOG"
 check no_secret_logged "the NAS secret appears in a log or record" \
 	bash -c "! grep -rqF -- '$SECRET' '$LOG' '$AUDIT'"
-wait "$GW_PID"
-GW_RC=$?
 check exit_clean "subgated exited $GW_RC" test "$GW_RC" = 0
 if grep -q 'ERROR: AddressSanitizer\|runtime error' "$LOG"; then
 	fail sanitizers "$(grep -m1 'AddressSanitizer\|runtime error' "$LOG")"
@@ -374,5 +313,4 @@ else
 	pass sanitizers
 fi
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+loc_summary t_radius

@@ -10,67 +10,38 @@
 # Self-contained: its own certificate (openssl), smarthosts (aiosmtpd on
 # /usr/bin/python3), subgated (SUBGATED=..., default the newest
 # build*/proxy/subgated), 127.0.0.1-127.0.0.4 only, no root needed. Prints
-# "PASS name" or "FAIL name: reason" per check and "N passed, N failed";
+# "PASS name" or "FAIL name: reason" per check and a summary line;
 # exits non-zero if any check failed. SG_KEEP_TMP=1 keeps the temp dir.
 set -uo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-PY=/usr/bin/python3
-T=$(mktemp -d /tmp/t_smarthost.XXXXXX)
-BASE=$((20000 + ($$ % 2000) * 10))
+# shellcheck source=SCRIPTDIR/lib_local.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib_local.sh"
+loc_init t_smarthost
+T=$TMP
 GW=127.0.0.1
-P_SMTP=$BASE			# subgated, port-25 listener (intercept none)
-P_ADMIN=$((BASE + 1))		# subgated admin endpoint
+P_SMTP=$(loc_free_port)		# subgated, port-25 listener (intercept none)
+P_ADMIN=$(loc_free_port)	# subgated admin endpoint
 DEST=127.0.0.2			# the "original destination": must stay untouched
-P_DEST=$((BASE + 2))
+P_DEST=$(loc_free_port)
 SMART=127.0.0.3			# smarthost: STARTTLS required, AUTH required
-P_SMART=$((BASE + 3))
+P_SMART=$(loc_free_port)
 PLAIN=127.0.0.4			# smarthost without TLS or AUTH
-P_PLAIN=$((BASE + 4))
+P_PLAIN=$(loc_free_port)
+P_NOBODY=$(loc_free_port)	# nobody listens
 USER=relay@gw.test
 PASS='Relay-pw-9fQ2x'
-PIDS=()
-PASSED=0
-FAILED=0
 
-SUBGATED=${SUBGATED:-$(ls -t "$ROOT"/build*/proxy/subgated 2>/dev/null | head -1)}
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	if [ -n "${SG_KEEP_TMP:-}" ]; then
-		echo "kept $T" >&2
-	else
-		rm -rf "$T"
-	fi
-}
-trap cleanup EXIT
-
-pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
-fail() { echo "FAIL $1: $2"; FAILED=$((FAILED + 1)); }
-
-if [ -z "$SUBGATED" ] || [ ! -x "$SUBGATED" ]; then
-	echo "FAIL setup: no subgated binary (set SUBGATED)"
-	exit 1
-fi
-for tool in openssl curl jq; do
-	command -v $tool >/dev/null || { echo "FAIL setup: $tool missing"; exit 1; }
-done
-$PY -c 'import aiosmtpd' 2>/dev/null || { echo "FAIL setup: aiosmtpd missing"; exit 1; }
+loc_need_subgated setup
+loc_need setup openssl curl jq
+"$PY" -c 'import aiosmtpd' 2>/dev/null || { echo "FAIL setup: aiosmtpd not installed"; exit 1; }
 
 # ------------------------------------------------------------------ peers
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
     -keyout "$T/smart.key" -out "$T/smart.crt" -days 2 -subj "/CN=smart.test" \
     -addext "subjectAltName=DNS:smart.test" 2>/dev/null
-printf '%s\n' "$PASS" >"$T/pw"
-printf 'not-the-password\n' >"$T/pw_wrong"
-chmod 600 "$T/pw" "$T/pw_wrong"
+loc_secret "$T/pw" "$PASS"
+loc_secret "$T/pw_wrong" not-the-password
 
 cat >"$T/smarthost.py" <<'EOF'
 # smarthost.py HOST PORT STORE [CERT KEY USER PASSWORD]: with a certificate,
@@ -161,38 +132,21 @@ except Exception as e:
     print("error", type(e).__name__, e)
 EOF
 
-start_bg() {
-	"$@" &
-	PIDS+=($!)
-}
-
-wait_port() {
-	local i
-	for i in $(seq 1 50); do
-		$PY -c "import socket,sys; socket.create_connection(('$1',$2),0.2)" \
-		    2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-start_bg $PY "$T/smarthost.py" $SMART $P_SMART "$T/store" "$T/smart.crt" \
+loc_bg "$PY" "$T/smarthost.py" $SMART "$P_SMART" "$T/store" "$T/smart.crt" \
     "$T/smart.key" "$USER" "$PASS" 2>"$T/smarthost.log"
-start_bg $PY "$T/smarthost.py" $PLAIN $P_PLAIN "$T/store_plain" 2>"$T/plain.log"
-start_bg $PY "$T/dest.py" $DEST $P_DEST "$T/dest.log"
+loc_bg "$PY" "$T/smarthost.py" $PLAIN "$P_PLAIN" "$T/store_plain" 2>"$T/plain.log"
+loc_bg "$PY" "$T/dest.py" $DEST "$P_DEST" "$T/dest.log"
 for hp in "$SMART $P_SMART" "$PLAIN $P_PLAIN" "$DEST $P_DEST"; do
 	# shellcheck disable=SC2086
-	wait_port $hp || { echo "FAIL setup: peer $hp did not start"; exit 1; }
+	wait_until 5 loc_port_open $hp || { echo "FAIL setup: peer $hp did not start"; exit 1; }
 done
-for i in $(seq 1 20); do	# wait_port's own probe is logged: forget it
+for i in $(seq 1 20); do	# the readiness probe is logged: forget it
 	[ -s "$T/dest.log" ] && break
 	sleep 0.1
 done
 rm -f "$T/dest.log"
 
 # ---------------------------------------------------------------- gateway
-
-GW_PID=""
 
 # gw NAME SMARTHOST_YAML: (re)start subgated with that smarthost section.
 gw() {
@@ -220,18 +174,8 @@ admin:
 log:
   level: debug
 EOF
-	"$SUBGATED" -c "$T/$name.yaml" >"$T/$name.log" 2>&1 &
-	GW_PID=$!
-	PIDS+=($GW_PID)
-	wait_port $GW $P_ADMIN || { fail "$name" "subgated did not start"; return 1; }
-}
-
-gw_stop() {
-	if [ -n "$GW_PID" ]; then
-		kill -TERM "$GW_PID" 2>/dev/null
-		wait "$GW_PID" 2>/dev/null
-		GW_PID=""
-	fi
+	loc_gw_start "$T/$name.yaml" "$T/$name.log" loc_port_open $GW "$P_ADMIN" ||
+		{ fail "$name" "subgated did not start"; return 1; }
 }
 
 smarthost_yaml() { # STARTTLS VERIFY_NAME PASSWORD_FILE [ADDRESS]
@@ -247,7 +191,7 @@ smarthost:
 EOF
 }
 
-send() { $PY "$T/client.py" $GW $P_SMTP "$1" >"$T/$1.out" 2>&1; }
+send() { "$PY" "$T/client.py" $GW "$P_SMTP" "$1" >"$T/$1.out" 2>&1; }
 
 # ------------------------------------------------------------------ tests
 
@@ -338,7 +282,7 @@ fi
 expect421 smarthost_wrong_password require smart.test "$T/pw_wrong" "$SMART:$P_SMART" \
     "4.7.0 The mail relay refused" 'reason=smarthost_auth error="smarthost refused AUTH: 535'
 # 4. nobody listens
-expect421 smarthost_down require smart.test "$T/pw" "$SMART:$((BASE + 9))" \
+expect421 smarthost_down require smart.test "$T/pw" "$SMART:$P_NOBODY" \
     "4.4.1 Mail relay unavailable" 'event=upstream_connect_failed'
 # 5. starttls: require and the smarthost offers no STARTTLS
 expect421 smarthost_require_no_starttls require "" "$T/pw" "$PLAIN:$P_PLAIN" \
@@ -373,5 +317,4 @@ else
 	pass sanitizers
 fi
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+loc_summary t_smarthost

@@ -18,56 +18,41 @@
 # documentation / shared / ULA addresses only, never a public one. Without
 # network namespaces (not root) that part prints SKIP lines.
 #
-# Self-contained: prints "PASS name" / "FAIL name" per check, exits non-zero
-# if any failed. usage: t_trace.sh [BUILD_DIR]   (default: build)
+# Prints "PASS name" / "FAIL name" per check and a summary line, exits
+# non-zero if any failed. usage: t_trace.sh [BUILD_DIR]: subgated and the
+# subgate CLI from BUILD_DIR/proxy; without it, SUBGATED=/path/to/subgated
+# (default: the newest build*/proxy/subgated) and the CLI beside it.
+# SG_KEEP_TMP=1 keeps the temp dir.
 set -uo pipefail
 
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=${1:-${BUILD:-$ROOT/build}}
-SUBGATED=$BUILD/proxy/subgated
-SUBGATE=$BUILD/proxy/cli/subgate
-PY=/usr/bin/python3
-TMP=$(mktemp -d /tmp/sg_t_trace.XXXXXX)
-PIDS=()
-FAILS=0
-# lib.sh: the namespace topology of the GeoIP part (defines only; it keeps
-# the SUBGATED set here).
-# shellcheck source=SCRIPTDIR/lib.sh
-. "$ROOT/tests/integration/lib.sh"
+# lib_local.sh, and through it lib.sh: the namespace topology of the GeoIP
+# part; its cleanup removes the namespaces too.
+# shellcheck source=SCRIPTDIR/lib_local.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib_local.sh"
+loc_init sg_t_trace
+BUILD=${1:-${BUILD:-}}
+if [ -n "$BUILD" ]; then
+	SUBGATED=$BUILD/proxy/subgated
+	SUBGATE=$BUILD/proxy/cli/subgate
+fi
 
 PW_PLAIN='Pw-plain-8Hq2Zr5'
 PW_LOGIN='Pw-login-3Kx9Vt1'
 MID='<t-trace.1@example.net>'
 
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	# the namespaces and whatever still runs in them (SG_TMP is empty: the
-	# temp dir is TMP, removed below); a subshell, as sg_cleanup exits
-	[ "${#SG_NS_MADE[@]}" -eq 0 ] || (sg_cleanup) >/dev/null 2>&1
-	[ -n "${SG_KEEP_TMP:-}" ] || rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1${2:+: $2}"; FAILS=$((FAILS + 1)); }
 check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
 
-for f in "$SUBGATED" "$SUBGATE"; do
-	[ -x "$f" ] || { echo "FAIL t_trace_build: $f missing"; exit 1; }
-done
-command -v redis-server >/dev/null && command -v swaks >/dev/null ||
-	{ echo "FAIL t_trace_tools: redis-server and swaks needed"; exit 1; }
+loc_need_subgated t_trace_build
+[ -x "$SUBGATE" ] || { echo "FAIL t_trace_build: $SUBGATE missing"; exit 1; }
+loc_need t_trace_tools redis-server redis-cli swaks
 perl -MMaxMind::DB::Writer::Tree -e 1 2>/dev/null ||
 	{ echo "FAIL t_trace_tools: libmaxmind-db-writer-perl needed (deploy/install-deps.sh)"; exit 1; }
 
-freeport() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-RPORT=$(freeport); MXPORT=$(freeport); GWPORT=$(freeport)
+RPORT=$(loc_free_port); MXPORT=$(loc_free_port); GWPORT=$(loc_free_port)
 
 # ---------------------------------------------------------------- peers
-redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no \
-	--rdbcompression no --dir "$TMP" --logfile "$TMP/redis.log" &
-PIDS+=($!)
+# uncompressed, so that the secrets check below reads the RDB as it is
+loc_redis_start "$RPORT" redis.log --rdbcompression no
 
 cat >"$TMP/mx.py" <<'EOF'
 # A minimal MX: EHLO with AUTH PLAIN LOGIN, any credentials accepted,
@@ -120,14 +105,12 @@ async def main():
         await srv.serve_forever()
 asyncio.run(main())
 EOF
-"$PY" "$TMP/mx.py" "$MXPORT" 2>"$TMP/mx.log" &
-PIDS+=($!)
+loc_bg "$PY" "$TMP/mx.py" "$MXPORT" 2>"$TMP/mx.log"
 
-printf 'trace-test-key\n' >"$TMP/hmac.key"
-chmod 600 "$TMP/hmac.key"
+loc_secret "$TMP/hmac.key" trace-test-key
 # GeoIP databases of documentation ranges only, made now (mkmmdb.pl).
 mkdir -p "$TMP/mmdb"
-perl "$ROOT/tests/integration/mkmmdb.pl" "$TMP/mmdb" 2>"$TMP/mkmmdb.log"
+perl "$SG_DIR/mkmmdb.pl" "$TMP/mmdb" 2>"$TMP/mkmmdb.log"
 check mkmmdb test -s "$TMP/mmdb/test-asn.mmdb" -a -s "$TMP/mmdb/test-country.mmdb"
 GEOIP="geoip:
   asn_db: $TMP/mmdb/test-asn.mmdb
@@ -151,15 +134,9 @@ redis:
 $GEOIP
 EOF
 
-for _ in $(seq 50); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
-"$SUBGATED" -c "$TMP/subgate.yaml" 2>"$TMP/subgated.log" &
-SGPID=$!
-PIDS+=("$SGPID")
-for _ in $(seq 50); do
-	grep -q event=audit_index_up "$TMP/subgated.log" 2>/dev/null &&
-		"$PY" -c "import socket; socket.create_connection(('127.0.0.1', $GWPORT)).close()" 2>/dev/null && break
-	sleep 0.1
-done
+# ready: the index is up and a connection is taken (a session of its own)
+gw_ready() { grep -q event=audit_index_up "$GW_LOG" && loc_port_open 127.0.0.1 "$GWPORT"; }
+loc_gw_start "$TMP/subgate.yaml" "$TMP/subgated.log" gw_ready
 
 # ---------------------------------------------------------------- traffic
 swaks -4 --server "127.0.0.1:$GWPORT" --ehlo pc.t-trace --from bot@example.net \
@@ -175,9 +152,8 @@ swaks -4 --server "127.0.0.1:$GWPORT" --from carol@home.example --to c@example.o
 check swaks_auth_login grep -q "235 2.7.0" "$TMP/swaks3.log"
 
 # SIGTERM: subgated drains, writes every record, flushes the index, exits 0.
-kill -TERM "$SGPID"
-rc=0; wait "$SGPID" || rc=$?
-check sigterm_exit_0 [ "$rc" -eq 0 ]
+gw_stop
+check sigterm_exit_0 [ "$GW_RC" = 0 ]
 # 4 sessions (the readiness probe above is one, without a transaction)
 check records_complete test "$(grep -c '"type":"session"' "$TMP/audit.jsonl")" -eq 4 -a \
 	"$(grep -c '"type":"txn"' "$TMP/audit.jsonl")" -eq 3
@@ -230,7 +206,7 @@ rc=0; "$SUBGATE" "${F[@]}" --message-id '<nobody@nowhere>' >/dev/null 2>&1 || rc
 check trace_unknown_mid_exit_1 [ "$rc" -eq 1 ]
 rc=0; "$SUBGATE" trace --message-id x >/dev/null 2>&1 || rc=$?
 check trace_no_source_exit_2 [ "$rc" -eq 2 ]
-rc=0; "$SUBGATE" trace --redis "127.0.0.1:$(freeport)" --message-id x >/dev/null 2>&1 || rc=$?
+rc=0; "$SUBGATE" trace --redis "127.0.0.1:$(loc_free_port)" --message-id x >/dev/null 2>&1 || rc=$?
 check trace_redis_down_exit_2 [ "$rc" -eq 2 ]
 "$SUBGATE" "${T[@]}" --json --message-id "$MID" >"$TMP/json.out" 2>/dev/null
 check trace_json "$PY" -c "
@@ -244,10 +220,10 @@ found trace_gzip_file trace --file "$TMP/audit.jsonl.1.gz" --queue-id "$QID"
 found trace_submission_by_user_session trace --file "$TMP/audit.jsonl" --subscriber 127.0.0.1 --from -1h
 
 # ---------------------------------------------------------------- secrets
-redis-cli -p "$RPORT" save >/dev/null
-redis-cli -p "$RPORT" --scan --pattern 'sg:*' | while read -r k; do
-	redis-cli -p "$RPORT" --raw get "$k" 2>/dev/null
-	redis-cli -p "$RPORT" --raw zrange "$k" 0 -1 2>/dev/null
+rcli save >/dev/null
+rcli --scan --pattern 'sg:*' | while read -r k; do
+	rcli --raw get "$k" 2>/dev/null
+	rcli --raw zrange "$k" 0 -1 2>/dev/null
 done >"$TMP/redis-dump.txt"
 check auth_user_recorded grep -q '"auth_user":"alice@home.example"' "$TMP/audit.jsonl"
 check auth_login_user_recorded grep -q '"auth_user":"carol@home.example"' "$TMP/audit.jsonl"
@@ -270,16 +246,14 @@ check no_password_anywhere [ "$leak" -eq 0 ]
 # else; lib.sh's sg_cleanup removes the namespaces on every exit path.
 geo_part() {
 	local gcfg=$TMP/geo.yaml gaudit=$TMP/geo-audit.jsonl glog=$TMP/geo-subgated.log
-	local gpid rc mid4='t-trace.geo4@example.net' mid6='t-trace.geo6@example.net'
+	local mid4='t-trace.geo4@example.net' mid6='t-trace.geo6@example.net'
 	if ! topo_up 2>"$TMP/topo.err" || ! nft_load redirect 2>>"$TMP/topo.err"; then
 		fail geo_topology "$(head -c 300 "$TMP/topo.err")"
 		return
 	fi
-	ip netns exec "$NS_NET" "$PY" "$TMP/mx.py" 25 "$MX4" "$MX6" 2>"$TMP/geo-mx.log" &
-	PIDS+=($!)
-	ip netns exec "$NS_GW" redis-server --port 6379 --bind 127.0.0.1 --save "" \
-		--appendonly no --dir "$TMP" --logfile "$TMP/geo-redis.log" &
-	PIDS+=($!)
+	loc_bg ip netns exec "$NS_NET" "$PY" "$TMP/mx.py" 25 "$MX4" "$MX6" 2>"$TMP/geo-mx.log"
+	loc_bg ip netns exec "$NS_GW" redis-server --port 6379 --bind 127.0.0.1 --save "" \
+		--appendonly no --dir "$TMP" --logfile "$TMP/geo-redis.log"
 	cat >"$gcfg" <<EOF
 node: trace-geo-gw
 workers: 2
@@ -303,9 +277,8 @@ EOF
 	wait_until 10 listening "$NS_NET" 25 "$MX4"
 	wait_until 10 listening "$NS_NET" 25 "[$MX6]"
 	wait_until 10 in_gw redis-cli -p 6379 ping
-	ip netns exec "$NS_GW" "$SUBGATED" -c "$gcfg" 2>"$glog" &
-	gpid=$!
-	PIDS+=("$gpid")
+	loc_bg ip netns exec "$NS_GW" "$SUBGATED" -c "$gcfg" 2>"$glog"
+	GW_PID=$!
 	wait_until 10 listening "$NS_GW" 10025
 	wait_until 5 grep -q event=audit_index_up "$glog"
 
@@ -317,9 +290,8 @@ EOF
 		--to victim@example.org --ehlo pc.t-trace-geo --msgid "$mid6"
 	check geo_swaks_v6 grep -q "queued as QT" "$TMP/geo-swaks6.log"
 
-	kill -TERM "$gpid"
-	rc=0; wait "$gpid" || rc=$?
-	check geo_sigterm_exit_0 [ "$rc" -eq 0 ]
+	gw_stop
+	check geo_sigterm_exit_0 [ "$GW_RC" = 0 ]
 
 	# session and txn records: the destination's AS, organisation, country
 	geo_rec() {	# geo_rec MID DST ASN ORG CC: both records of that message
@@ -382,4 +354,4 @@ else
 	geo_part
 fi
 
-[ "$FAILS" -eq 0 ]
+loc_summary t_trace
