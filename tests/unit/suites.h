@@ -13,6 +13,7 @@
 	X(identity) \
 	X(policy) \
 	X(radius) \
+	X(secbuf) \
 	X(smarthost) \
 	X(smtp)   \
 	X(tls)
