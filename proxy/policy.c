@@ -85,6 +85,10 @@ struct policy_sess {
 	struct refusal refusals[POLICY_REFUSALS_KEPT];
 	char sid[AUDIT_ID_LEN + 1];
 	char dst[ADDR_STRLEN];
+	/* sub and dst escaped for keys once per session, not per decision */
+	char esub[RL_ID_MAX + 1];
+	char edst[RL_ID_MAX + 1];
+	size_t esublen, edstlen, sidlen;
 	size_t sublen;
 	char sub[];
 };
@@ -170,9 +174,12 @@ policy_session_new(struct worker *w, const char *session_id,
 	ps->refs = 1;
 	ps->pw = pw_of(w);
 	snprintf(ps->sid, sizeof(ps->sid), "%s", session_id);
+	ps->sidlen = strlen(ps->sid);
 	addr_unmap(&d);
 	if (addr_ntop(&d, ps->dst, sizeof(ps->dst)) == NULL)
 		ps->dst[0] = '\0';
+	ps->esublen = rl_escape(ps->esub, ps->sub, ps->sublen);
+	ps->edstlen = rl_escape(ps->edst, ps->dst, strlen(ps->dst));
 	return ps;
 }
 
@@ -324,6 +331,10 @@ facts_of(const struct pdec *d, uint64_t bytes, struct pc_facts *f)
 	f->traffic = d->traffic;
 	f->dst = d->ps->dst[0] != '\0' ? d->ps->dst : NULL;
 	f->bytes = bytes;
+	f->esub = d->ps->esub;
+	f->esublen = d->ps->esublen;
+	f->edst = d->ps->edst;
+	f->edstlen = d->ps->edstlen;
 }
 
 static void
@@ -559,7 +570,7 @@ dispatch(struct pdec *d)
 	rq.limits = d->plan.lim;
 	rq.nlimits = d->plan.n;
 	rq.session = d->ps->sid;
-	rq.session_len = strlen(d->ps->sid);
+	rq.session_len = d->ps->sidlen;
 	d->ps->refs++;
 	if (rl_decide(pw->rl, &rq, decided, d) != 0) {
 		d->ps->refs--;

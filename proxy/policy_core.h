@@ -63,6 +63,12 @@ struct pc_facts {
 	const char *dst;		/* destination host (address text) */
 	uint64_t bytes;			/* PC_DATA_END: message octets;
 					 * PC_STARTTLS/PC_TLS_BYTES: chunk */
+	/* sub and dst as rl_escape() gives them, cached by the caller per
+	 * session (NULL: the limiter escapes them per decision) */
+	const char *esub;
+	size_t esublen;
+	const char *edst;
+	size_t edstlen;
 };
 
 /* One limit of a plan and where it came from. */
@@ -86,10 +92,22 @@ struct pc_plan {
 #define PC_LEASE_TTL_MS (5 * 60 * 1000)
 
 /* pc_plan_build - the limits point checks for facts f (lock, subscriber,
- * destination, global; only those configured). 0 and p->n == 0 when nothing
- * applies. Never more than RL_MAX_LIMITS. */
+ * destination, global; only those configured). p->n == 0 when nothing
+ * applies: the caller answers PASS without asking Redis. Never more than
+ * RL_MAX_LIMITS.
+ *
+ * The lock (RL_LOCK, index 0) is in a plan only when some class of c has
+ * a lock-out (nothing else sets locks), never at PC_TLS_BYTES, and on its
+ * own only at PC_CONNECT: there it is worth a round trip by itself; at
+ * MAIL, RCPT, end of data and STARTTLS it rides along with the limits of
+ * the point (free: the same EVALSHA) and a point with no limit is answered
+ * locally. So a lock set while a session runs stops it at its next point
+ * that has a limit, or at the next connect. */
 void pc_plan_build(const struct config *c, const struct pc_facts *f,
     enum pc_point point, struct pc_plan *p);
+
+/* pc_locks_possible - some class of c has a lock-out. */
+int pc_locks_possible(const struct config *c);
 
 /* pc_tls_chunk - bytes a tls tunnel reserves per PC_STARTTLS/PC_TLS_BYTES
  * decision (1/16 of the smallest tls bytes limit, at least 64 KiB, at most

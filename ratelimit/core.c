@@ -82,17 +82,28 @@ static const char kind_char[] = { 'r', 'c', 'd', 'l' };
 size_t
 rl_key(char *out, const struct rl_limit *l)
 {
-	char scope[RL_ID_MAX + 1], id[RL_ID_MAX + 1], name[RL_ID_MAX + 1];
 	const char *sc = l->scope ? l->scope : "";
 	const char *nm = l->name ? l->name : "";
-	int n;
+	size_t o = 4;
 
-	rl_escape(scope, sc, strlen(sc));
-	rl_escape(id, l->id ? l->id : "", l->id ? l->idlen : 0);
-	rl_escape(name, nm, strlen(nm));
-	n = snprintf(out, RL_KEY_MAX, "sg:{%s:%s}:%s:%c", scope, id, name,
-	    kind_char[l->kind]);
-	return (size_t)n;
+	/* "sg:{" scope ":" id "}:" name ":" k: at most 4 + 3 * 64 + 6 bytes;
+	 * memcpy, not snprintf: this runs for every limit of every decision */
+	memcpy(out, "sg:{", 4);
+	o += rl_escape(out + o, sc, strlen(sc));
+	out[o++] = ':';
+	if (l->eid != NULL && l->eidlen <= RL_ID_MAX) {
+		memcpy(out + o, l->eid, l->eidlen);
+		o += l->eidlen;
+	} else
+		o += rl_escape(out + o, l->id ? l->id : "", l->id ? l->idlen :
+		    0);
+	out[o++] = '}';
+	out[o++] = ':';
+	o += rl_escape(out + o, nm, strlen(nm));
+	out[o++] = ':';
+	out[o++] = kind_char[l->kind];
+	out[o] = '\0';
+	return o;
 }
 
 int
@@ -203,41 +214,92 @@ push(struct rl_argv *o, const char *s, size_t len)
 	o->argc++;
 }
 
+/* fmt_i64 - v in decimal at out (room for 21 bytes); its length. */
+static size_t
+fmt_i64(char *out, int64_t v)
+{
+	char tmp[24];
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	size_t n = 0, o = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		out[o++] = '-';
+	while (n > 0)
+		out[o++] = tmp[--n];
+	out[o] = '\0';
+	return o;
+}
+
 static void
 push_num(struct rl_argv *o, int64_t v)
 {
-	int n = snprintf(o->num[o->argc], sizeof(o->num[0]), "%lld",
-	    (long long)v);
-
-	push(o, o->num[o->argc], (size_t)n);
+	push(o, o->num[o->argc], fmt_i64(o->num[o->argc], v));
 }
 
-void
-rl_plan_argv(const struct rl_plan *p, const char *sha, const char *mode,
-    struct rl_argv *o)
+size_t
+rl_give_keys(const struct rl_plan *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		if (p->item[i].kind == RL_CONC)
+			n++;
+	return n;
+}
+
+size_t
+rl_plan_argv(const struct rl_plan *p, const struct rl_plan *const *give,
+    size_t ngive, const char *sha, const char *mode, struct rl_argv *o)
 {
 	static const char *const kinds[] = { "r", "c", "d", "l" };
-	int probe = mode[0] == 'p', release = mode[0] == 'x';
-	size_t nkeys = 0;
+	size_t nkeys, ng = 0, nk = 0, carried = 0;
 
-	if (!probe)
-		for (size_t i = 0; i < p->n; i++)
-			if (!release || p->item[i].kind == RL_CONC)
-				nkeys++;
+	if (mode[0] == 'p')
+		p = NULL, ngive = 0;
+	/* how many of give[] fit: whole leases only */
+	for (; carried < ngive; carried++) {
+		size_t k = rl_give_keys(give[carried]);
+
+		if (nk + k > RL_GIVE_MAX)
+			break;
+		nk += k;
+	}
+	ngive = carried;
+	nkeys = nk + (p != NULL ? p->n : 0);
 	o->argc = 0;
 	push(o, "EVALSHA", 7);
 	push(o, sha, strlen(sha));
 	push_num(o, (int64_t)nkeys);
-	if (!probe)
+	for (size_t g = 0; g < ngive; g++)
+		for (size_t i = 0; i < give[g]->n; i++)
+			if (give[g]->item[i].kind == RL_CONC)
+				push(o, give[g]->item[i].key,
+				    give[g]->item[i].keylen);
+	if (p != NULL)
 		for (size_t i = 0; i < p->n; i++)
-			if (!release || p->item[i].kind == RL_CONC)
-				push(o, p->item[i].key, p->item[i].keylen);
-	push(o, mode, strlen(mode));
-	if (probe)
-		return;
-	push(o, p->lease, p->lease_len);
-	if (release)
-		return;
+			push(o, p->item[i].key, p->item[i].keylen);
+	if (nkeys == 0) {
+		push(o, "p", 1);
+		return 0;
+	}
+	push(o, "d", 1);
+	if (p != NULL)
+		push(o, p->lease, p->lease_len);
+	else
+		push(o, "", 0);
+	push_num(o, (int64_t)nk);
+	for (size_t g = 0; g < ngive; g++)
+		for (size_t i = 0; i < give[g]->n; i++)
+			if (give[g]->item[i].kind == RL_CONC) {
+				push(o, give[g]->lease, give[g]->lease_len);
+				ng++;
+			}
+	if (p == NULL)
+		return ngive;
 	for (size_t i = 0; i < p->n; i++) {
 		const struct rl_item *it = &p->item[i];
 
@@ -261,32 +323,78 @@ rl_plan_argv(const struct rl_plan *p, const char *sha, const char *mode,
 			break;
 		}
 	}
+	return ngive;
+}
+
+size_t
+rl_resp(int argc, const char *const *argv, const size_t *len, char *buf,
+    size_t cap)
+{
+	char num[24];
+	size_t need = 1 + fmt_i64(num, argc) + 2, o = 0, n;
+
+	for (int i = 0; i < argc; i++)
+		need += 1 + fmt_i64(num, (int64_t)len[i]) + 2 + len[i] + 2;
+	if (need > cap)
+		return need;
+	buf[o++] = '*';
+	o += fmt_i64(buf + o, argc);
+	buf[o++] = '\r';
+	buf[o++] = '\n';
+	for (int i = 0; i < argc; i++) {
+		buf[o++] = '$';
+		o += fmt_i64(buf + o, (int64_t)len[i]);
+		buf[o++] = '\r';
+		buf[o++] = '\n';
+		n = len[i];
+		memcpy(buf + o, argv[i], n);
+		o += n;
+		buf[o++] = '\r';
+		buf[o++] = '\n';
+	}
+	return o;
 }
 
 /*
- * The decision script. ARGV[1] is the mode, ARGV[2] the lease member, then
- * per key: its kind letter and arguments (see rl_plan_argv). Phase one checks
- * every limit and writes nothing but the removal of expired leases; phase two
- * runs only when all allow. Time is Redis TIME, so every node agrees; Redis 7
- * replicates a script's effects, never its source, so TIME is safe to use.
+ * The decision script. KEYS: first the ng lease keys given back, then one
+ * per limit. ARGV[1] is the mode ('d' decide, 'p' probe), ARGV[2] the lease
+ * member of this decision, ARGV[3] ng, ARGV[4 .. 3+ng] the holder to remove
+ * from each key given back, then per limit its kind letter and arguments
+ * (see rl_plan_argv). The leases are given back first, so a limit of the
+ * same key counts without them. Phase one checks every limit and writes
+ * nothing but the removal of expired leases; phase two runs only when all
+ * allow. Time is Redis TIME, read once; Redis 7 replicates a script's
+ * effects, never its source, so TIME is safe to use.
+ *
+ * redis.call()s per limit: rate GET + SET PX (the SET sets the TTL: the key
+ * lives until its TAT); lease set ZREMRANGEBYSCORE + ZCARD (+ ZSCORE only
+ * at the limit) + ZADD + PEXPIRE (a new key: its TTL; an existing one:
+ * PEXPIRE GT, which only ever lengthens it, so one call instead of PTTL and
+ * PEXPIRE); distinct set SISMEMBER, and for a new member SCARD + SADD (+
+ * PEXPIRE when that member created the key: the window is anchored at the
+ * first member and every key this script writes has had its TTL since it
+ * was created, in this same atomic call); lock PTTL. Numbers handed to
+ * redis.call are formatted as integers ('%d'), never as floats.
  * Reply: {allowed, 1-based index of the first denying limit, retry ms}.
  */
 const char rl_script[] =
 "local mode = ARGV[1]\n"
 "if mode == 'p' then return {1, 0, 0} end\n"
-"local lease = ARGV[2]\n"
-"if mode == 'x' then\n"
-"  for i = 1, #KEYS do redis.call('ZREM', KEYS[i], lease) end\n"
-"  return {1, 0, 0}\n"
-"end\n"
+"local ng = tonumber(ARGV[3])\n"
+"for i = 1, ng do redis.call('ZREM', KEYS[i], ARGV[3 + i]) end\n"
+"local n = #KEYS\n"
+"if n == ng then return {1, 0, 0} end\n"
+"local lease, fmt = ARGV[2], string.format\n"
 "local t = redis.call('TIME')\n"
 "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
 "local nowms = math.floor(now / 1000)\n"
-"local a, deny, retry, plan = 3, 0, 0, {}\n"
-"for i = 1, #KEYS do\n"
-"  local k, kind, r = KEYS[i], ARGV[a], -2\n"
-"  local p = {kind}\n"
-"  if kind == 'r' then\n"
+"local snowms = fmt('%d', nowms)\n"
+"local a, deny, retry = 4 + ng, 0, 0\n"
+"local kind, va, vb, vm = {}, {}, {}, {}\n"
+"for i = ng + 1, n do\n"
+"  local k, kd, r = KEYS[i], ARGV[a], -2\n"
+"  kind[i] = kd\n"
+"  if kd == 'r' then\n"
 "    local ti, tau, cost = tonumber(ARGV[a+1]), tonumber(ARGV[a+2]), tonumber(ARGV[a+3])\n"
 "    a = a + 4\n"
 "    local inc = cost * ti\n"
@@ -295,47 +403,54 @@ const char rl_script[] =
 "    local nt = tat + inc\n"
 "    if inc > tau then r = -1\n"
 "    elseif nt - tau > now then r = math.ceil((nt - tau - now) / 1000) end\n"
-"    p[2] = nt; p[3] = inc\n"
-"  elseif kind == 'c' then\n"
-"    local lim, ttl = tonumber(ARGV[a+1]), tonumber(ARGV[a+2])\n"
+"    va[i] = nt; vb[i] = inc\n"
+"  elseif kd == 'c' then\n"
+"    local lim = tonumber(ARGV[a+1])\n"
+"    va[i] = ARGV[a+2]\n"
 "    a = a + 3\n"
-"    redis.call('ZREMRANGEBYSCORE', k, '-inf', nowms)\n"
-"    if not redis.call('ZSCORE', k, lease) and redis.call('ZCARD', k) >= lim then\n"
+"    redis.call('ZREMRANGEBYSCORE', k, '-inf', snowms)\n"
+"    local card = redis.call('ZCARD', k)\n"
+"    if card >= lim and not redis.call('ZSCORE', k, lease) then\n"
 "      local f = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')\n"
 "      r = math.max(1, tonumber(f[2]) - nowms)\n"
 "    end\n"
-"    p[2] = ttl\n"
-"  elseif kind == 'd' then\n"
-"    local lim, per, m = tonumber(ARGV[a+1]), tonumber(ARGV[a+2]), ARGV[a+3]\n"
-"    a = a + 4\n"
-"    if redis.call('SISMEMBER', k, m) == 0 and redis.call('SCARD', k) >= lim then\n"
-"      r = math.max(1, redis.call('PTTL', k))\n"
+"    vb[i] = card\n"
+"  elseif kd == 'd' then\n"
+"    local m = ARGV[a+3]\n"
+"    va[i] = ARGV[a+2]; vm[i] = m\n"
+"    vb[i] = -1\n"
+"    if redis.call('SISMEMBER', k, m) == 0 then\n"
+"      local card = redis.call('SCARD', k)\n"
+"      if card >= tonumber(ARGV[a+1]) then r = math.max(1, redis.call('PTTL', k)) end\n"
+"      vb[i] = card\n"
 "    end\n"
-"    p[2] = per; p[3] = m\n"
+"    a = a + 4\n"
 "  else\n"
 "    a = a + 1\n"
 "    local ttl = redis.call('PTTL', k)\n"
 "    if ttl == -1 then r = -1 elseif ttl > 0 then r = ttl end\n"
 "  end\n"
 "  if r ~= -2 then\n"
-"    if deny == 0 then deny = i end\n"
+"    if deny == 0 then deny = i - ng end\n"
 "    if r == -1 or retry == -1 then retry = -1 elseif r > retry then retry = r end\n"
 "  end\n"
-"  plan[i] = p\n"
 "end\n"
 "if deny ~= 0 then return {0, deny, retry} end\n"
-"for i = 1, #KEYS do\n"
-"  local k, p = KEYS[i], plan[i]\n"
-"  if p[1] == 'r' then\n"
-"    if p[3] > 0 then\n"
-"      redis.call('SET', k, string.format('%.0f', p[2]), 'PX', math.max(1, math.ceil((p[2] - now) / 1000)))\n"
+"for i = ng + 1, n do\n"
+"  local k, kd = KEYS[i], kind[i]\n"
+"  if kd == 'r' then\n"
+"    if vb[i] > 0 then\n"
+"      redis.call('SET', k, fmt('%d', va[i]), 'PX', fmt('%d', math.max(1, math.ceil((va[i] - now) / 1000))))\n"
 "    end\n"
-"  elseif p[1] == 'c' then\n"
-"    redis.call('ZADD', k, nowms + p[2], lease)\n"
-"    if redis.call('PTTL', k) < p[2] then redis.call('PEXPIRE', k, p[2]) end\n"
-"  elseif p[1] == 'd' then\n"
-"    redis.call('SADD', k, p[3])\n"
-"    if redis.call('PTTL', k) < 0 then redis.call('PEXPIRE', k, p[2]) end\n"
+"  elseif kd == 'c' then\n"
+"    redis.call('ZADD', k, fmt('%d', nowms + tonumber(va[i])), lease)\n"
+"    if vb[i] == 0 then redis.call('PEXPIRE', k, va[i])\n"
+"    else redis.call('PEXPIRE', k, va[i], 'GT') end\n"
+"  elseif kd == 'd' then\n"
+"    if vb[i] >= 0 then\n"
+"      redis.call('SADD', k, vm[i])\n"
+"      if vb[i] == 0 then redis.call('PEXPIRE', k, va[i]) end\n"
+"    end\n"
 "  end\n"
 "end\n"
 "return {1, 0, 0}\n";

@@ -48,6 +48,10 @@ struct rl_limit {
 	int64_t cost;		/* RATE: units this decision takes (0 = check only) */
 	const void *member;	/* DISTINCT: e.g. the destination host */
 	size_t member_len;
+	/* eid: id already escaped by rl_escape() (what the caller caches
+	 * per session, so that a decision escapes nothing); NULL: escape id */
+	const char *eid;
+	size_t eidlen;
 };
 
 /* GCRA parameters: emission interval and tolerance, microseconds. */
@@ -111,9 +115,15 @@ int rl_gcra_step(const struct rl_gcra *g, int64_t tat, int64_t now,
 int rl_plan_build(struct rl_plan *p, const struct rl_limit *limits,
     size_t n, const char *node, const void *session, size_t session_len);
 
-/* RL_ARGV_MAX - argv slots of a script call: EVALSHA sha numkeys, keys,
- * mode and lease, then at most four per limit. */
-#define RL_ARGV_MAX (3 + RL_MAX_LIMITS + 2 + 4 * RL_MAX_LIMITS)
+/* RL_GIVE_MAX - lease keys one script call gives back (released leases
+ * carried by a decision, or sent alone). */
+#define RL_GIVE_MAX 16
+
+/* RL_ARGV_MAX - argv slots of a script call: EVALSHA sha numkeys, the keys
+ * given back and the plan's keys, mode, lease and the number given back,
+ * one holder per key given back, then at most four per limit. */
+#define RL_ARGV_MAX (3 + RL_GIVE_MAX + RL_MAX_LIMITS + 3 + RL_GIVE_MAX + \
+	4 * RL_MAX_LIMITS)
 
 /* Scratch for the decimal numbers an argv points into. */
 struct rl_argv {
@@ -123,10 +133,21 @@ struct rl_argv {
 	char num[RL_ARGV_MAX][24];
 };
 
-/* rl_plan_argv - the EVALSHA call of plan p in mode "d" (decide), "x"
- * (release the lease from every CONC key) or "p" (probe: no keys). */
-void rl_plan_argv(const struct rl_plan *p, const char *sha, const char *mode,
-    struct rl_argv *out);
+/* rl_plan_argv - the EVALSHA call of plan p (NULL: none) in mode "d"
+ * (decide), after giving back the leases of the ngive plans give[] (their
+ * RL_CONC items, at most RL_GIVE_MAX in all; further ones are left out),
+ * or "p" (probe: no keys). A call with neither plan nor leases given back
+ * is a probe too. Returns how many of give[] it carries. */
+size_t rl_plan_argv(const struct rl_plan *p, const struct rl_plan *const *give,
+    size_t ngive, const char *sha, const char *mode, struct rl_argv *out);
+
+/* rl_give_keys - RL_CONC items of p (what giving its lease back takes). */
+size_t rl_give_keys(const struct rl_plan *p);
+
+/* rl_resp - the RESP encoding ("*N\r\n$len\r\n...") of argv into buf
+ * (cap bytes); its length, or the length needed when larger than cap. */
+size_t rl_resp(int argc, const char *const *argv, const size_t *len,
+    char *buf, size_t cap);
 
 /* rl_script - the Lua source of the decision script. */
 extern const char rl_script[];

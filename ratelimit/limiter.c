@@ -34,11 +34,14 @@ struct dec {
 	unsigned listed : 1;		/* on rl->open */
 	unsigned retried : 1;
 	unsigned renew : 1;
+	unsigned carrier : 1;		/* only gives leases back: no caller */
+	struct rl_lease *give;		/* leases this call gives back */
 	struct rl_result res;
 	struct rl_plan plan;
 };
 
 struct rl_lease {
+	struct rl_lease *next;		/* rl->give, dec->give */
 	enum rl_source src;
 	struct rl_plan plan;		/* allocated up to plan.item[plan.n] */
 };
@@ -56,6 +59,9 @@ struct rl {
 	int closing;
 	uv_idle_t idle;
 	uv_timer_t probe;
+	uv_timer_t give_t;		/* sends what no decision carried */
+	struct rl_lease *give, *give_tail; /* released, not yet sent */
+	size_t ngive;
 	int nhandles;
 	struct dec *open;		/* waiting for Redis */
 	struct dec *ready, *ready_tail;	/* answered, to deliver from idle */
@@ -111,6 +117,7 @@ lease_new(const struct rl_plan *p, enum rl_source src)
 	    (size_t)p->nconc * sizeof(struct rl_item);
 	struct rl_lease *l = xmalloc(sz);
 
+	l->next = NULL;
 	l->src = src;
 	l->plan.nconc = p->nconc;
 	memcpy(l->plan.lease, p->lease, sizeof(p->lease));
@@ -120,6 +127,26 @@ lease_new(const struct rl_plan *p, enum rl_source src)
 			l->plan.item[n++] = p->item[i];
 	l->plan.n = n;
 	return l;
+}
+
+static void
+leases_free(struct rl_lease *l)
+{
+	struct rl_lease *n;
+
+	for (; l != NULL; l = n) {
+		n = l->next;
+		free(l);
+	}
+}
+
+/* dec_free - a decision record and the leases it gave back (sent or not:
+ * once sent they are Redis's; unsent, they expire by their TTL). */
+static void
+dec_free(struct dec *d)
+{
+	leases_free(d->give);
+	free(d);
 }
 
 /* answer - the caller's one callback; d may be freed by the caller after. */
@@ -179,7 +206,7 @@ idle_cb(uv_idle_t *h)
 		if (rl->ready == NULL)
 			rl->ready_tail = NULL;
 		answer(d);
-		free(d);
+		dec_free(d);
 	}
 	if (rl->ready == NULL)
 		uv_idle_stop(&rl->idle);
@@ -244,11 +271,6 @@ is_noscript(const redisReply *r)
 }
 
 static void
-ignore_cb(void *arg, int err, const redisReply *r)
-{
-}
-
-static void
 script_cb(void *arg, int err, const redisReply *r)
 {
 	struct rl *rl = arg;
@@ -272,21 +294,74 @@ send_load(struct rl *rl, int deadline_ms)
 
 static void dec_reply(void *arg, int err, const redisReply *r);
 static void dec_late(void *arg, int err, const redisReply *r);
+static void give_reply(void *arg, int err, const redisReply *r);
+static void give_cb(uv_timer_t *t);
+static struct dec *dec_new(struct rl *rl, rl_cb cb, void *arg);
+
+/* take_gives - move leases waiting to be given back onto d, as many as
+ * one call carries (RL_GIVE_MAX keys). */
+static void
+take_gives(struct rl *rl, struct dec *d)
+{
+	struct rl_lease *l;
+	size_t keys = 0;
+
+	while ((l = rl->give) != NULL && keys + l->plan.n <= RL_GIVE_MAX) {
+		keys += l->plan.n;
+		rl->give = l->next;
+		if (rl->give == NULL)
+			rl->give_tail = NULL;
+		rl->ngive--;
+		l->next = d->give;
+		d->give = l;
+	}
+	if (rl->give == NULL)
+		uv_timer_stop(&rl->give_t);
+}
+
+/* put_back - d was not sent: its leases wait for the next call again. */
+static void
+put_back(struct rl *rl, struct dec *d)
+{
+	struct rl_lease *l;
+
+	while ((l = d->give) != NULL) {
+		d->give = l->next;
+		l->next = rl->give;
+		rl->give = l;
+		if (rl->give_tail == NULL)
+			rl->give_tail = l;
+		rl->ngive++;
+	}
+	if (rl->give != NULL && !uv_is_active((uv_handle_t *)&rl->give_t))
+		uv_timer_start(&rl->give_t, give_cb,
+		    (uint64_t)rl->conf.release_delay_ms, 0);
+}
 
 static int
 send_dec(struct dec *d, int deadline_ms)
 {
 	struct rl *rl = d->rl;
+	const struct rl_plan *gv[RL_GIVE_MAX];
 	struct rl_argv a;
+	size_t ng = 0;
 	int err;
 
-	if (rl->degraded || !rl_conn_is_up(rl->conn) || rl->sha[0] == '\0')
+	if ((rl->degraded && !d->carrier) || !rl_conn_is_up(rl->conn) ||
+	    rl->sha[0] == '\0')
 		return -ENOTCONN;
-	rl_plan_argv(&d->plan, rl->sha, "d", &a);
+	if (d->give == NULL && rl->give != NULL)
+		take_gives(rl, d);
+	for (struct rl_lease *l = d->give; l != NULL && ng < RL_GIVE_MAX;
+	    l = l->next)
+		gv[ng++] = &l->plan;
+	rl_plan_argv(d->carrier ? NULL : &d->plan, gv, ng, rl->sha, "d", &a);
 	err = rl_conn_command(rl->conn, a.argc, a.argv, a.len, deadline_ms,
-	    dec_reply, dec_late, d);
+	    d->carrier ? give_reply : dec_reply, dec_late, d);
 	if (err == 0)
 		d->held = 1;
+	else if (!d->carrier)
+		put_back(rl, d);
 	return err;
 }
 
@@ -310,7 +385,7 @@ dec_reply(void *arg, int err, const redisReply *r)
 	}
 	d->held = 0;
 	if (d->answered) {
-		free(d);
+		dec_free(d);
 		return;
 	}
 	if (err == 0 && is_noscript(r) && !d->retried && !rl->closing) {
@@ -342,27 +417,65 @@ dec_reply(void *arg, int err, const redisReply *r)
 		fallback(d, err);
 	}
 	answer(d);
-	free(d);
+	dec_free(d);
 }
 
 /* dec_late - the reply of a decision answered by the fallback: a lease that
- * Redis granted meanwhile is given back at once. */
+ * Redis granted meanwhile is given back (with the next call). */
 static void
 dec_late(void *arg, int err, const redisReply *r)
 {
 	struct dec *d = arg;
 	struct rl *rl = d->rl;
 	struct rl_outcome o;
-	struct rl_argv a;
 
-	if (err == 0 && parse_reply(r, &o) == 0 && o.allow &&
-	    d->plan.nconc > 0 && !d->renew && !rl->closing &&
-	    rl_conn_is_up(rl->conn)) {
-		rl_plan_argv(&d->plan, rl->sha, "x", &a);
-		rl_conn_command(rl->conn, a.argc, a.argv, a.len,
-		    ADMIN_DEADLINE_MS, ignore_cb, NULL, NULL);
+	if (!d->carrier && err == 0 && parse_reply(r, &o) == 0 && o.allow &&
+	    d->plan.nconc > 0 && !d->renew && !rl->closing)
+		rl_release(rl, lease_new(&d->plan, RL_SRC_REDIS));
+	dec_free(d);
+}
+
+/* give_reply - the answer to a call that only gave leases back. */
+static void
+give_reply(void *arg, int err, const redisReply *r)
+{
+	struct dec *d = arg;
+	struct rl *rl = d->rl;
+
+	if (err == -ETIMEDOUT)
+		return;		/* dec_late frees it */
+	d->held = 0;
+	if (err == 0 && is_noscript(r) && !d->retried && !rl->closing) {
+		rl->st.noscript++;
+		d->retried = 1;
+		if (send_load(rl, ADMIN_DEADLINE_MS) == 0 &&
+		    send_dec(d, ADMIN_DEADLINE_MS) == 0)
+			return;
 	}
-	free(d);
+	dec_free(d);
+}
+
+/* give_cb - leases no decision carried within release_delay_ms: one call
+ * (or more, RL_GIVE_MAX keys each) gives them back; unsent, they expire. */
+static void
+give_cb(uv_timer_t *t)
+{
+	struct rl *rl = t->data;
+	struct dec *d;
+
+	while (rl->give != NULL && !rl->closing) {
+		d = dec_new(rl, NULL, NULL);
+		d->carrier = 1;
+		d->plan.n = 0;
+		take_gives(rl, d);
+		if (send_dec(d, ADMIN_DEADLINE_MS) != 0) {
+			dec_free(d);
+			leases_free(rl->give);
+			rl->give = rl->give_tail = NULL;
+			rl->ngive = 0;
+		}
+	}
+	uv_timer_stop(&rl->give_t);
 }
 
 static void
@@ -479,9 +592,14 @@ rl_new(uv_loop_t *loop, const struct rl_conf *conf)
 		rl->local = rl_local_new();
 		rl->own_local = 1;
 	}
+	if (rl->conf.release_delay_ms == 0)
+		rl->conf.release_delay_ms = 1;
+	else if (rl->conf.release_delay_ms < 0)
+		rl->conf.release_delay_ms = 0;
 	uv_idle_init(loop, &rl->idle);
 	uv_timer_init(loop, &rl->probe);
-	rl->idle.data = rl->probe.data = rl;
+	uv_timer_init(loop, &rl->give_t);
+	rl->idle.data = rl->probe.data = rl->give_t.data = rl;
 	memset(&cc, 0, sizeof(cc));
 	cc.host = conf->host;
 	cc.port = conf->port;
@@ -496,7 +614,7 @@ rl_new(uv_loop_t *loop, const struct rl_conf *conf)
 	cc.stall_ms = conf->stall_ms;
 	cc.max_inflight = conf->max_inflight;
 	rl->conn = rl_conn_new(loop, &cc, &conn_ops, rl);
-	rl->nhandles = 3;
+	rl->nhandles = 4;
 	return rl;
 }
 
@@ -505,7 +623,8 @@ dec_new(struct rl *rl, rl_cb cb, void *arg)
 {
 	struct dec *d = xmalloc(sizeof(*d));
 
-	memset(d, 0, offsetof(struct dec, plan));
+	memset(d, 0, offsetof(struct dec, plan) + offsetof(struct rl_plan,
+	    item));
 	d->rl = rl;
 	d->cb = cb;
 	d->arg = arg;
@@ -537,7 +656,7 @@ rl_decide(struct rl *rl, const struct rl_request *req, rl_cb cb, void *arg)
 	d = dec_new(rl, cb, arg);
 	if (rl_plan_build(&d->plan, req->limits, req->nlimits, rl->node,
 	    req->session, req->session_len) != 0) {
-		free(d);
+		dec_free(d);
 		return SG_EINVAL;
 	}
 	dec_start(rl, d);
@@ -559,24 +678,38 @@ rl_renew(struct rl *rl, struct rl_lease *l, rl_cb cb, void *arg)
 	return 0;
 }
 
+/* GIVE_HIGH - leases waiting at most before they are sent at once. */
+#define GIVE_HIGH 64
+
 void
 rl_release(struct rl *rl, struct rl_lease *l)
 {
-	struct rl_argv a;
-
 	if (l == NULL)
 		return;
-	if (rl != NULL && !rl->closing) {
-		if (l->src == RL_SRC_LOCAL)
-			rl_local_release(rl->local, &l->plan,
-			    rl_local_now_us());
-		else if (rl_conn_is_up(rl->conn) && rl->sha[0] != '\0') {
-			rl_plan_argv(&l->plan, rl->sha, "x", &a);
-			rl_conn_command(rl->conn, a.argc, a.argv, a.len,
-			    ADMIN_DEADLINE_MS, ignore_cb, NULL, NULL);
-		}
+	if (rl == NULL || rl->closing) {
+		free(l);
+		return;
 	}
-	free(l);
+	if (l->src == RL_SRC_LOCAL) {
+		rl_local_release(rl->local, &l->plan, rl_local_now_us());
+		free(l);
+		return;
+	}
+	if (!rl_conn_is_up(rl->conn) || rl->sha[0] == '\0' || l->plan.n == 0) {
+		free(l);	/* expires by its TTL */
+		return;
+	}
+	l->next = NULL;
+	if (rl->give_tail != NULL)
+		rl->give_tail->next = l;
+	else
+		rl->give = l;
+	rl->give_tail = l;
+	if (++rl->ngive >= GIVE_HIGH)
+		uv_timer_start(&rl->give_t, give_cb, 0, 0);
+	else if (!uv_is_active((uv_handle_t *)&rl->give_t))
+		uv_timer_start(&rl->give_t, give_cb,
+		    (uint64_t)rl->conf.release_delay_ms, 0);
 }
 
 /* Locks: plain commands on the RL_LOCK key of scope:id. */
@@ -759,9 +892,12 @@ rl_free(struct rl *rl, void (*closed)(void *arg), void *arg)
 			.source = RL_SRC_NONE, .deny_index = -1,
 			.err = -ECANCELED };
 		answer(d);
-		free(d);
+		dec_free(d);
 	}
 	rl->ready_tail = NULL;
+	leases_free(rl->give);
+	rl->give = rl->give_tail = NULL;
+	rl->ngive = 0;
 	while ((d = rl->open) != NULL) {
 		d->res = (struct rl_result){ .verdict = RL_ERROR,
 			.source = RL_SRC_NONE, .deny_index = -1,
@@ -770,5 +906,6 @@ rl_free(struct rl *rl, void (*closed)(void *arg), void *arg)
 	}
 	uv_close((uv_handle_t *)&rl->idle, handle_closed);
 	uv_close((uv_handle_t *)&rl->probe, handle_closed);
+	uv_close((uv_handle_t *)&rl->give_t, handle_closed);
 	rl_conn_free(rl->conn);
 }

@@ -51,6 +51,9 @@ struct rl_conf {
 	int stall_ms;			/* default 5000 */
 	int probe_ms;			/* default 200 */
 	size_t max_inflight;		/* default 4096 */
+	int release_delay_ms;		/* a released lease waits this long for
+					 * a decision to carry it, then goes
+					 * alone; default 1, < 0: 0 */
 	enum rl_failmode fail;
 	struct rl_local *local;		/* shared fallback, or NULL: private */
 };
@@ -98,9 +101,13 @@ int rl_decide(struct rl *rl, const struct rl_request *req, rl_cb cb,
  * new lease); deny if it expired meanwhile and the slots are taken. */
 int rl_renew(struct rl *rl, struct rl_lease *l, rl_cb cb, void *arg);
 
-/* rl_release - give the lease back (where it was taken) and free it. With
- * Redis unreachable it is dropped and expires by its TTL. rl may be NULL
- * (after rl_free): then l is only freed. */
+/* rl_release - give the lease back (where it was taken) and free it. A
+ * lease from Redis is not a round trip of its own: the next decision or
+ * renewal of this rl carries it (the script gives it back before it checks
+ * anything), or, when none comes within release_delay_ms, one script call
+ * gives back every lease waiting. With Redis unreachable it is dropped and
+ * expires by its TTL. rl may be NULL (after rl_free): then l is only
+ * freed. */
 void rl_release(struct rl *rl, struct rl_lease *l);
 
 /* rl_lock - lock scope:id out for ttl_ms (RL_LOCK limits then deny);

@@ -206,24 +206,87 @@ test_plan(void)
 	CU_ASSERT_EQUAL(rl_plan_build(p, l, 4, "node:1", "sess\0ion", 8), 0);
 	CU_ASSERT_EQUAL(p->nconc, 1);
 	CU_ASSERT_STRING_EQUAL(p->lease, "node%3a1:sess%00ion");
-	rl_plan_argv(p, "abc", "d", a);
-	/* EVALSHA sha 4 k1..k4 d lease r t tau cost c lim ttl d lim per m l */
-	CU_ASSERT_EQUAL(a->argc, 3 + 4 + 2 + 4 + 3 + 4 + 1);
+	CU_ASSERT_EQUAL(rl_plan_argv(p, NULL, 0, "abc", "d", a), 0);
+	/* EVALSHA sha 4 k1..k4 d lease 0 r t tau cost c lim ttl d lim per m l */
+	CU_ASSERT_EQUAL(a->argc, 3 + 4 + 3 + 4 + 3 + 4 + 1);
 	CU_ASSERT_STRING_EQUAL(a->argv[2], "4");
 	CU_ASSERT_STRING_EQUAL(a->argv[3], "sg:{sub:x}:conn:r");
 	CU_ASSERT_STRING_EQUAL(a->argv[7], "d");
-	CU_ASSERT_STRING_EQUAL(a->argv[9], "r");
-	CU_ASSERT_STRING_EQUAL(a->argv[10], "100000");
-	CU_ASSERT_EQUAL(a->len[19], 5);
-	CU_ASSERT_EQUAL(memcmp(a->argv[19], "=mx.a", 5), 0);
-	CU_ASSERT_STRING_EQUAL(a->argv[20], "l");
-	rl_plan_argv(p, "abc", "x", a);
-	CU_ASSERT_EQUAL(a->argc, 3 + 1 + 2);
-	CU_ASSERT_STRING_EQUAL(a->argv[2], "1");
-	CU_ASSERT_STRING_EQUAL(a->argv[3], "sg:{sub:x}:conn:c");
-	rl_plan_argv(p, "abc", "p", a);
+	CU_ASSERT_STRING_EQUAL(a->argv[8], "node%3a1:sess%00ion");
+	CU_ASSERT_STRING_EQUAL(a->argv[9], "0");
+	CU_ASSERT_STRING_EQUAL(a->argv[10], "r");
+	CU_ASSERT_STRING_EQUAL(a->argv[11], "100000");
+	CU_ASSERT_EQUAL(a->len[20], 5);
+	CU_ASSERT_EQUAL(memcmp(a->argv[20], "=mx.a", 5), 0);
+	CU_ASSERT_STRING_EQUAL(a->argv[21], "l");
+	/* a lease given back alone: its RL_CONC key, mode d, no lease of its
+	 * own, one key given back and its holder */
+	{
+		const struct rl_plan *g[RL_GIVE_MAX + 1];
+		struct rl_plan *q = malloc(sizeof(*q));
+
+		g[0] = p;
+		CU_ASSERT_EQUAL(rl_plan_argv(NULL, g, 1, "abc", "d", a), 1);
+		CU_ASSERT_EQUAL(a->argc, 3 + 1 + 3 + 1);
+		CU_ASSERT_STRING_EQUAL(a->argv[2], "1");
+		CU_ASSERT_STRING_EQUAL(a->argv[3], "sg:{sub:x}:conn:c");
+		CU_ASSERT_STRING_EQUAL(a->argv[4], "d");
+		CU_ASSERT_EQUAL(a->len[5], 0);
+		CU_ASSERT_STRING_EQUAL(a->argv[6], "1");
+		CU_ASSERT_STRING_EQUAL(a->argv[7], "node%3a1:sess%00ion");
+		/* carried by a decision: given-back keys first */
+		CU_ASSERT_EQUAL(rl_plan_build(q, &l[3], 1, "n", "t", 1), 0);
+		CU_ASSERT_EQUAL(rl_plan_argv(q, g, 1, "abc", "d", a), 1);
+		CU_ASSERT_EQUAL(a->argc, 3 + 2 + 3 + 1 + 1);
+		CU_ASSERT_STRING_EQUAL(a->argv[2], "2");
+		CU_ASSERT_STRING_EQUAL(a->argv[3], "sg:{sub:x}:conn:c");
+		CU_ASSERT_STRING_EQUAL(a->argv[4], "sg:{sub:x}:lock:l");
+		CU_ASSERT_STRING_EQUAL(a->argv[6], "n:t");
+		CU_ASSERT_STRING_EQUAL(a->argv[7], "1");
+		CU_ASSERT_STRING_EQUAL(a->argv[8], "node%3a1:sess%00ion");
+		CU_ASSERT_STRING_EQUAL(a->argv[9], "l");
+		/* at most RL_GIVE_MAX keys given back by one call */
+		for (int i = 0; i <= RL_GIVE_MAX; i++)
+			g[i] = p;
+		CU_ASSERT_EQUAL(rl_plan_argv(q, g, RL_GIVE_MAX + 1, "abc",
+		    "d", a), RL_GIVE_MAX);
+		CU_ASSERT_STRING_EQUAL(a->argv[2], "17");
+		/* neither: a probe */
+		CU_ASSERT_EQUAL(rl_plan_argv(NULL, g, 0, "abc", "d", a), 0);
+		CU_ASSERT_EQUAL(a->argc, 4);
+		CU_ASSERT_STRING_EQUAL(a->argv[3], "p");
+		free(q);
+	}
+	rl_plan_argv(p, NULL, 0, "abc", "p", a);
 	CU_ASSERT_EQUAL(a->argc, 4);
 	CU_ASSERT_STRING_EQUAL(a->argv[2], "0");
+	CU_ASSERT_STRING_EQUAL(a->argv[3], "p");
+	/* RESP as hiredis would format it */
+	{
+		const char *v[] = { "GET", "k\r\n\0" };
+		size_t vl[] = { 3, 4 };
+		char buf[64];
+
+		CU_ASSERT_EQUAL(rl_resp(2, v, vl, buf, 8), 23);
+		CU_ASSERT_EQUAL(rl_resp(2, v, vl, buf, sizeof(buf)), 23);
+		CU_ASSERT_EQUAL(memcmp(buf, "*2\r\n$3\r\nGET\r\n$4\r\nk\r\n\0\r\n",
+		    23), 0);
+	}
+	/* an id the caller escaped once: the same key */
+	{
+		struct rl_limit e = l[3];
+		char k1[RL_KEY_MAX], k2[RL_KEY_MAX], eid[RL_ID_MAX + 1];
+
+		e.id = "a:b{c}";
+		e.idlen = 6;
+		rl_key(k1, &e);
+		e.eidlen = rl_escape(eid, e.id, e.idlen);
+		e.eid = eid;
+		e.id = "ignored";
+		CU_ASSERT_EQUAL(rl_key(k2, &e), strlen(k1));
+		CU_ASSERT_STRING_EQUAL(k1, k2);
+		CU_ASSERT_STRING_EQUAL(k1, "sg:{sub:a%3ab%7bc%7d}:lock:l");
+	}
 	free(p);
 	free(a);
 }

@@ -1,7 +1,8 @@
 /*
  * test_redis.c - the limiter against real redis-server processes: exact
  * counts under concurrency (one process, and two nodes on two threads),
- * all-or-nothing, leases, distinct sets and TTLs, odd ids, NOSCRIPT,
+ * all-or-nothing, leases (and giving them back without a round trip of
+ * their own), distinct sets and TTLs, odd ids, NOSCRIPT,
  * CLIENT PAUSE past the deadline (open and closed), a killed and restarted
  * server, a refused connect, a server that never answers, locks, and
  * rl_free with decisions open. Every test runs its own loop and checks that
@@ -248,6 +249,81 @@ test_leases(void)
 	rl_release(NULL, t.lease[0]);
 	rl_release(NULL, t.lease[1]);
 	rl_release(rl, u.lease[0]);
+	CU_ASSERT_EQUAL(close_rl(&loop, rl), 0);
+}
+
+/* Released leases ride on the next decision of the same rl (given back
+ * before its checks: no EVALSHA of their own), or go together after
+ * release_delay_ms, RL_GIVE_MAX keys per call; after SCRIPT FLUSH the
+ * retried call carries them again. */
+static void
+test_give_back(void)
+{
+	uv_loop_t loop;
+	struct rl_conf c = test_conf(&rl_test_srv);
+	struct rl_limit l = { .kind = RL_CONC, .scope = "sub", .id = "gina",
+		.idlen = 4, .name = "sess", .limit = 2, .period_ms = 60000 };
+	struct rl_limit m = l;
+	const char *key = "sg:{sub:gina}:sess:c", *key2 = "sg:{sub:gina}:many:c";
+	struct tally t = { 0 }, u = { 0 }, v = { 0 }, w = { 0 };
+	char sess[16];
+	long long before;
+	redisReply *r;
+	struct rl *rl;
+
+	fresh();
+	uv_loop_init(&loop);
+	rl = rl_new(&loop, &c);
+	CU_ASSERT_FATAL(wait_up(&loop, rl, 3000));
+	decide(rl, &l, 1, "s1", &t);
+	decide(rl, &l, 1, "s2", &t);
+	CU_ASSERT(wait_tally(&loop, &t, 2, 3000));
+	CU_ASSERT_EQUAL(t.nlease, 2);
+	before = srv_stat(&rl_test_srv, "evalsha");
+	rl_release(rl, t.lease[0]);
+	decide(rl, &l, 1, "s3", &u);	/* the slot s1 gave back */
+	CU_ASSERT(wait_tally(&loop, &u, 1, 3000));
+	CU_ASSERT_EQUAL(u.allow, 1);
+	CU_ASSERT_EQUAL(u.redis, 1);
+	CU_ASSERT_EQUAL(srv_stat(&rl_test_srv, "evalsha") - before, 1);
+	CU_ASSERT_EQUAL(zcard(key), 2);
+	r = srv_cmd(&rl_test_srv, "PTTL %s", key);
+	CU_ASSERT_TRUE(r != NULL && r->type == REDIS_REPLY_INTEGER &&
+	    r->integer > 59000 && r->integer <= 60000);
+	if (r != NULL)
+		freeReplyObject(r);
+
+	/* 20 leases released with no decision: 16 + 4 keys, two calls */
+	m.name = "many";
+	m.limit = 100;
+	for (int i = 0; i < 20; i++) {
+		snprintf(sess, sizeof(sess), "m%d", i);
+		decide(rl, &m, 1, sess, &v);
+	}
+	CU_ASSERT(wait_tally(&loop, &v, 20, 3000));
+	CU_ASSERT_EQUAL(v.nlease, 20);
+	CU_ASSERT_EQUAL(zcard(key2), 20);
+	before = srv_stat(&rl_test_srv, "evalsha");
+	for (int i = 0; i < 20; i++)
+		rl_release(rl, v.lease[i]);
+	run_for(&loop, 50);
+	CU_ASSERT_EQUAL(zcard(key2), 0);
+	CU_ASSERT_EQUAL(srv_stat(&rl_test_srv, "evalsha") - before, 2);
+
+	/* NOSCRIPT: the retried decision still gives s2 back */
+	r = srv_cmd(&rl_test_srv, "SCRIPT FLUSH");
+	if (r != NULL)
+		freeReplyObject(r);
+	rl_release(rl, t.lease[1]);
+	decide(rl, &l, 1, "s4", &w);
+	CU_ASSERT(wait_tally(&loop, &w, 1, 3000));
+	CU_ASSERT_EQUAL(w.allow, 1);
+	CU_ASSERT_EQUAL(w.redis, 1);
+	CU_ASSERT_EQUAL(zcard(key), 2);		/* s3, s4 */
+	rl_release(rl, u.lease[0]);
+	rl_release(rl, w.lease[0]);
+	run_for(&loop, 50);
+	CU_ASSERT_EQUAL(zcard(key), 0);
 	CU_ASSERT_EQUAL(close_rl(&loop, rl), 0);
 }
 
@@ -742,6 +818,7 @@ suite_redis_register(void)
 	    CU_add_test(s, "two_nodes", test_two_nodes) == NULL ||
 	    CU_add_test(s, "all_or_nothing", test_all_or_nothing) == NULL ||
 	    CU_add_test(s, "leases", test_leases) == NULL ||
+	    CU_add_test(s, "give_back", test_give_back) == NULL ||
 	    CU_add_test(s, "distinct_and_ttls", test_distinct_and_ttls) ==
 	    NULL ||
 	    CU_add_test(s, "odd_ids", test_odd_ids) == NULL ||

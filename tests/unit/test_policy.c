@@ -68,7 +68,8 @@ conf_reset(void)
 static struct pc_facts
 facts(enum traffic_class t)
 {
-	struct pc_facts f = { "alice", 5, &classes[0], t, "192.0.2.25", 0 };
+	struct pc_facts f = { "alice", 5, &classes[0], t, "192.0.2.25", 0,
+		NULL, 0, NULL, 0 };
 
 	return f;
 }
@@ -170,7 +171,7 @@ test_plan_points(void)
 	CU_ASSERT_EQUAL(find(&p, "sub", "mx.msg"), -1);
 	pc_plan_build(&C, &f, PC_RCPT, &p);
 	CU_ASSERT_EQUAL(find(&p, "sub", "submission.rcpt"), -1);
-	CU_ASSERT_EQUAL(p.n, 1);	/* the lock only */
+	CU_ASSERT_EQUAL(p.n, 0);	/* the lock alone: not past connect */
 
 	/* STARTTLS: tls connections, concurrency, the first byte chunk */
 	f = facts(TRAFFIC_TLS);
@@ -228,6 +229,67 @@ test_plan_bounds(void)
 	f = facts(TRAFFIC_MX);
 	pc_plan_build(&C, &f, PC_CONNECT, &p);
 	CU_ASSERT(p.lim[find(&p, "sub", "mx.conn")].limit <= RL_MAX_US);
+}
+
+/* The lock: only when a class has a lock-out; alone only at connect;
+ * cached escaped ids reach the limits. */
+static void
+test_plan_lock(void)
+{
+	struct pc_facts f;
+	struct pc_plan p;
+	int i;
+
+	conf_reset();
+	/* a class with nothing at all, no shared limits */
+	memset(&classes[1].traffic, 0, sizeof(classes[1].traffic));
+	memset(&C.policy.destination, 0, sizeof(C.policy.destination));
+	memset(&C.policy.global, 0, sizeof(C.policy.global));
+	CU_ASSERT_EQUAL(pc_locks_possible(&C), 1);
+	f = facts(TRAFFIC_MX);
+	f.cls = &classes[1];
+	pc_plan_build(&C, &f, PC_CONNECT, &p);
+	CU_ASSERT_EQUAL(p.n, 1);	/* a lock may be set by class 0 */
+	CU_ASSERT_EQUAL(p.lim[0].kind, RL_LOCK);
+	for (int pt = PC_MAIL; pt < PC_POINT_COUNT; pt++) {
+		pc_plan_build(&C, &f, (enum pc_point)pt, &p);
+		CU_ASSERT_EQUAL(p.n, 0);
+		CU_ASSERT_EQUAL(p.deny, 0);
+	}
+	/* with a limit at the point the lock rides along, first */
+	f.cls = &classes[0];
+	pc_plan_build(&C, &f, PC_MAIL, &p);
+	CU_ASSERT_EQUAL(p.n, 2);
+	CU_ASSERT_EQUAL(p.lim[0].kind, RL_LOCK);
+	/* no lock-out anywhere: no lock in any plan */
+	classes[0].lockout.violations = 0;
+	CU_ASSERT_EQUAL(pc_locks_possible(&C), 0);
+	pc_plan_build(&C, &f, PC_MAIL, &p);
+	CU_ASSERT_EQUAL(p.n, 1);
+	CU_ASSERT_EQUAL(find(&p, "sub", "lock"), -1);
+	f.cls = &classes[1];
+	for (int pt = 0; pt < PC_POINT_COUNT; pt++) {
+		pc_plan_build(&C, &f, (enum pc_point)pt, &p);
+		CU_ASSERT_EQUAL(p.n, 0);
+	}
+	/* escaped ids cached by the caller go into every limit of theirs */
+	conf_reset();
+	f = facts(TRAFFIC_MX);
+	f.esub = "alice";
+	f.esublen = 5;
+	f.edst = "192.0.2.25";
+	f.edstlen = 10;
+	pc_plan_build(&C, &f, PC_CONNECT, &p);
+	i = find(&p, "sub", "mx.conn");
+	CU_ASSERT_FATAL(i >= 0);
+	CU_ASSERT_PTR_EQUAL(p.lim[i].eid, f.esub);
+	CU_ASSERT_EQUAL(p.lim[i].eidlen, 5);
+	i = find(&p, "dst", "any.conn");
+	CU_ASSERT_FATAL(i >= 0);
+	CU_ASSERT_PTR_EQUAL(p.lim[i].eid, f.edst);
+	i = find(&p, "all", "any.conn");
+	CU_ASSERT_FATAL(i >= 0);
+	CU_ASSERT_PTR_NULL(p.lim[i].eid);
 }
 
 static void
@@ -475,6 +537,7 @@ suite_policy_register(void)
 	    CU_add_test(s, "plan_connect", test_plan_connect) == NULL ||
 	    CU_add_test(s, "plan_points", test_plan_points) == NULL ||
 	    CU_add_test(s, "plan_bounds", test_plan_bounds) == NULL ||
+	    CU_add_test(s, "plan_lock", test_plan_lock) == NULL ||
 	    CU_add_test(s, "plan_deny", test_plan_deny) == NULL ||
 	    CU_add_test(s, "verdicts", test_verdicts) == NULL ||
 	    CU_add_test(s, "reply_text", test_reply_text) == NULL ||
