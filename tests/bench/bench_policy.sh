@@ -1,8 +1,11 @@
 #!/bin/bash
 # bench_policy.sh - what the port-25 policy costs: SMTP sessions per second
 # through subgated with limits on (Redis) against limits off, in the same
-# run; Redis round trips per message read from INFO commandstats; decisions
-# per second of the limiter alone (bench_ratelimit). Everything on loopback:
+# run; Redis round trips per message read from INFO commandstats (every
+# EVALSHA: the decisions and the calls that only give leases back), the
+# redis.call()s and the time Redis spent in them; decisions per second of
+# the limiter alone
+# (bench_ratelimit). Everything on loopback:
 # its own redis-server, Postfix smtp-sink and smtp-source. A benchmark, not
 # a test: it prints numbers and never fails because something is slow.
 #
@@ -93,9 +96,19 @@ PIDS+=($!)
 REDIS_PID=${PIDS[0]}
 sleep 1
 
-evalsha() {
+evalsha() {	# evalsha calls so far
 	rcli info commandstats | tr -d '\r' |
 		sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p' | grep . || echo 0
+}
+
+inner_calls() {	# calls of every other command (the scripts' redis.call()s)
+	rcli info commandstats | tr -d '\r' | grep -v '^cmdstat_\(evalsha\|info\|ping\|script\)' |
+		sed -n 's/^cmdstat_[^:]*:calls=\([0-9]*\),.*/\1/p' | awk '{ t += $1 } END { print t + 0 }'
+}
+
+evalsha_usec() {	# microseconds Redis spent inside evalsha so far
+	rcli info commandstats | tr -d '\r' |
+		sed -n 's/^cmdstat_evalsha:calls=[0-9]*,usec=\([0-9]*\),.*/\1/p' | grep . || echo 0
 }
 
 cpu() {	# cpu PID: user+system seconds so far
@@ -114,6 +127,8 @@ run() {	# run PORT: sessions per second of one smtp-source run
 best_off=0
 best_on=0
 e0=$(evalsha)
+u0=$(evalsha_usec)
+i0=$(inner_calls)
 c_on=0; c_off=0; c_redis=0
 for r in $(seq "$REPS"); do
 	a=$(cpu "$OFF_PID")
@@ -128,6 +143,8 @@ for r in $(seq "$REPS"); do
 	[ "$on" -gt "$best_on" ] && best_on=$on
 done
 e1=$(evalsha)
+u1=$(evalsha_usec)
+i1=$(inner_calls)
 sent=$((MSGS * REPS))
 echo
 echo "SMTP sessions/s (smtp-source -s $PAR -m $MSGS -l 1000, best of $REPS, 2 workers)"
@@ -141,10 +158,15 @@ echo "  cores: $(nproc) (shared by smtp-source, smtp-sink, subgated and redis-se
 echo
 echo "Redis round trips (INFO commandstats, limits on, $sent messages, one each)"
 echo "  evalsha calls:         $((e1 - e0))"
-awk -v e="$((e1 - e0))" -v m="$sent" 'BEGIN {
+awk -v e="$((e1 - e0))" -v m="$sent" -v u="$((u1 - u0))" -v i="$((i1 - i0))" 'BEGIN {
 	printf "  per message:           %.4f\n", e / m
-	printf "  per decision point:    %.4f (4 points: connect, MAIL, RCPT, end of data,\n", (e - m) / m / 4
-	printf "                         plus 1 lease release per session: concurrent is set)\n" }'
+	printf "  per decision point:    %.4f (4 points: connect, MAIL, RCPT, end of data;\n", e / m / 4
+	printf "                         every call counted, also those that only give\n"
+	printf "                         leases back)\n"
+	printf "  give-back-only calls:  %d (%.4f per session: session-end lease releases\n", e - 4 * m, (e - 4 * m) / m
+	printf "                         that no decision carried within 1 ms)\n"
+	printf "  redis.call()s:         %.2f per message\n", i / m
+	printf "  Redis time in evalsha: %.1f us per call, %.1f us per message\n", u / e, u / m }'
 grep -q 'ratelimit_fallback' "$TMP/on.log" &&
 	echo "  note: the limiter fell back during the run (see $TMP/on.log)"
 echo
