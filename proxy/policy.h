@@ -5,7 +5,10 @@
  *
  * Each question is one limiter decision (ratelimit/limiter.h: one EVALSHA
  * carrying every limit that applies: lock, subscriber, destination,
- * global), built and mapped by the pure policy_core.c. One struct rl per
+ * global), built and mapped by the pure policy_core.c; a question with
+ * nothing to check (pc_plan_build: no limit, and the lock only at connect)
+ * is answered PASS without Redis. A session's leases go back with the next
+ * decision of its worker (rl_release), not in a round trip of their own. One struct rl per
  * worker loop; the in-process fallback (struct rl_local) is shared by the
  * workers of the node. Without a "redis" section the fallback alone decides,
  * synchronously.

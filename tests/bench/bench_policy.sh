@@ -4,10 +4,9 @@
 # run; Redis round trips per message read from INFO commandstats (every
 # EVALSHA: the decisions and the calls that only give leases back), the
 # redis.call()s and the time Redis spent in them; decisions per second of
-# the limiter alone
-# (bench_ratelimit). Everything on loopback:
-# its own redis-server, Postfix smtp-sink and smtp-source. A benchmark, not
-# a test: it prints numbers and never fails because something is slow.
+# the limiter alone (bench_ratelimit). Everything on loopback: its own
+# redis-server, Postfix smtp-sink and smtp-source. A benchmark, not a test:
+# it prints numbers and never fails because something is slow.
 #
 #   tests/bench/bench_policy.sh
 #
