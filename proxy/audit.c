@@ -1,10 +1,23 @@
 /*
  * audit.c - JSON lines of the audit trail (see audit.h for the record and
  * the id format). The file descriptor is opened once by the main thread;
- * every worker writes whole records with one write(2) on an O_APPEND
- * descriptor. audit_reopen() swaps the file underneath with dup2(), which is
- * atomic: a concurrent writer sees either the old or the new file, never a
- * closed descriptor.
+ * writers append whole records on an O_APPEND descriptor. audit_reopen()
+ * swaps the file underneath with dup2(), which is atomic: a concurrent
+ * writer sees either the old or the new file, never a closed descriptor.
+ *
+ * Records are written with jsonw.h, not built as jansson objects: on the
+ * per-session path jansson's object model (a hash table and a malloc per
+ * field, then vfprintf-based dumping) cost more than everything else in
+ * this file together; the writer makes the same bytes into one reused
+ * buffer. jansson builds only the Redis index's view of a record (the few
+ * fields it reads), and only when the index is on.
+ *
+ * A worker thread batches (audit_thread_begin): its records go into a
+ * buffer of its own, built in place, and audit_flush() writes the buffer
+ * with one write(2) once per loop iteration (and at BATCH_FLUSH bytes, and
+ * when the worker ends). Any other thread writes each record at once.
+ * SIGHUP does not reach into the batches: the worker writes them, within
+ * its loop iteration, to whichever file the descriptor then names.
  *
  * Hazard: the write is synchronous on the worker's loop. On a local disk it
  * is a page-cache copy; an audit file on a slow network filesystem would
@@ -12,6 +25,7 @@
  */
 #include "audit.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -20,15 +34,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit_key.h"
 #include "geoip.h"
+#include "jsonw.h"
 #include "log.h"
 #include "util.h"
 
 static int audit_fd = -1;
+/* Not a regular file (a pipe, a socket: "-" under systemd): a write may be
+ * split, so writers take w_mu to keep each write whole. O_APPEND writes to
+ * a regular file are atomic already. */
+static atomic_int fd_serial;
+static pthread_mutex_t w_mu = PTHREAD_MUTEX_INITIALIZER;
 static void audit__retry_now(void);
 static int flush_queue(void);
 static void drain_to_stderr(void);
@@ -59,17 +81,37 @@ static atomic_uint_fast64_t st_written, st_write_errors, st_queued, st_lost,
     st_requeued;
 static audit_sink_fn *sink;
 
+/* A worker's batch (audit_thread_begin): whole records, newline-ended. */
+#define BATCH_FLUSH (64u * 1024)
+struct batch {
+	struct jw w;
+	size_t nrec;
+};
+static _Thread_local struct batch *tb;
+
+static void
+note_fd_kind(void)
+{
+	struct stat sb;
+
+	atomic_store(&fd_serial, audit_fd >= 0 && fstat(audit_fd, &sb) == 0 &&
+	    !S_ISREG(sb.st_mode));
+}
+
 int
 audit_open(const char *path)
 {
 	free(audit_path);
 	audit_path = xstrdup(path);
-	if (strcmp(path, "-") == 0) {
+	if (strcmp(path, "-") == 0)
 		audit_fd = dup(STDOUT_FILENO);
-		return audit_fd < 0 ? -errno : 0;
-	}
-	audit_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	return audit_fd < 0 ? -errno : 0;
+	else
+		audit_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		    0640);
+	if (audit_fd < 0)
+		return -errno;
+	note_fd_kind();
+	return 0;
 }
 
 int
@@ -89,6 +131,7 @@ audit_reopen(void)
 		return -e;
 	}
 	close(fd);
+	note_fd_kind();
 	audit__retry_now();
 	return 0;
 }
@@ -144,43 +187,85 @@ audit_addr_get(const struct audit_addr *o, union sockaddr_any *a)
 	addr_set_port(a, o->port);
 }
 
+/* put_hex - n lowercase hex digits of v. */
+static char *
+put_hex(char *o, uint64_t v, int n)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = n - 1; i >= 0; i--, v >>= 4)
+		o[i] = hex[v & 15];
+	return o + n;
+}
+
 void
 audit_session_init(struct audit_session *rec, int worker, uint32_t seq,
     int listener, int mode, const union sockaddr_any *src,
     const union sockaddr_any *dst)
 {
+	char *o;
+
 	memset(rec, 0, sizeof(*rec));
 	rec->start_ms = now_ms();
 	rec->worker = (uint8_t)worker;
 	rec->listener = (uint16_t)listener;
 	rec->mode = (uint8_t)mode;
-	snprintf(rec->id, sizeof(rec->id), "%010llx%02x%06x%06x",
-	    (unsigned long long)(rec->start_ms / 1000) & 0xffffffffffULL,
-	    (unsigned)worker & 0xff, (unsigned)seq & 0xffffff,
-	    (unsigned)node_tag);
+	o = put_hex(rec->id, (uint64_t)(rec->start_ms / 1000) & 0xffffffffffULL,
+	    10);
+	o = put_hex(o, (unsigned)worker & 0xff, 2);
+	o = put_hex(o, seq & 0xffffff, 6);
+	o = put_hex(o, node_tag, 6);
+	*o = '\0';
 	audit_addr_set(&rec->src, src);
 	audit_addr_set(&rec->dst, dst);
 	rec->cls = mode == LISTEN_SMTP ? "mx" : "passthrough";
 }
 
+/* pack - the non-empty strings of in[0..n) copied into one allocation;
+ * out[i] points into it, or is NULL for a NULL or empty string. Returns
+ * the allocation (NULL if there was nothing to copy). */
 static char *
-dup_or_null(const char *s)
+pack(const char *const *in, char **out, size_t n)
 {
-	return s != NULL && *s ? xstrdup(s) : NULL;
+	size_t len[4], total = 0;
+	char *blk, *p;
+
+	for (size_t i = 0; i < n; i++) {
+		len[i] = in[i] != NULL ? strlen(in[i]) : 0;
+		total += len[i] > 0 ? len[i] + 1 : 0;
+	}
+	if (total == 0) {
+		for (size_t i = 0; i < n; i++)
+			out[i] = NULL;
+		return NULL;
+	}
+	p = blk = xmalloc(total);
+	for (size_t i = 0; i < n; i++) {
+		if (len[i] == 0) {
+			out[i] = NULL;
+			continue;
+		}
+		memcpy(p, in[i], len[i] + 1);
+		out[i] = p;
+		p += len[i] + 1;
+	}
+	return blk;
 }
 
 void
 audit_session_fill(struct audit_session *rec, const struct smtp_info *in)
 {
-	free(rec->greeting_host);
-	free(rec->ehlo);
-	free(rec->auth_mech);
-	free(rec->auth_user);
+	const char *s[4] = { in->greeting_host, in->ehlo, in->auth_mech,
+		in->auth_user };
+	char *d[4];
+
+	free(rec->smtp_strs);
+	rec->smtp_strs = pack(s, d, 4);
+	rec->greeting_host = d[0];
+	rec->ehlo = d[1];
+	rec->auth_mech = d[2];
+	rec->auth_user = d[3];
 	rec->cls = smtp_class_name(in->cls);
-	rec->greeting_host = dup_or_null(in->greeting_host);
-	rec->ehlo = dup_or_null(in->ehlo);
-	rec->auth_mech = dup_or_null(in->auth_mech);
-	rec->auth_user = dup_or_null(in->auth_user);
 	rec->transactions = in->ntxn;
 	rec->commands = in->ncommands;
 	rec->errors = in->nerrors;
@@ -188,10 +273,20 @@ audit_session_fill(struct audit_session *rec, const struct smtp_info *in)
 	rec->normalized_newlines = in->normalized_newlines;
 }
 
+/* copy_trunc - s into dst (size n), cut to fit, always terminated. */
+static void
+copy_trunc(char *dst, size_t n, const char *s)
+{
+	size_t l = strnlen(s, n - 1);
+
+	memcpy(dst, s, l);
+	dst[l] = '\0';
+}
+
 void
 audit_session_set_reason(struct audit_session *rec, const char *reason)
 {
-	snprintf(rec->end_reason, sizeof(rec->end_reason), "%s",
+	copy_trunc(rec->end_reason, sizeof(rec->end_reason),
 	    reason != NULL ? reason : "unknown");
 }
 
@@ -199,11 +294,14 @@ void
 audit_session_set_identity(struct audit_session *rec, const char *subscriber,
     const char *source, const char *policy_class)
 {
-	free(rec->subscriber);
-	free(rec->policy_class);
-	rec->subscriber = dup_or_null(subscriber);
+	const char *s[2] = { subscriber, policy_class };
+	char *d[2];
+
+	free(rec->id_strs);
+	rec->id_strs = pack(s, d, 2);
+	rec->subscriber = d[0];
+	rec->policy_class = d[1];
 	rec->subscriber_source = source;
-	rec->policy_class = dup_or_null(policy_class);
 }
 
 void
@@ -218,9 +316,9 @@ audit_session_add_decision(struct audit_session *rec, const char *point,
 		rec->decisions = xcalloc(AUDIT_DECISIONS_MAX,
 		    sizeof(*rec->decisions));
 	d = &rec->decisions[rec->ndecisions++];
-	snprintf(d->point, sizeof(d->point), "%s", point);
-	snprintf(d->limit, sizeof(d->limit), "%s", limit);
-	snprintf(d->verdict, sizeof(d->verdict), "%s", verdict);
+	copy_trunc(d->point, sizeof(d->point), point);
+	copy_trunc(d->limit, sizeof(d->limit), limit);
+	copy_trunc(d->verdict, sizeof(d->verdict), verdict);
 	d->source = source;
 }
 
@@ -230,19 +328,119 @@ audit_session_free(struct audit_session *rec)
 	free(rec->decisions);
 	rec->decisions = NULL;
 	rec->ndecisions = 0;
-	free(rec->subscriber);
-	free(rec->policy_class);
+	free(rec->id_strs);
+	free(rec->smtp_strs);
+	rec->id_strs = rec->smtp_strs = NULL;
 	rec->subscriber = rec->policy_class = NULL;
-	free(rec->greeting_host);
-	free(rec->ehlo);
-	free(rec->auth_mech);
-	free(rec->auth_user);
 	rec->greeting_host = rec->ehlo = rec->auth_mech = rec->auth_user = NULL;
 }
 
-/* jstr - a JSON string of untrusted bytes. jansson refuses invalid UTF-8;
- * such a string is kept with every non-ASCII byte turned into '?', so that a
- * record is never lost to a malformed address. */
+/* Formatting ------------------------------------------------------------
+ *
+ * The same bytes jansson made of these records (jsonw.h), written in place
+ * into the batch or a stack buffer.
+ */
+
+/* host_text - an address as addr_ntop() writes it, into buf
+ * (ADDR_STRLEN); returns the length. IPv4 by hand: inet_ntop's is sprintf. */
+static size_t
+host_text(char *buf, int family, const uint8_t *a)
+{
+	if (family == AF_INET) {
+		char *o = buf;
+
+		for (int i = 0; i < 4; i++) {
+			unsigned v = a[i];
+
+			if (i > 0)
+				*o++ = '.';
+			if (v >= 100)
+				*o++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*o++ = (char)('0' + v / 10 % 10);
+			*o++ = (char)('0' + v % 10);
+		}
+		*o = '\0';
+		return (size_t)(o - buf);
+	}
+	if (family != AF_INET6 ||
+	    inet_ntop(AF_INET6, a, buf, ADDR_STRLEN) == NULL)
+		memcpy(buf, "unknown", 8);
+	return strlen(buf);
+}
+
+/* hostport_text - as addr_fmt(): "a.b.c.d:port", "[v6]:port" (buf holds
+ * ADDRPORT_STRLEN). */
+static size_t
+hostport_text(char *buf, int family, const uint8_t *a, unsigned port)
+{
+	char tmp[8], *t = tmp + sizeof(tmp);
+	size_t n = 0;
+
+	if (family == AF_INET6)
+		buf[n++] = '[';
+	n += host_text(buf + n, family, a);
+	if (family == AF_INET6)
+		buf[n++] = ']';
+	buf[n++] = ':';
+	do {
+		*--t = (char)('0' + port % 10);
+		port /= 10;
+	} while (port != 0);
+	memcpy(buf + n, t, (size_t)(tmp + sizeof(tmp) - t));
+	n += (size_t)(tmp + sizeof(tmp) - t);
+	buf[n] = '\0';
+	return n;
+}
+
+/* The calendar part of the last second formatted, per thread: records of
+ * one session mostly share it. */
+static _Thread_local struct {
+	int64_t sec;
+	size_t len;
+	char base[24];
+} tcache = { .sec = -1 };
+
+/* put_time - "k":"2026-11-20T10:03:12.345Z" as fmt_time() writes it
+ * (and the same into ko, the sink's view, when there is one). */
+static void
+put_time(struct jw *w, const char *k, int64_t ms, json_t *ko)
+{
+	char buf[48];
+	size_t n;
+
+	jw_key(w, k);
+	if (ms < 0) {
+		jw_str(w, fmt_time(buf, sizeof(buf), ms));
+		if (ko != NULL)
+			json_object_set_new(ko, k, json_string(buf));
+		return;
+	}
+	if (ms / 1000 != tcache.sec) {
+		time_t t = (time_t)(ms / 1000);
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		tcache.len = strftime(tcache.base, sizeof(tcache.base),
+		    "%Y-%m-%dT%H:%M:%S", &tm);
+		tcache.sec = ms / 1000;
+	}
+	buf[0] = '"';
+	memcpy(buf + 1, tcache.base, tcache.len);
+	n = 1 + tcache.len;
+	buf[n++] = '.';
+	buf[n++] = (char)('0' + ms % 1000 / 100);
+	buf[n++] = (char)('0' + ms % 100 / 10);
+	buf[n++] = (char)('0' + ms % 10);
+	buf[n++] = 'Z';
+	buf[n++] = '"';
+	jw_raw(w, buf, n);
+	if (ko != NULL)
+		json_object_set_new(ko, k, json_stringn(buf + 1, n - 2));
+}
+
+/* jstr - s for the sink's view as the record's text has it: invalid UTF-8
+ * with every byte >= 0x80 as '?' (jsonw.h). */
 static json_t *
 jstr(const char *s)
 {
@@ -263,52 +461,50 @@ jstr(const char *s)
 }
 
 static void
-set_str(json_t *o, const char *k, const char *s)
+kstr(json_t *ko, const char *k, const char *s)
 {
-	json_object_set_new(o, k, jstr(s));
+	if (ko != NULL)
+		json_object_set_new(ko, k, jstr(s));
 }
 
 static void
-set_int(json_t *o, const char *k, long long v)
+put_addrs(struct jw *w, const struct audit_session *rec, json_t *ko)
 {
-	json_object_set_new(o, k, json_integer(v));
-}
-
-static void
-set_time(json_t *o, const char *k, int64_t ms)
-{
-	char buf[40];
-
-	json_object_set_new(o, k, json_string(fmt_time(buf, sizeof(buf), ms)));
-}
-
-static void
-set_addrs(json_t *o, const struct audit_session *rec,
-    const struct audit_addr *src, const struct audit_addr *dst)
-{
-	union sockaddr_any a;
 	char buf[ADDR_STRLEN];
+	size_t n;
 
-	audit_addr_get(src, &a);
-	addr_ntop(&a, buf, sizeof(buf));
+	n = host_text(buf, rec->src.family, rec->src.a);
 	/* No identity looked up: the subscriber is its address. */
-	set_str(o, "subscriber", rec->subscriber != NULL ? rec->subscriber : buf);
-	set_str(o, "subscriber_source", rec->subscriber_source != NULL
+	jw_key(w, "subscriber");
+	if (rec->subscriber != NULL)
+		jw_str(w, rec->subscriber);
+	else
+		jw_strn(w, buf, n);
+	jw_kstr(w, "subscriber_source", rec->subscriber_source != NULL
 	    ? rec->subscriber_source : "address");
 	if (rec->policy_class != NULL)
-		set_str(o, "policy_class", rec->policy_class);
-	set_str(o, "src", buf);
-	set_int(o, "src_port", src->port);
-	audit_addr_get(dst, &a);
-	set_str(o, "dst", addr_ntop(&a, buf, sizeof(buf)));
-	set_int(o, "dst_port", dst->port);
+		jw_kstr(w, "policy_class", rec->policy_class);
+	jw_key(w, "src");
+	jw_strn(w, buf, n);
+	jw_kint(w, "src_port", rec->src.port);
+	if (ko != NULL) {
+		kstr(ko, "subscriber", rec->subscriber != NULL ? rec->subscriber
+		    : buf);
+		kstr(ko, "src", buf);
+	}
+	n = host_text(buf, rec->dst.family, rec->dst.a);
+	jw_key(w, "dst");
+	jw_strn(w, buf, n);
+	jw_kint(w, "dst_port", rec->dst.port);
+	kstr(ko, "dst", buf);
 }
 
 /* Output ----------------------------------------------------------------
  *
- * Every record goes out with one write(2) (writev for audit_write_line).
- * When a write fails (full disk, quota, I/O error) the record, and every
- * record after it, goes to a bounded queue instead, in order, and the
+ * A worker's batch goes out with one write(2), any other record with one of
+ * its own. When a write fails (full disk, quota, I/O error) the records it
+ * did not write whole, and every record after them, go to a bounded queue
+ * instead, one entry per record, in order, and the
  * writer is "failing" until the queue could be written out: at most once a
  * second a writer (or audit_tick from the main loop) tries again. A record
  * the queue has no room for is lost and counted; so are records still queued
@@ -324,20 +520,31 @@ set_addrs(json_t *o, const struct audit_session *rec,
 static int
 write_all(const char *p, size_t n, size_t *done)
 {
+	int serial = atomic_load_explicit(&fd_serial, memory_order_relaxed);
+	int rc = 0;
+
+	if (serial)
+		pthread_mutex_lock(&w_mu);
 	*done = 0;
 	while (*done < n) {
 		ssize_t w;
 
-		if (audit_fd < 0)
-			return -EBADF;
+		if (audit_fd < 0) {
+			rc = -EBADF;
+			break;
+		}
 		w = write(audit_fd, p + *done, n - *done);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
+		if (w <= 0) {
+			rc = w < 0 ? -errno : -EIO;
+			break;
+		}
 		*done += (size_t)w;
 	}
-	return 0;
+	if (serial)
+		pthread_mutex_unlock(&w_mu);
+	return rc;
 }
 
 /* note_error - count, and log at most every LOG_EVERY_MS (q_mu held). */
@@ -422,28 +629,50 @@ flush_queue(void)
 	return 0;
 }
 
-/* out - write one record (n bytes including its newline), or queue it. */
+/* enqueue_rest - the records of p[0..n) (newline-ended, nrec of them)
+ * that did not go out whole when done bytes did: those before are counted
+ * written, the one cut is queued as partial, the rest queued (q_mu held). */
+static void
+enqueue_rest(const char *p, size_t n, size_t done)
+{
+	const char *end = p + n, *r = p;
+
+	while (r < end) {
+		const char *nl = memchr(r, '\n', (size_t)(end - r));
+		size_t len = nl != NULL ? (size_t)(nl + 1 - r) : (size_t)(end - r);
+		size_t off = (size_t)(r - p);
+
+		if (off + len <= done)
+			atomic_fetch_add(&st_written, 1);
+		else
+			enqueue(r, len, done > off);
+		r += len;
+	}
+}
+
+/* out - write nrec whole records (n bytes, each ending in its newline) with
+ * one write(2), or queue them. */
 static int
-out(const char *p, size_t n)
+out(const char *p, size_t n, size_t nrec)
 {
 	size_t done = 0;
 	int rc;
 
 	if (!atomic_load(&failing)) {
 		if ((rc = write_all(p, n, &done)) == 0) {
-			atomic_fetch_add(&st_written, 1);
+			atomic_fetch_add(&st_written, nrec);
 			return 0;
 		}
 		pthread_mutex_lock(&q_mu);
 		atomic_store(&failing, 1);
-		enqueue(p, n, done > 0);
+		enqueue_rest(p, n, done);
 		note_error(rc);
 		q_last_try = now_ms();
 		pthread_mutex_unlock(&q_mu);
 		return rc;
 	}
 	pthread_mutex_lock(&q_mu);
-	enqueue(p, n, 0);
+	enqueue_rest(p, n, 0);
 	if (now_ms() - q_last_try >= RETRY_MS)
 		(void)flush_queue();
 	rc = atomic_load(&failing) ? -EAGAIN : 0;
@@ -532,27 +761,97 @@ drain_to_stderr(void)
 		log_err("event=audit_records_lost count=%zu where=stderr", n);
 }
 
-/* emit - one record: to the file (or its queue), then to the sink. */
-static void
-emit(json_t *o)
+/* Records are built in place: in the thread's batch when it has one, else
+ * in a stack buffer written at once. */
+struct recbuf {
+	struct jw *w;
+	size_t start;		/* where the record begins in w */
+	json_t *ko;		/* the sink's view, when there is a sink */
+	struct jw own;
+	char stack[4096];
+};
+
+static struct jw *
+rec_begin(struct recbuf *rb)
 {
-	char stackbuf[8192], *buf = stackbuf;
+	if (tb != NULL) {
+		rb->w = &tb->w;
+		rb->start = tb->w.len;
+	} else {
+		jw_init(&rb->own, rb->stack, sizeof(rb->stack));
+		rb->w = &rb->own;
+		rb->start = 0;
+	}
+	rb->ko = sink != NULL ? json_object() : NULL;
+	jw_obj_open(rb->w);
+	return rb->w;
+}
+
+/* to_sink - the record to the sink: its text and, as a jansson object,
+ * the fields the index reads (audit_sink_fn). */
+static void
+to_sink(json_t *ko, const char *line, size_t n)
+{
+	if (ko == NULL)
+		return;
+	if (sink != NULL)
+		sink(ko, line, n);
+	json_decref(ko);
+}
+
+/* rec_end - one record: into the batch (written at the next audit_flush,
+ * or now when the batch is full) or to the file (or its queue) at once;
+ * then to the sink. */
+static void
+rec_end(struct recbuf *rb)
+{
+	struct jw *w = rb->w;
 	size_t n;
 
-	n = json_dumpb(o, buf, sizeof(stackbuf) - 1, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (n >= sizeof(stackbuf) - 1) {
-		buf = xmalloc(n + 1);
-		n = json_dumpb(o, buf, n, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	jw_obj_close(w);
+	n = w->len - rb->start;
+	jw_nl(w);
+	if (w != &rb->own) {
+		tb->nrec++;
+		to_sink(rb->ko, w->p + rb->start, n);
+		if (w->len >= BATCH_FLUSH)
+			audit_flush();
+		return;
 	}
-	if (n > 0) {
-		buf[n] = '\n';
-		(void)out(buf, n + 1);
-		if (sink != NULL)
-			sink(o, buf, n);
-	}
-	json_decref(o);
-	if (buf != stackbuf)
-		free(buf);
+	(void)out(w->p, n + 1, 1);
+	to_sink(rb->ko, w->p, n);
+	jw_free(w);
+}
+
+void
+audit_thread_begin(void)
+{
+	if (tb != NULL)
+		return;
+	tb = xcalloc(1, sizeof(*tb));
+	jw_init(&tb->w, NULL, 0);
+	(void)jw_reserve(&tb->w, 16 * 1024);
+}
+
+void
+audit_flush(void)
+{
+	if (tb == NULL || tb->nrec == 0)
+		return;
+	(void)out(tb->w.p, tb->w.len, tb->nrec);
+	tb->w.len = 0;
+	tb->nrec = 0;
+}
+
+void
+audit_thread_end(void)
+{
+	if (tb == NULL)
+		return;
+	audit_flush();
+	jw_free(&tb->w);
+	free(tb);
+	tb = NULL;
 }
 
 int
@@ -586,9 +885,9 @@ audit_write_line(const char *json, size_t len)
 	return rc;
 }
 
-/* set_geo - dst_asn, dst_as_org, dst_country where a database knows them. */
+/* put_geo - dst_asn, dst_as_org, dst_country where a database knows them. */
 static void
-set_geo(json_t *o, const struct audit_addr *dst)
+put_geo(struct jw *w, const struct audit_addr *dst)
 {
 	struct geoip_result g;
 	union sockaddr_any a;
@@ -598,160 +897,197 @@ set_geo(json_t *o, const struct audit_addr *dst)
 	audit_addr_get(dst, &a);
 	geoip_lookup(&a, &g);
 	if (g.asn != 0)
-		set_int(o, "dst_asn", g.asn);
+		jw_kint(w, "dst_asn", g.asn);
 	if (g.as_org[0] != '\0')
-		set_str(o, "dst_as_org", g.as_org);
+		jw_kstr(w, "dst_as_org", g.as_org);
 	if (g.country[0] != '\0')
-		set_str(o, "dst_country", g.country);
+		jw_kstr(w, "dst_country", g.country);
 }
 
-/* set_rcpts - the recipients as audit.recipients says: "rcpts" in full,
+/* put_rcpts - the recipients as audit.recipients says: "rcpts" in full,
  * "rcpts_hmac" (HMAC-SHA256 of each normalised address, audit_key.h), or
  * nothing but rcpt_count. */
 static void
-set_rcpts(const struct config *c, json_t *o, const struct smtp_txn *t)
+put_rcpts(const struct config *c, struct jw *w, const struct smtp_txn *t,
+    json_t *ko)
 {
-	json_t *a;
 	char h[AUDIT_HMAC_HEX + 1];
+	json_t *ka = ko != NULL ? json_array() : NULL;
 
 	switch (c->audit.recipients) {
 	case AUDIT_RCPT_COUNT:
+		json_decref(ka);
 		return;
 	case AUDIT_RCPT_HMAC:
-		a = json_array();
+		jw_key(w, "rcpts_hmac");
+		jw_arr_open(w);
 		for (size_t i = 0; i < t->nrcpts_kept; i++) {
 			if (audit_rcpt_hmac(h, c->audit.hmac_key.value,
-			    c->audit.hmac_key.len, t->rcpts[i]) == 0)
-				json_array_append_new(a, json_string(h));
+			    c->audit.hmac_key.len, t->rcpts[i]) == 0) {
+				jw_strn(w, h, AUDIT_HMAC_HEX);
+				if (ka != NULL)
+					json_array_append_new(ka, json_string(h));
+			}
 		}
-		json_object_set_new(o, "rcpts_hmac", a);
+		jw_arr_close(w);
+		if (ko != NULL)
+			json_object_set_new(ko, "rcpts_hmac", ka);
 		return;
 	default:
-		a = json_array();
-		for (size_t i = 0; i < t->nrcpts_kept; i++)
-			json_array_append_new(a, jstr(t->rcpts[i]));
-		json_object_set_new(o, "rcpts", a);
+		jw_key(w, "rcpts");
+		jw_arr_open(w);
+		for (size_t i = 0; i < t->nrcpts_kept; i++) {
+			jw_str(w, t->rcpts[i]);
+			if (ka != NULL)
+				json_array_append_new(ka, jstr(t->rcpts[i]));
+		}
+		jw_arr_close(w);
+		if (ko != NULL)
+			json_object_set_new(ko, "rcpts", ka);
 		return;
 	}
 }
 
-static char *
-listener_name(const struct config *c, int idx, char *buf, size_t len)
+static void
+put_listener(struct jw *w, const struct config *c, int idx)
 {
-	if (idx >= 0 && (size_t)idx < c->nlisteners)
-		return addr_fmt(&c->listeners[idx].addr, buf, len);
-	snprintf(buf, len, "?");
-	return buf;
+	char buf[ADDRPORT_STRLEN];
+	const union sockaddr_any *a;
+	size_t n;
+
+	jw_key(w, "listener");
+	if (idx < 0 || (size_t)idx >= c->nlisteners) {
+		jw_str(w, "?");
+		return;
+	}
+	a = &c->listeners[idx].addr;
+	n = hostport_text(buf, a->sa.sa_family, a->sa.sa_family == AF_INET6
+	    ? (const uint8_t *)&a->sin6.sin6_addr
+	    : (const uint8_t *)&a->sin.sin_addr, addr_port(a));
+	jw_strn(w, buf, n);
 }
 
 void
 audit_write_session(const struct config *c, struct audit_session *rec)
 {
-	json_t *o = json_object();
-	char lbuf[ADDRPORT_STRLEN];
+	struct recbuf rb;
+	struct jw *w = rec_begin(&rb);
 
 	if (rec->end_ms == 0)
 		rec->end_ms = now_ms();
-	set_int(o, "v", 1);
-	set_str(o, "type", "session");
-	set_str(o, "id", rec->id);
-	set_str(o, "node", c->node);
-	set_int(o, "worker", rec->worker);
-	set_time(o, "start", rec->start_ms);
-	set_time(o, "end", rec->end_ms);
-	set_int(o, "duration_ms", rec->end_ms - rec->start_ms);
-	set_str(o, "listener", listener_name(c, rec->listener, lbuf, sizeof(lbuf)));
-	set_str(o, "mode", rec->mode == LISTEN_SMTP ? "smtp" : "passthrough");
-	set_str(o, "class", rec->cls);
-	set_addrs(o, rec, &rec->src, &rec->dst);
-	set_geo(o, &rec->dst);
+	jw_kint(w, "v", 1);
+	jw_kstr(w, "type", "session");
+	jw_kstr(w, "id", rec->id);
+	if (rb.ko != NULL) {
+		kstr(rb.ko, "type", "session");
+		kstr(rb.ko, "id", rec->id);
+	}
+	jw_kstr(w, "node", c->node);
+	jw_kint(w, "worker", rec->worker);
+	put_time(w, "start", rec->start_ms, rb.ko);
+	put_time(w, "end", rec->end_ms, NULL);
+	jw_kint(w, "duration_ms", rec->end_ms - rec->start_ms);
+	put_listener(w, c, rec->listener);
+	jw_kstr(w, "mode", rec->mode == LISTEN_SMTP ? "smtp" : "passthrough");
+	jw_kstr(w, "class", rec->cls);
+	put_addrs(w, rec, rb.ko);
+	put_geo(w, &rec->dst);
 	if (rec->redirected_to.family != 0) {
-		union sockaddr_any a;
 		char abuf[ADDRPORT_STRLEN];
+		size_t n = hostport_text(abuf, rec->redirected_to.family,
+		    rec->redirected_to.a, rec->redirected_to.port);
 
-		audit_addr_get(&rec->redirected_to, &a);
-		set_str(o, "redirected_to", addr_fmt(&a, abuf, sizeof(abuf)));
+		jw_key(w, "redirected_to");
+		jw_strn(w, abuf, n);
 	}
 	if (rec->mode == LISTEN_SMTP) {
-		set_str(o, "greeting_host", rec->greeting_host);
-		set_str(o, "ehlo", rec->ehlo);
+		jw_kstr(w, "greeting_host", rec->greeting_host);
+		jw_kstr(w, "ehlo", rec->ehlo);
 		if (rec->auth_mech != NULL)
-			set_str(o, "auth_mech", rec->auth_mech);
+			jw_kstr(w, "auth_mech", rec->auth_mech);
 		if (rec->auth_user != NULL)
-			set_str(o, "auth_user", rec->auth_user);
-		set_int(o, "transactions", rec->transactions);
-		set_int(o, "commands", rec->commands);
-		set_int(o, "errors", rec->errors);
+			jw_kstr(w, "auth_user", rec->auth_user);
+		jw_kint(w, "transactions", rec->transactions);
+		jw_kint(w, "commands", rec->commands);
+		jw_kint(w, "errors", rec->errors);
 	}
-	set_int(o, "bytes_from_client", (long long)rec->bytes_from_client);
-	set_int(o, "bytes_to_client", (long long)rec->bytes_to_client);
-	set_int(o, "bytes_to_upstream", (long long)rec->bytes_to_upstream);
-	set_int(o, "bytes_from_upstream", (long long)rec->bytes_from_upstream);
+	jw_kint(w, "bytes_from_client", (long long)rec->bytes_from_client);
+	jw_kint(w, "bytes_to_client", (long long)rec->bytes_to_client);
+	jw_kint(w, "bytes_to_upstream", (long long)rec->bytes_to_upstream);
+	jw_kint(w, "bytes_from_upstream", (long long)rec->bytes_from_upstream);
 	if (rec->mode == LISTEN_SMTP) {
-		set_int(o, "dropped_after_starttls",
+		jw_kint(w, "dropped_after_starttls",
 		    (long long)rec->dropped_after_starttls);
-		set_int(o, "normalized_newlines",
+		jw_kint(w, "normalized_newlines",
 		    (long long)rec->normalized_newlines);
 	}
 	if (rec->ndecisions > 0) {
-		json_t *a = json_array();
-
+		jw_key(w, "decisions");
+		jw_arr_open(w);
 		for (uint8_t i = 0; i < rec->ndecisions; i++) {
 			const struct audit_decision *d = &rec->decisions[i];
-			json_t *e = json_object();
 
-			set_str(e, "point", d->point);
-			set_str(e, "limit", d->limit);
-			set_str(e, "verdict", d->verdict);
-			set_str(e, "source", d->source);
-			json_array_append_new(a, e);
+			jw_obj_open(w);
+			jw_kstr(w, "point", d->point);
+			jw_kstr(w, "limit", d->limit);
+			jw_kstr(w, "verdict", d->verdict);
+			jw_kstr(w, "source", d->source);
+			jw_obj_close(w);
 		}
-		json_object_set_new(o, "decisions", a);
+		jw_arr_close(w);
 	}
-	set_str(o, "end_reason", rec->end_reason[0] ? rec->end_reason : "unknown");
-	emit(o);
+	jw_kstr(w, "end_reason", rec->end_reason[0] ? rec->end_reason
+	    : "unknown");
+	rec_end(&rb);
 }
 
 void
 audit_write_txn(const struct config *c, const struct audit_session *rec,
     const struct smtp_txn *t)
 {
-	json_t *o = json_object();
+	struct recbuf rb;
+	struct jw *w = rec_begin(&rb);
 
-	set_int(o, "v", 1);
-	set_str(o, "type", "txn");
-	set_str(o, "session", rec->id);
-	set_str(o, "node", c->node);
-	set_int(o, "seq", t->seq);
-	set_time(o, "start", t->start_ms);
-	set_time(o, "end", t->end_ms);
-	set_addrs(o, rec, &rec->src, &rec->dst);
-	set_geo(o, &rec->dst);
-	set_str(o, "mail_from", t->mail_from);
-	set_rcpts(c, o, t);
-	set_int(o, "rcpt_count", (long long)t->nrcpts_accepted);
-	set_int(o, "rcpt_refused", (long long)t->nrcpts_refused);
-	set_str(o, "message_id", t->message_id);
-	set_int(o, "size", (long long)t->size);
-	set_str(o, "reply", t->data_reply);
-	set_int(o, "reply_code", t->data_reply_code);
-	set_str(o, "queue_id", t->queue_id);
-	set_str(o, "outcome", t->outcome);
-	emit(o);
+	jw_kint(w, "v", 1);
+	jw_kstr(w, "type", "txn");
+	jw_kstr(w, "session", rec->id);
+	jw_kstr(w, "node", c->node);
+	jw_kint(w, "seq", t->seq);
+	if (rb.ko != NULL) {
+		kstr(rb.ko, "type", "txn");
+		kstr(rb.ko, "session", rec->id);
+		json_object_set_new(rb.ko, "seq", json_integer(t->seq));
+		kstr(rb.ko, "message_id", t->message_id);
+		kstr(rb.ko, "queue_id", t->queue_id);
+	}
+	put_time(w, "start", t->start_ms, rb.ko);
+	put_time(w, "end", t->end_ms, NULL);
+	put_addrs(w, rec, rb.ko);
+	put_geo(w, &rec->dst);
+	jw_kstr(w, "mail_from", t->mail_from);
+	put_rcpts(c, w, t, rb.ko);
+	jw_kint(w, "rcpt_count", (long long)t->nrcpts_accepted);
+	jw_kint(w, "rcpt_refused", (long long)t->nrcpts_refused);
+	jw_kstr(w, "message_id", t->message_id);
+	jw_kint(w, "size", (long long)t->size);
+	jw_kstr(w, "reply", t->data_reply);
+	jw_kint(w, "reply_code", t->data_reply_code);
+	jw_kstr(w, "queue_id", t->queue_id);
+	jw_kstr(w, "outcome", t->outcome);
+	rec_end(&rb);
 }
 
 void
 audit_log_end(const struct audit_session *rec)
 {
 	char src[ADDRPORT_STRLEN], dst[ADDRPORT_STRLEN], ehlo[160], user[160];
-	union sockaddr_any a;
 	const char *e = rec->ehlo ? rec->ehlo : "";
 	const char *u = rec->auth_user ? rec->auth_user : "";
 
-	audit_addr_get(&rec->src, &a);
-	addr_fmt(&a, src, sizeof(src));
-	audit_addr_get(&rec->dst, &a);
-	addr_fmt(&a, dst, sizeof(dst));
+	if (!log_enabled(LOG_INFO))
+		return;
+	hostport_text(src, rec->src.family, rec->src.a, rec->src.port);
+	hostport_text(dst, rec->dst.family, rec->dst.a, rec->dst.port);
 	log_esc(ehlo, sizeof(ehlo), e, strlen(e));
 	log_esc(user, sizeof(user), u, strlen(u));
 	log_info("event=session_end id=%s worker=%u mode=%s class=%s src=%s dst=%s "

@@ -1,10 +1,12 @@
 /*
  * audit.h - the audit trail (DESIGN.md "Record"): one JSON line per session
  * and one per mail transaction, schema version "v":1, written append-only to
- * one file (or stdout for "-") with one write(2) per record, so records of
- * concurrent workers never interleave. Sessions own their struct
- * audit_session; this module only formats and writes. SIGHUP reopens the file
- * (audit_reopen) for logrotate.
+ * one file (or stdout for "-"), whole records per write(2), so records of
+ * concurrent workers never interleave. A worker thread collects the records
+ * of one loop iteration and writes them with one write(2) (audit_flush);
+ * other threads write each record at once. Sessions own their struct
+ * audit_session; this module only formats and writes. SIGHUP reopens the
+ * file (audit_reopen) for logrotate.
  *
  * Session id: 24 lowercase hex characters, sortable by start time:
  *   TTTTTTTTTT  40 bits  start time, seconds since the epoch
@@ -34,8 +36,9 @@ struct audit_addr {
 	uint8_t a[16];
 };
 
-/* audit_session - the facts of one session. Later issues add fields here
- * (subscriber id, policy class, decisions). Strings are heap copies or NULL. */
+/* audit_session - the facts of one session. Strings are NULL or point into
+ * one of the two heap blocks the record owns (smtp_strs: audit_session_fill,
+ * id_strs: audit_session_set_identity); a struct copy hands them over. */
 struct audit_session {
 	char id[AUDIT_ID_LEN + 1];
 	uint8_t worker;
@@ -61,6 +64,7 @@ struct audit_session {
 	/* policy refusals (policy.c), written as "decisions" */
 	struct audit_decision *decisions;
 	uint8_t ndecisions;
+	char *smtp_strs, *id_strs;	/* the blocks the strings live in */
 };
 
 /* One policy refusal: where, which limit ("sub.mx.rcpt"), the reply
@@ -110,13 +114,26 @@ void audit_write_txn(const struct config *c, const struct audit_session *rec,
     const struct smtp_txn *txn);
 
 /* audit_write_line - append preformatted records (one JSON object, or
- * several joined by newlines; the final newline is added) with one
- * writev(2), like every other record. 0, or a negative errno when they could
- * not be written whole. */
+ * several joined by newlines; the final newline is added) with one write(2)
+ * now, never batched nor queued: 0 once they are in the file, or a negative
+ * errno when they could not be written whole (the RADIUS module acknowledges
+ * only what is on disk). */
 int audit_write_line(const char *json, size_t len);
 
+/* audit_thread_begin - from now on this thread's session and transaction
+ * records collect in a buffer of its own (a worker, on its thread) and go
+ * out whole with one write(2) from audit_flush, or at once when 64 KiB are
+ * waiting. */
+void audit_thread_begin(void);
+/* audit_flush - write what this thread collected (once per loop iteration,
+ * before the loop waits: a record waits no longer than that). */
+void audit_flush(void);
+/* audit_thread_end - flush and stop collecting (the worker's loop ended). */
+void audit_thread_end(void);
+
 /* Write failures (full disk, I/O error): a record the file does not take
- * is kept in a bounded in-memory queue (32 MiB / 65536 records) and written,
+ * (also each record of a batch the file did not take whole) is kept in a
+ * bounded in-memory queue (32 MiB / 65536 records) and written,
  * in order, when the file takes writes again; what does not fit is lost and
  * counted. See docs/audit.md "When the disk is full". */
 struct audit_stats {
@@ -139,9 +156,13 @@ int audit_tempfail(const struct config *c);
 /* audit_tick - from the main loop about once a second: retry the queue. */
 void audit_tick(void);
 
-/* audit_sink_fn - gets every session and transaction record once it went to
- * the file (or its queue): the record (a jansson json_t) and its JSON text
- * without the newline. Runs on the writing worker's thread; must not block. */
+/* audit_sink_fn - gets every session and transaction record once it is
+ * written, or collected in the worker's batch: its JSON text without the
+ * newline, and a jansson object with the fields the index reads, valued as
+ * in the text (type, id or session and seq, start, subscriber, src, dst,
+ * message_id, queue_id, rcpts or rcpts_hmac: what audit_record_keys and
+ * the index writer use). Runs on the writing worker's thread; must not
+ * block. */
 struct json_t;
 typedef void audit_sink_fn(const struct json_t *rec, const char *line,
     size_t len);

@@ -7,6 +7,10 @@
  * down" (smtp_shutdown) and tunnels are closed; after a short grace whatever
  * is left is closed hard. Every session writes its audit record when it is
  * freed, so the loop ends only after every record is written.
+ *
+ * Audit records of one loop iteration go out together: a prepare handle
+ * (it runs just before the loop polls, i.e. before it may sleep) calls
+ * audit_flush, and the thread flushes once more when its loop has ended.
  */
 #include "util.h"	/* before uv.h: sys/param.h defines MIN/MAX too */
 #include "worker.h"
@@ -18,6 +22,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "listener.h"
 #include "log.h"
 #include "policy.h"
@@ -255,6 +260,7 @@ worker_maybe_finish(struct worker *w)
 	uv_timer_stop(&w->drain_timer);
 	uv_close((uv_handle_t *)&w->drain_timer, NULL);
 	uv_close((uv_handle_t *)&w->async, NULL);
+	uv_close((uv_handle_t *)&w->audit_prep, NULL);
 	policy_worker_stop(w);
 	/* The loop ends once these close callbacks have run. */
 }
@@ -289,11 +295,19 @@ worker_command(struct worker *w, int cmd)
 /* Thread ------------------------------------------------------------- */
 
 static void
+audit_prep_cb(uv_prepare_t *p)
+{
+	audit_flush();
+}
+
+static void
 worker_main(void *arg)
 {
 	struct worker *w = arg;
 
+	audit_thread_begin();
 	uv_run(&w->loop, UV_RUN_DEFAULT);
+	audit_thread_end();	/* the records of the last iteration */
 	log_info("event=worker_end worker=%d accepted=%llu smtp=%llu tunnels=%llu "
 	    "txn=%llu refused_loop=%llu refused_limit=%llu connect_failed=%llu",
 	    w->id, (unsigned long long)w->st.accepted,
@@ -320,6 +334,8 @@ worker_start(struct worker *w)
 	w->async.data = w;
 	uv_timer_init(&w->loop, &w->drain_timer);
 	w->drain_timer.data = w;
+	uv_prepare_init(&w->loop, &w->audit_prep);
+	uv_prepare_start(&w->audit_prep, audit_prep_cb);
 	if ((rc = policy_worker_start(w)) < 0)
 		return rc;
 	w->listeners = xcalloc(w->conf->nlisteners, sizeof(*w->listeners));

@@ -94,6 +94,7 @@ struct worker {
 	atomic_int cmd;			/* WORKER_CMD_* bits, set by the main thread */
 	atomic_int exited;		/* the loop has ended: no more commands */
 	uv_timer_t drain_timer;
+	uv_prepare_t audit_prep;	/* audit_flush before the loop waits */
 
 	struct listener *listeners;	/* conf->nlisteners */
 	int *listen_fds;		/* created by the main thread */

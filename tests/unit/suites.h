@@ -11,6 +11,7 @@
 	X(cidr)   \
 	X(config) \
 	X(identity) \
+	X(jsonw)  \
 	X(policy) \
 	X(radius) \
 	X(secbuf) \

@@ -4,8 +4,10 @@
  * docs/audit.md), key parts and index keys, time parsing, the HMAC key file,
  * records built from hostile input (huge and odd Message-IDs, EHLO names,
  * queue ids) in each recipients mode, the write-failure queue (RLIMIT_FSIZE
- * makes the file refuse writes, partially and then wholly), and GeoIP
- * lookups against MaxMind's test databases in ../shared/testdata/mmdb.
+ * makes the file refuse writes, partially and then wholly), a worker's batch
+ * (nothing written before the flush, 64 KiB flushes by itself, a batch cut
+ * short by the disk keeps its records whole and in order), session ids, and
+ * GeoIP lookups against MaxMind's test databases in ../shared/testdata/mmdb.
  */
 #include <CUnit/CUnit.h>
 #include <errno.h>
@@ -298,16 +300,29 @@ read_records(const char *path, json_t **out, size_t max, size_t *bad)
 static char sink_keys[AUDIT_IX_MAX][AUDIT_KEY_MAX];
 static int sink_nkeys, sink_calls;
 
+/* test_sink - the text is the record, and the object the sink gets holds
+ * what the index reads from it: the same id, keys and start. */
 static void
 test_sink(const struct json_t *rec, const char *line, size_t len)
 {
-	char id[AUDIT_RECID_MAX];
+	char id[AUDIT_RECID_MAX], id2[AUDIT_RECID_MAX];
+	static char keys2[AUDIT_IX_MAX][AUDIT_KEY_MAX];
 	json_t *j = json_loadb(line, len, 0, NULL);
+	int n2;
 
-	CU_ASSERT_PTR_NOT_NULL(j);	/* the text is the record */
-	json_decref(j);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
 	sink_calls++;
 	sink_nkeys = audit_record_keys(rec, id, sink_keys, AUDIT_IX_MAX);
+	n2 = audit_record_keys(j, id2, keys2, AUDIT_IX_MAX);
+	CU_ASSERT(sink_nkeys > 0);
+	CU_ASSERT_EQUAL(sink_nkeys, n2);
+	CU_ASSERT_STRING_EQUAL(id, id2);
+	for (int i = 0; i < sink_nkeys && i < n2; i++)
+		CU_ASSERT_STRING_EQUAL(sink_keys[i], keys2[i]);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(
+	    (json_t *)rec, "start")), json_string_value(json_object_get(j,
+	    "start")));
+	json_decref(j);
 }
 
 static int
@@ -552,6 +567,201 @@ test_write_failure(void)
 	unlink(path);
 }
 
+/* Batches ---------------------------------------------------------------- */
+
+static off_t
+file_size(const char *path)
+{
+	struct stat sb;
+
+	CU_ASSERT_FATAL(stat(path, &sb) == 0);
+	return sb.st_size;
+}
+
+static char batch_line[8192];
+static size_t batch_len;
+
+static void
+batch_sink(const struct json_t *rec, const char *line, size_t len)
+{
+	sink_calls++;
+	batch_len = MIN(len, sizeof(batch_line));
+	memcpy(batch_line, line, batch_len);
+}
+
+/* test_batch - a worker's records wait for audit_flush (the sink sees them
+ * at once), go out together, and 64 KiB go out without a flush. */
+static void
+test_batch(void)
+{
+	char path[] = "/tmp/sg_test_auditXXXXXX", *text;
+	struct config *c = conf_with("  recipients: full\n");
+	struct audit_stats st0, st;
+	json_t *r[8];
+	size_t n, bad;
+	off_t sz;
+	FILE *f;
+	int fd = mkstemp(path);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL_FATAL(audit_open(path), 0);
+	audit_get_stats(&st0);
+	audit_set_sink(batch_sink);
+	sink_calls = 0;
+	audit_thread_begin();
+	one_session(c, "<a@x>", "vm", "");
+	one_session(c, "<b@x>", "vm", "");
+	CU_ASSERT_EQUAL(file_size(path), 0);	/* waiting for the flush */
+	CU_ASSERT_EQUAL(sink_calls, 4);
+	audit_flush();
+	audit_set_sink(NULL);
+	audit_get_stats(&st);
+	CU_ASSERT_EQUAL(st.written - st0.written, 4);
+	n = read_records(path, r, 8, &bad);
+	CU_ASSERT_EQUAL_FATAL(n, 4);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(r[0],
+	    "message_id")), "<a@x>");
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(r[2],
+	    "message_id")), "<b@x>");
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(r[3],
+	    "type")), "session");
+	for (size_t i = 0; i < n; i++)
+		json_decref(r[i]);
+	/* the sink got the file's text: the last line is the last record */
+	text = xmalloc((size_t)file_size(path) + 1);
+	f = fopen(path, "r");
+	CU_ASSERT_FATAL(f != NULL);
+	sz = (off_t)fread(text, 1, (size_t)file_size(path), f);
+	fclose(f);
+	CU_ASSERT_EQUAL(text[sz - 1], '\n');
+	CU_ASSERT(sz > (off_t)batch_len);
+	CU_ASSERT_EQUAL(memcmp(text + sz - 1 - batch_len, batch_line, batch_len),
+	    0);
+	free(text);
+	audit_flush();			/* nothing waiting: no write */
+	CU_ASSERT_EQUAL(file_size(path), sz);
+
+	/* 64 KiB go out by themselves, whole records */
+	for (int i = 0; i < 200 && file_size(path) == sz; i++)
+		one_session(c, "<fill@x>", "vm", "");
+	CU_ASSERT(file_size(path) > sz + 64 * 1024);
+	sz = file_size(path);
+	one_session(c, "<last@x>", "vm", "");
+	CU_ASSERT_EQUAL(file_size(path), sz);
+	audit_thread_end();		/* flushes */
+	CU_ASSERT(file_size(path) > sz);
+	n = read_records(path, r, 0, &bad);
+	CU_ASSERT_EQUAL(bad, 0);
+	audit_get_stats(&st);
+	audit_close();
+	config_free(c);
+	unlink(path);
+}
+
+/* test_batch_failure - the disk cuts a batch short: the records before the
+ * cut count as written, the cut one and the rest queue in order and come
+ * out whole (the fragment is one line readers skip); a batch while failing
+ * queues behind them. */
+static void
+test_batch_failure(void)
+{
+	char path[] = "/tmp/sg_test_auditXXXXXX";
+	struct config *c = conf_with("  recipients: full\n");
+	struct audit_stats st0, st;
+	struct rlimit old, lim;
+	json_t *r[16];
+	size_t n, bad;
+	off_t pair;
+	int fd = mkstemp(path);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	signal(SIGXFSZ, SIG_IGN);
+	CU_ASSERT_EQUAL_FATAL(audit_open(path), 0);
+	audit_get_stats(&st0);
+	audit_thread_begin();
+	one_session(c, "<b0@x>", "vm", "");
+	audit_flush();
+	pair = file_size(path);		/* one txn + one session record */
+	CU_ASSERT_EQUAL(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)(2 * pair + 50);	/* cuts the 3rd record */
+	CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	one_session(c, "<b1@x>", "vm", "");
+	one_session(c, "<b2@x>", "vm", "");
+	one_session(c, "<b3@x>", "vm", "");
+	audit_flush();
+	CU_ASSERT_EQUAL(audit_failing(), 1);
+	audit_get_stats(&st);
+	CU_ASSERT_EQUAL(st.written - st0.written, 4);
+	CU_ASSERT_EQUAL(st.queued_now, 4);
+	one_session(c, "<b4@x>", "vm", "");	/* while failing: queued */
+	audit_flush();
+	audit_get_stats(&st);
+	CU_ASSERT_EQUAL(st.queued_now, 6);
+	CU_ASSERT_EQUAL(st.lost, st0.lost);
+	setrlimit(RLIMIT_FSIZE, &old);
+	usleep(1100 * 1000);
+	audit_tick();
+	CU_ASSERT_EQUAL(audit_failing(), 0);
+	audit_get_stats(&st);
+	CU_ASSERT_EQUAL(st.queued_now, 0);
+	CU_ASSERT_EQUAL(st.written - st0.written, 10);
+	CU_ASSERT_EQUAL(st.written_from_queue - st0.written_from_queue, 6);
+	audit_thread_end();
+	audit_close();
+	n = read_records(path, r, 16, &bad);
+	CU_ASSERT_EQUAL(n, 10);
+	CU_ASSERT_EQUAL(bad, 1);
+	if (n == 10) {
+		static const char *const mids[] = { "<b0@x>", "<b1@x>",
+			"<b2@x>", "<b3@x>", "<b4@x>" };
+
+		for (int i = 0; i < 5; i++)
+			CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(
+			    r[2 * i], "message_id")), mids[i]);
+	}
+	for (size_t i = 0; i < n; i++)
+		json_decref(r[i]);
+	config_free(c);
+	unlink(path);
+}
+
+/* test_session_id - the id as audit.h lays it out; reasons cut to fit. */
+static void
+test_session_id(void)
+{
+	struct audit_session rec;
+	union sockaddr_any src, dst;
+	char want[AUDIT_ID_LEN + 1];
+	uint32_t h = 2166136261u;
+
+	for (const char *p = "test-gw"; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	h = (h ^ (h >> 24)) & 0xffffff;
+	audit_set_node("test-gw");
+	CU_ASSERT_EQUAL(addr_parse(&src, "[2001:db8::7]:41234", -1), 0);
+	CU_ASSERT_EQUAL(addr_parse(&dst, "89.160.20.112:25", -1), 0);
+	audit_session_init(&rec, 0x1ab, 0x12345678, 0, LISTEN_SMTP, &src, &dst);
+	snprintf(want, sizeof(want), "%010llx%02x%06x%06x",
+	    (unsigned long long)(rec.start_ms / 1000) & 0xffffffffffULL,
+	    0xab, 0x345678, (unsigned)h);
+	CU_ASSERT_STRING_EQUAL(rec.id, want);
+	audit_session_set_reason(&rec, "a_reason_much_longer_than_the_field");
+	CU_ASSERT_STRING_EQUAL(rec.end_reason, "a_reason_much_longer_than_the_f");
+	audit_session_set_reason(&rec, NULL);
+	CU_ASSERT_STRING_EQUAL(rec.end_reason, "unknown");
+	audit_session_set_identity(&rec, "cust-1", "radius", "");
+	CU_ASSERT_STRING_EQUAL(rec.subscriber, "cust-1");
+	CU_ASSERT_PTR_NULL(rec.policy_class);
+	audit_session_free(&rec);
+	audit_set_node("");
+}
+
 /* GeoIP ------------------------------------------------------------------ */
 
 static void
@@ -650,6 +860,10 @@ suite_audit_register(void)
 	    CU_add_test(s, "HMAC key file", test_key_load) == NULL ||
 	    CU_add_test(s, "records from hostile input", test_records) == NULL ||
 	    CU_add_test(s, "write failure queue", test_write_failure) == NULL ||
+	    CU_add_test(s, "worker batch", test_batch) == NULL ||
+	    CU_add_test(s, "batch cut short by the disk",
+	    test_batch_failure) == NULL ||
+	    CU_add_test(s, "session id", test_session_id) == NULL ||
 	    CU_add_test(s, "GeoIP lookups", test_geoip) == NULL)
 		return -1;
 	return 0;
