@@ -116,6 +116,7 @@ struct wreq {
 };
 
 static void relay_close(struct relay *r, const char *reason);
+static void write_failed(struct relay *r, int side, int err);
 static void relay_progress(struct relay *r);
 static void relay_connect(struct relay *r);
 
@@ -221,9 +222,7 @@ write_cb(uv_write_t *req, int status)
 	if (r->closing)
 		return;
 	if (status < 0) {
-		log_debug("event=write_error id=%s side=%s error=\"%s\"", r->rec.id,
-		    side_name(side), uv_strerror(status));
-		relay_close(r, side == CL ? "client_write_error" : "upstream_write_error");
+		write_failed(r, side, status);
 		return;
 	}
 	relay_progress(r);
@@ -264,9 +263,7 @@ sock_write(struct relay *r, int side, const void *p, size_t n)
 	r->queued[side] += wr->len;
 	return;
 fail:
-	log_debug("event=write_error id=%s side=%s error=\"%s\"", r->rec.id,
-	    side_name(side), uv_strerror(rc));
-	relay_close(r, side == CL ? "client_write_error" : "upstream_write_error");
+	write_failed(r, side, rc);
 }
 
 /* tls_flush - the ciphertext the TLS engine has made, onto the upstream. */
@@ -499,6 +496,25 @@ side_eof(struct relay *r, int side, int err)
 	smtp_eof(r->smtp, side == CL ? SMTP_CLIENT : SMTP_UPSTREAM);
 	core_leave(r);
 	relay_progress(r);
+}
+
+/* write_failed - a write to one side failed. An upstream that resets while
+ * the client is sending (often mid-DATA) shows up here before its read side
+ * reports it: handle it as the upstream's end, so the client gets its
+ * 421 4.4.2 and the transaction is recorded as aborted, not lost. */
+static void
+write_failed(struct relay *r, int side, int err)
+{
+	log_debug("event=write_error id=%s side=%s error=\"%s\"", r->rec.id,
+	    side_name(side), uv_strerror(err));
+	if (side == UP && r->phase == PH_SMTP && r->smtp != NULL) {
+		if (!(r->eof & (1u << UP)))
+			side_eof(r, UP, err);
+		else
+			relay_progress(r);	/* the close already pending */
+		return;
+	}
+	relay_close(r, side == CL ? "client_write_error" : "upstream_write_error");
 }
 
 /* up_tls_error - TLS with the smarthost failed (reading, or writing outside
