@@ -97,6 +97,7 @@ const char config_default_yaml[] =
 "    locked: \"421 4.7.1 Too many violations, port 25 is locked for your "
 "connection for %r seconds\"\n"
 "    redis_down: \"451 4.3.0 Temporary local problem, try again later\"\n"
+"    audit_down: \"451 4.3.0 Temporary local problem, try again later\"\n"
 "\n"
 "smarthost:\n"
 "  address: \"\"              # target of action redirect; empty = none\n"
@@ -459,6 +460,9 @@ static const struct key replies_keys[] = {
 	{ .name = "block", .type = K_TEXT, CF(policy.replies.block) },
 	{ .name = "locked", .type = K_TEXT, CF(policy.replies.locked) },
 	{ .name = "redis_down", .type = K_TEXT, CF(policy.replies.redis_down) },
+	{ .name = "audit_down", .type = K_TEXT, CF(policy.replies.audit_down),
+	    .help = "port 25 at connect while the audit file fails "
+	    "(audit.on_write_error: tempfail)" },
 	END
 };
 

@@ -167,6 +167,7 @@ struct policy_replies {
 	char *block;
 	char *locked;
 	char *redis_down;
+	char *audit_down;	/* audit.on_write_error: tempfail */
 };
 
 struct policy_conf {

@@ -228,6 +228,11 @@ metrics_body(struct abuf *b)
 	metric(b, "subgate_audit_failing", "gauge",
 	    "1 while the audit file does not take writes.");
 	abuf_printf(b, "subgate_audit_failing %d\n", as.failing ? 1 : 0);
+	metric(b, "subgate_audit_tempfail_sessions_total", "counter",
+	    "Port-25 sessions refused at connect while the audit file failed "
+	    "(audit.on_write_error: tempfail).");
+	abuf_printf(b, "subgate_audit_tempfail_sessions_total %llu\n",
+	    (unsigned long long)as.tempfailed);
 }
 
 /* HTTP ----------------------------------------------------------------- */

@@ -78,7 +78,7 @@ static size_t q_bytes, q_count;
 static int64_t q_last_try, q_last_log;
 static atomic_int failing;
 static atomic_uint_fast64_t st_written, st_write_errors, st_queued, st_lost,
-    st_requeued;
+    st_requeued, st_tempfailed;
 static audit_sink_fn *sink;
 
 /* A worker's batch (audit_thread_begin): whole records, newline-ended. */
@@ -715,6 +715,12 @@ audit_tempfail(const struct config *c)
 	    atomic_load(&failing);
 }
 
+uint64_t
+audit_count_tempfail(void)
+{
+	return atomic_fetch_add(&st_tempfailed, 1) + 1;
+}
+
 void
 audit_get_stats(struct audit_stats *st)
 {
@@ -728,6 +734,7 @@ audit_get_stats(struct audit_stats *st)
 	st->lost = atomic_load(&st_lost);
 	st->written_from_queue = atomic_load(&st_requeued);
 	st->failing = atomic_load(&failing);
+	st->tempfailed = atomic_load(&st_tempfailed);
 }
 
 void

@@ -144,15 +144,21 @@ struct audit_stats {
 	uint64_t lost;			/* queue full, or still queued at exit */
 	size_t queued_now, queued_bytes;
 	int failing;
+	uint64_t tempfailed;		/* port-25 sessions refused at connect
+					 * (on_write_error: tempfail) */
 };
 void audit_get_stats(struct audit_stats *st);
 
 /* audit_failing - 1 while records cannot be written (the queue holds some). */
 int audit_failing(void);
-/* audit_tempfail - 1 when port 25 should answer 451 now: audit.on_write_error
- * is tempfail and the file is failing. Never for 587/465 (the policy does
+/* audit_tempfail - 1 when a new port-25 session should be refused now (421
+ * at connect, policy.replies.audit_down): audit.on_write_error is tempfail
+ * and the file is failing. Never for 587/465 (the policy does
  * not apply to passthrough listeners). */
 int audit_tempfail(const struct config *c);
+/* audit_count_tempfail - the policy refused a session for audit_tempfail
+ * (counted in audit_stats.tempfailed); returns the new count. */
+uint64_t audit_count_tempfail(void);
 /* audit_tick - from the main loop about once a second: retry the queue. */
 void audit_tick(void);
 

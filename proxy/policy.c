@@ -598,6 +598,47 @@ pdec_new(struct policy_sess *ps, const struct sess_key *key, policy_cb cb,
 	return d;
 }
 
+/* audit_refuse - audit.on_write_error: tempfail and the audit file fails:
+ * a new port-25 session is answered replies.audit_down (421) at connect
+ * and closed, without asking the limiter (no lease, no Redis). Sessions
+ * already past their connect decision go on. Counted
+ * (subgate_audit_tempfail_sessions_total); logged at most every 10 s with
+ * the count since the last line. Passthrough listeners never get here. */
+#define AUDIT_REFUSE_LOG_MS 10000
+static atomic_int_fast64_t audit_refuse_logged_ms;
+static atomic_uint_fast64_t audit_refuse_logged_n;
+
+static void
+audit_refuse(struct policy_sess *ps, const struct policy_req *req,
+    policy_cb cb, void *arg)
+{
+	struct smtp_verdict v;
+	struct pdec d;
+	char buf[PC_REPLY_MAX], e[300], r[PC_REPLY_MAX + 16];
+	int64_t now = now_ms(), last;
+	uint64_t n;
+
+	pc_audit_down(P.c, &v, buf);
+	n = audit_count_tempfail();
+	atomic_fetch_add_explicit(&ps->pw->st.decisions, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&ps->pw->st.refused, 1, memory_order_relaxed);
+	last = atomic_load_explicit(&audit_refuse_logged_ms, memory_order_relaxed);
+	if (now - last >= AUDIT_REFUSE_LOG_MS &&
+	    atomic_compare_exchange_strong(&audit_refuse_logged_ms, &last, now)) {
+		uint64_t before = atomic_exchange(&audit_refuse_logged_n, n);
+
+		log_warn("event=audit_tempfail id=%s sub=%s refused=%llu "
+		    "refused_since_last_log=%llu reply=%s", ps->sid,
+		    log_esc(e, sizeof(e), ps->sub, ps->sublen),
+		    (unsigned long long)n, (unsigned long long)(n - before),
+		    log_esc(r, sizeof(r), buf, strlen(buf)));
+	}
+	memset(&d, 0, sizeof(d));
+	d.point = PC_CONNECT;
+	record_refusal(ps, &d, -1, &v, RL_SRC_NONE);
+	cb(&req->key, &v, arg);
+}
+
 void
 policy_ask(const struct policy_req *req, policy_cb cb, void *arg)
 {
@@ -614,6 +655,10 @@ policy_ask(const struct policy_req *req, policy_cb cb, void *arg)
 	}
 	switch (req->point) {
 	case SMTP_AT_CONNECT:
+		if (audit_tempfail(P.c)) {
+			audit_refuse(ps, req, cb, arg);
+			return;
+		}
 		pt = PC_CONNECT;
 		break;
 	case SMTP_AT_MAIL:

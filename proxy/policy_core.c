@@ -531,6 +531,16 @@ pc_verdict(const struct config *c, const struct pc_plan *p,
 }
 
 void
+pc_audit_down(const struct config *c, struct smtp_verdict *v, char *buf)
+{
+	pc_reply(c->policy.replies.audit_down, 421, NULL, "", 0, buf,
+	    PC_REPLY_MAX);
+	v->kind = SMTP_REFUSE_CLOSE;
+	v->reply = buf;
+	v->why = "audit_write_failed";
+}
+
+void
 pc_sub_from_addr(const union sockaddr_any *a, char *out, size_t outlen)
 {
 	union sockaddr_any u = *a;

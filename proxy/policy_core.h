@@ -131,6 +131,12 @@ void pc_verdict(const struct config *c, const struct pc_plan *p,
     enum pc_point point, enum pc_answer a, int deny_index, int64_t retry_ms,
     struct smtp_verdict *v, char *buf);
 
+/* pc_audit_down - the connect verdict while the audit file fails under
+ * audit.on_write_error: tempfail: replies.audit_down as 421 (RFC 5321
+ * 3.8: the only refusal a greeting can carry), close; v->why is
+ * "audit_write_failed". Reply text into buf (PC_REPLY_MAX). */
+void pc_audit_down(const struct config *c, struct smtp_verdict *v, char *buf);
+
 /* pc_reply - the reply template tmpl ("NNN X.Y.Z text") with its code
  * replaced by code and its enhanced code by enh (NULL: keep the template's
  * if its class matches code, else "<class>.7.1"), %l and %r expanded, into

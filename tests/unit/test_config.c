@@ -680,6 +680,7 @@ static const char full_yaml[] =
     "  replies:\n"
     "    tempfail: \"452 4.7.1 Slow down: %l, retry in %r s (100%% sure)\"\n"
     "    locked: \"550 5.7.1 Locked\"\n"
+    "    audit_down: \"421 4.3.0 Audit trail full, try again later\"\n"
     "smarthost:\n"
     "  address: \"198.51.100.25:587\"\n"
     "  starttls: opportunistic\n"
@@ -764,6 +765,8 @@ test_policy_defaults(void)
 	CU_ASSERT_STRING_EQUAL(c->policy.replies.tempfail, "451 4.7.1 Too many "
 	    "%l from your address, try again in %r seconds");
 	CU_ASSERT_STRING_EQUAL(c->policy.replies.redis_down, "451 4.3.0 "
+	    "Temporary local problem, try again later");
+	CU_ASSERT_STRING_EQUAL(c->policy.replies.audit_down, "451 4.3.0 "
 	    "Temporary local problem, try again later");
 	CU_ASSERT_STRING_EQUAL(config_action_name(ACTION_REFUSE_SUBMISSION),
 	    "refuse_submission");
@@ -881,6 +884,8 @@ test_policy_full(void)
 	CU_ASSERT_STRING_EQUAL(c->policy.replies.tempfail, "452 4.7.1 Slow "
 	    "down: %l, retry in %r s (100%% sure)");
 	CU_ASSERT_STRING_EQUAL(c->policy.replies.locked, "550 5.7.1 Locked");
+	CU_ASSERT_STRING_EQUAL(c->policy.replies.audit_down, "421 4.3.0 Audit "
+	    "trail full, try again later");
 	CU_ASSERT_STRING_EQUAL(c->policy.replies.block, "554 5.7.1 Sending "
 	    "mail on port 25 is blocked for your connection");
 
@@ -1115,6 +1120,9 @@ test_policy_errors(void)
 		  "is allowed in a reply" },
 		{ "policy:\n  replies: {locked: \"\"}\n",
 		  "t.yaml:2:21: policy.replies.locked: must not be empty" },
+		{ "policy:\n  replies: {audit_down: \"250 2.0.0 fine\"}\n",
+		  "t.yaml:2:25: policy.replies.audit_down: must start with a "
+		  "4xx or 5xx reply code and a space" },
 		{ "identity:\n  static:\n    - {prefix: \"2001:db8::/32\", subscriber: a}\n    - {prefix: \"2001:0db8:0::/32\", subscriber: b}\n",
 		  "t.yaml:4:16: identity.static[1].prefix: 2001:db8::/32 is "
 		  "listed twice (also at identity.static[0].prefix)" },
