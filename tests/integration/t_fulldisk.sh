@@ -171,10 +171,10 @@ delivered() { find "$TMP/mx" -type f | wc -l; }
 
 # ------------------------------------------------------------ helpers
 
-gw_conf() {	# gw_conf NAME MODE: ports P25_NAME, P587_NAME, PADM_NAME
+gw_conf() {	# gw_conf NAME MODE: fresh ports P25, P587, PADM for it
 	local p25 p587 padm
 	p25=$(loc_free_port); p587=$(loc_free_port); padm=$(loc_free_port)
-	eval "P25_$1=$p25 P587_$1=$p587 PADM_$1=$padm"
+	P25=$p25 P587=$p587 PADM=$padm
 	cat > "$TMP/$1.yaml" <<EOF
 node: gw-$1
 workers: 2
@@ -192,10 +192,8 @@ log:
 EOF
 }
 
-start_gw() {	# start_gw NAME
-	local padm
-	padm=$(eval echo "\$PADM_$1")
-	if ! loc_gw_start "$TMP/$1.yaml" "$TMP/$1.log" loc_port_open 127.0.0.1 "$padm"; then
+start_gw() {	# start_gw NAME (after its gw_conf)
+	if ! loc_gw_start "$TMP/$1.yaml" "$TMP/$1.log" loc_port_open 127.0.0.1 "$PADM"; then
 		echo "FAIL setup: subgated $1 did not start: $(tail -3 "$TMP/$1.log")"
 		exit 1
 	fi
@@ -252,7 +250,6 @@ check_sanitizers() {	# check_sanitizers NAME: after exit (leak reports come last
 # ============================================================ run 1: continue
 
 gw_conf cont continue
-P25=$P25_cont P587=$P587_cont PADM=$PADM_cont
 A1=$MNT/audit-cont.jsonl
 start_gw cont
 N1=5
@@ -324,7 +321,6 @@ fi
 # ============================================================ run 2: tempfail
 
 gw_conf temp tempfail
-P25=$P25_temp P587=$P587_temp PADM=$PADM_temp
 A2=$MNT/audit-temp.jsonl
 start_gw temp
 rm -f "$TMP/mx"/*
