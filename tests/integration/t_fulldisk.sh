@@ -275,6 +275,7 @@ expect_eq cont_passthrough_exact exact "$(cat "$TMP/pass-cont")"
 wait_until 3 metric_is subgate_audit_queued_records $((2 * N1 + 1))
 expect_eq cont_queued_metric $((2 * N1 + 1)) "$(metric subgate_audit_queued_records)"
 expect_eq cont_failing_metric 1 "$(metric subgate_audit_failing)"
+curl -s "http://127.0.0.1:$PADM/metrics" | grep '^subgate_audit' >"$TMP/metrics-cont"
 expect_eq cont_nothing_in_file 0 "$(count "$A1" 'true')"
 expect_eq cont_no_tempfail_refusals 0 "$(metric subgate_audit_tempfail_sessions_total)"
 we=$(metric subgate_audit_write_errors_total)
@@ -362,6 +363,7 @@ else
 	pass temp_refused_at_greeting
 fi
 expect_eq temp_refusals_metric "$NREF" "$(metric subgate_audit_tempfail_sessions_total)"
+curl -s "http://127.0.0.1:$PADM/metrics" | grep '^subgate_audit' >"$TMP/metrics-temp"
 n=$(grep -c 'event=audit_tempfail ' "$TMP/temp.log")
 expect_eq temp_refusal_logged_once 1 "$n"
 wait "$pt"
