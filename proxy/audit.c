@@ -1008,11 +1008,14 @@ audit_write_session(const struct config *c, struct audit_session *rec)
 		jw_strn(w, abuf, n);
 	}
 	if (rec->mode == LISTEN_SMTP) {
-		jw_kstr(w, "greeting_host", rec->greeting_host);
-		jw_kstr(w, "ehlo", rec->ehlo);
-		if (rec->auth_mech != NULL)
+		/* unknown or empty: left out (docs/audit.md) */
+		if (rec->greeting_host != NULL && *rec->greeting_host != '\0')
+			jw_kstr(w, "greeting_host", rec->greeting_host);
+		if (rec->ehlo != NULL && *rec->ehlo != '\0')
+			jw_kstr(w, "ehlo", rec->ehlo);
+		if (rec->auth_mech != NULL && *rec->auth_mech != '\0')
 			jw_kstr(w, "auth_mech", rec->auth_mech);
-		if (rec->auth_user != NULL)
+		if (rec->auth_user != NULL && *rec->auth_user != '\0')
 			jw_kstr(w, "auth_user", rec->auth_user);
 		jw_kint(w, "transactions", rec->transactions);
 		jw_kint(w, "commands", rec->commands);
