@@ -1180,7 +1180,7 @@ relay_start(struct worker *w, int listener, int fd,
 	r->h[CL].data = r;
 	r->init |= 1u << CL;
 	r->nhandles++;
-	log_info("event=session_start id=%s worker=%d listener=%d mode=smtp src=%s dst=%s",
+	log_debug("event=session_start id=%s worker=%d listener=%d mode=smtp src=%s dst=%s",
 	    r->rec.id, w->id, listener, addr_fmt(src, s, sizeof(s)),
 	    addr_fmt(dst, d, sizeof(d)));
 	if ((rc = uv_tcp_open(&r->h[CL], fd)) < 0) {

@@ -1241,17 +1241,23 @@ run_flush(struct smtp_session *s, struct run *r)
 	r->n = 0;
 }
 
-/* run_add - forward the input byte at c, coalesced with its neighbours. */
+/* run_span - forward n input bytes at c, coalesced with their neighbours. */
 static void
-run_add(struct smtp_session *s, struct run *r, const char *c)
+run_span(struct smtp_session *s, struct run *r, const char *c, size_t n)
 {
 	if (r->n > 0 && r->p + r->n == c)
-		r->n++;
+		r->n += n;
 	else {
 		run_flush(s, r);
 		r->p = c;
-		r->n = 1;
+		r->n = n;
 	}
+}
+
+static void
+run_add(struct smtp_session *s, struct run *r, const char *c)
+{
+	run_span(s, r, c, 1);
 }
 
 static void
@@ -1336,7 +1342,8 @@ data_scan(struct smtp_session *s, const char *p, size_t n)
 {
 	struct run r = { NULL, 0 };
 	int reject = s->conf->bare_newline == BARE_REJECT;
-	size_t i = 0;
+	const char *lf, *cr;
+	size_t i = 0, end;
 	char c;
 
 	while (i < n) {
@@ -1413,9 +1420,14 @@ data_scan(struct smtp_session *s, const char *p, size_t n)
 				i++;
 				continue;
 			}
-			run_add(s, &r, p + i);
+			/* the rest of the line up to its CR or LF in one step */
+			lf = memchr(p + i, '\n', n - i);
+			end = lf != NULL ? (size_t)(lf - p) : n;
+			if ((cr = memchr(p + i, '\r', end - i)) != NULL)
+				end = (size_t)(cr - p);
+			run_span(s, &r, p + i, end - i);
 			s->ds = DS_MID;
-			i++;
+			i = end;
 			continue;
 		}
 	}

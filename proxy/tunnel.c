@@ -482,7 +482,7 @@ tunnel_start(struct worker *w, int listener, int cfd,
 		audit_session_set_identity(&t->rec, id.subscriber,
 		    identity_source_name(id.source), id.cls);
 	}
-	log_info("event=session_start id=%s worker=%d listener=%d mode=passthrough "
+	log_debug("event=session_start id=%s worker=%d listener=%d mode=passthrough "
 	    "src=%s dst=%s", t->rec.id, w->id, listener, addr_fmt(src, s, sizeof(s)),
 	    addr_fmt(dst, d, sizeof(d)));
 	if ((rc = init_poll(t, CL)) < 0) {
