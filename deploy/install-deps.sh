@@ -9,7 +9,7 @@ libyaml-dev libjansson-dev libcap-ng-dev libmicrohttpd-dev
 redis-server redis-tools postfix swaks python3 python3-aiosmtpd
 freeradius-utils haproxy nftables iproute2 procps psmisc openssl
 netcat-openbsd libnet-ssleay-perl libio-socket-inet6-perl libio-socket-ssl-perl
-libmaxmind-db-writer-perl"
+libmaxmind-db-writer-perl zlib1g-dev jq curl"
 
 missing=""
 for p in $PKGS; do
