@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential cmake pkg-config clang llvm
 libuv1-dev libssl-dev libhiredis-dev libmaxminddb-dev libcunit1-dev
-libyaml-dev libjansson-dev libcap-ng-dev libmicrohttpd-dev
+libyaml-dev libjansson-dev libmicrohttpd-dev
 redis-server redis-tools postfix swaks python3 python3-aiosmtpd
 freeradius-utils haproxy nftables iproute2 procps psmisc openssl
 netcat-openbsd libnet-ssleay-perl libio-socket-inet6-perl libio-socket-ssl-perl
