@@ -158,6 +158,17 @@ string(const uint8_t *v, size_t vlen, struct radius_str *out)
 	return 0;
 }
 
+/* first_string - Class, Filter-Id: multi-valued, only the first non-empty
+ * one is kept; an empty one is stepped over, never an error. */
+static void
+first_string(const uint8_t *v, size_t vlen, struct radius_str *out)
+{
+	if (out->ptr == NULL && vlen >= 1) {
+		out->ptr = v;
+		out->len = vlen;
+	}
+}
+
 static int
 fixed(const uint8_t *v, size_t vlen, uint8_t *out, size_t want)
 {
@@ -273,6 +284,12 @@ radius_acct_parse(const uint8_t *pkt, size_t len, struct radius_acct *out)
 				return RADIUS_ETOOMANY;
 			r = fixed(v, vlen, out->framed_ip6[out->nframed_ip6++],
 			    16);
+			break;
+		case RADIUS_ATTR_CLASS:
+			first_string(v, vlen, &out->class_attr);
+			break;
+		case RADIUS_ATTR_FILTER_ID:
+			first_string(v, vlen, &out->filter_id);
 			break;
 		case RADIUS_ATTR_PROXY_STATE:
 			out->has |= RADIUS_HAS_PROXY_STATE;

@@ -36,6 +36,8 @@
 #define RADIUS_ATTR_USER_NAME 1			/* RFC 2865 §5.1 */
 #define RADIUS_ATTR_NAS_IP_ADDRESS 4		/* RFC 2865 §5.4 */
 #define RADIUS_ATTR_FRAMED_IP_ADDRESS 8		/* RFC 2865 §5.8 */
+#define RADIUS_ATTR_FILTER_ID 11		/* RFC 2865 §5.11 */
+#define RADIUS_ATTR_CLASS 25			/* RFC 2865 §5.25 */
 #define RADIUS_ATTR_CALLING_STATION_ID 31	/* RFC 2865 §5.31 */
 #define RADIUS_ATTR_NAS_IDENTIFIER 32		/* RFC 2865 §5.32 */
 #define RADIUS_ATTR_PROXY_STATE 33		/* RFC 2865 §5.33 */
@@ -119,6 +121,13 @@ struct radius_acct {
 	struct radius_str calling_station_id;
 	struct radius_str session_id;
 	struct radius_str nas_identifier;
+	/* Class (octets) and Filter-Id (text): either may name the policy
+	 * class (identity.radius.class_attribute). Both may repeat (RFC 2865
+	 * §5.11, §5.25): the first one with at least one octet is kept, later
+	 * ones and empty ones are stepped over (not an error: they only
+	 * select a class, the accounting record stands without them). */
+	struct radius_str class_attr;
+	struct radius_str filter_id;
 	size_t nframed_prefix, ndelegated_prefix, nframed_ip6;
 	struct radius_ip6prefix framed_prefix[RADIUS_MAXV6];
 	struct radius_ip6prefix delegated_prefix[RADIUS_MAXV6];

@@ -516,6 +516,81 @@ test_builder(void)
 	CU_ASSERT_EQUAL(pb_parse(&pb, &a), RADIUS_ELENGTH);
 }
 
+/* pb_views - pb_parse (exact heap buffer, for ASan), then again from the
+ * builder's own buffer, which outlives the call: the views in a stay
+ * readable. */
+static int
+pb_views(struct pb *pb, struct radius_acct *a)
+{
+	int r = pb_parse(pb, a);
+
+	if (r == 0)
+		r = radius_acct_parse(pb->b, pb->n, a);
+	return r;
+}
+
+/* Class (25) and Filter-Id (11): views of the first non-empty one. */
+static void
+test_class_attributes(void)
+{
+	struct pb pb;
+	struct radius_acct a;
+	uint8_t fill[253];
+	static const uint8_t odd[] = { 0, 'b', 0xff, ' ', '\n', '%', 0x80 };
+
+	/* absent */
+	pb_start(&pb);
+	CU_ASSERT_EQUAL_FATAL(pb_views(&pb, &a), 0);
+	CU_ASSERT_PTR_NULL(a.class_attr.ptr);
+	CU_ASSERT_EQUAL(a.class_attr.len, 0);
+	CU_ASSERT_PTR_NULL(a.filter_id.ptr);
+
+	/* present, each its own; repeated: the first wins, no dup_attr */
+	pb_start(&pb);
+	pb_attr(&pb, RADIUS_ATTR_CLASS, "business", 8);
+	pb_attr(&pb, RADIUS_ATTR_FILTER_ID, "gold", 4);
+	pb_attr(&pb, RADIUS_ATTR_CLASS, "residential", 11);
+	pb_attr(&pb, RADIUS_ATTR_FILTER_ID, "silver", 6);
+	CU_ASSERT_EQUAL_FATAL(pb_views(&pb, &a), 0);
+	CU_ASSERT_TRUE(str_is(&a.class_attr, "business"));
+	CU_ASSERT_TRUE(str_is(&a.filter_id, "gold"));
+
+	/* empty: stepped over, not an error; a later non-empty one is kept */
+	pb_start(&pb);
+	pb_attr(&pb, RADIUS_ATTR_CLASS, "", 0);
+	pb_attr(&pb, RADIUS_ATTR_FILTER_ID, "", 0);
+	CU_ASSERT_EQUAL_FATAL(pb_views(&pb, &a), 0);
+	CU_ASSERT_PTR_NULL(a.class_attr.ptr);
+	CU_ASSERT_PTR_NULL(a.filter_id.ptr);
+	pb_attr(&pb, RADIUS_ATTR_CLASS, "x", 1);
+	CU_ASSERT_EQUAL_FATAL(pb_views(&pb, &a), 0);
+	CU_ASSERT_TRUE(str_is(&a.class_attr, "x"));
+
+	/* the longest an attribute holds: 253 octets, viewed whole */
+	memset(fill, 'c', sizeof(fill));
+	pb_start(&pb);
+	pb_attr(&pb, RADIUS_ATTR_CLASS, fill, 253);
+	pb_attr(&pb, RADIUS_ATTR_FILTER_ID, fill, 253);
+	CU_ASSERT_EQUAL_FATAL(pb_views(&pb, &a), 0);
+	CU_ASSERT_EQUAL(a.class_attr.len, 253);
+	CU_ASSERT_EQUAL(a.filter_id.len, 253);
+
+	/* odd octets are passed on as they are (NUL, 0xff, space, '%') */
+	pb_start(&pb);
+	pb_attr(&pb, RADIUS_ATTR_CLASS, odd, sizeof(odd));
+	CU_ASSERT_EQUAL_FATAL(pb_views(&pb, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(a.class_attr.len, sizeof(odd));
+	CU_ASSERT_EQUAL(memcmp(a.class_attr.ptr, odd, sizeof(odd)), 0);
+
+	/* one running past the packet is still attr_overrun */
+	pb_start(&pb);
+	pb_raw(&pb, RADIUS_ATTR_CLASS, 10, "abc", 3);
+	CU_ASSERT_EQUAL(pb_parse(&pb, &a), RADIUS_EATTROVER);
+	pb_start(&pb);
+	pb_raw(&pb, RADIUS_ATTR_FILTER_ID, 1, "", 0);
+	CU_ASSERT_EQUAL(pb_parse(&pb, &a), RADIUS_EATTRLEN);
+}
+
 struct bad {
 	const char *what;
 	int want;
@@ -775,6 +850,7 @@ suite_radius_register(void)
 	    CU_add_test(s, "length_field", test_length_field) == NULL ||
 	    CU_add_test(s, "trailing", test_trailing) == NULL ||
 	    CU_add_test(s, "builder", test_builder) == NULL ||
+	    CU_add_test(s, "class_attributes", test_class_attributes) == NULL ||
 	    CU_add_test(s, "bad_attributes", test_bad_attributes) == NULL ||
 	    CU_add_test(s, "header", test_header) == NULL ||
 	    CU_add_test(s, "errors", test_errors) == NULL ||
