@@ -593,8 +593,11 @@ static const struct key radius_keys[] = {
 	{ .name = "clients", .type = K_LIST, RCF(clients), .list = &client_list,
 	    .aux = offsetof(struct radius_conf, nclients),
 	    .help = "NASes allowed to send accounting" },
-	{ .name = "class_attribute", .type = K_NAME, RCF(class_attribute),
-	    .flags = KF_OPT, .help = "attribute naming the class; \"\" = none" },
+	/* any string here; check_others admits "", Class and Filter-Id, with
+	 * a message that lists them */
+	{ .name = "class_attribute", .type = K_PATH, RCF(class_attribute),
+	    .flags = KF_OPT,
+	    .help = "attribute naming the class: Class | Filter-Id; \"\" = none" },
 	END
 };
 
@@ -1865,6 +1868,7 @@ static void
 check_others(struct ctx *x, struct config *c)
 {
 	struct smarthost_conf *sh = &c->smarthost;
+	const char *ca;
 
 	if (c->audit.recipients == AUDIT_RCPT_HMAC &&
 	    c->audit.hmac_key.value == NULL)
@@ -1884,6 +1888,16 @@ check_others(struct ctx *x, struct config *c)
 	if (c->identity.radius.enabled && c->identity.radius.nclients == 0)
 		xerr(x, &c->identity.radius.clients, &c->identity.radius,
 		    "identity.radius.clients", "at least one NAS is required");
+	ca = c->identity.radius.class_attribute;
+	if (ca != NULL && strcmp(ca, "Class") != 0 &&
+	    strcmp(ca, "Filter-Id") != 0) {
+		char got[64];
+
+		xerr(x, &c->identity.radius.class_attribute, NULL,
+		    "identity.radius.class_attribute", "expected one of \"\" "
+		    "(off), Class (RFC 2865 attribute 25), Filter-Id (attribute "
+		    "11), got %s", show(got, sizeof(got), ca, strlen(ca)));
+	}
 }
 
 /* check_config - cross-section rules, after the whole document applied. */

@@ -1177,6 +1177,18 @@ test_policy_errors(void)
 		  "t.yaml:5:19: identity.radius.clients[1].address: "
 		  "192.0.2.0/24 is listed twice (also at "
 		  "identity.radius.clients[0].address)" },
+		{ "identity:\n  radius:\n    clients:\n      - {address: 192.0.2.10, secret_file: @D@/nas1}\n    class_attribute: class\n",
+		  "t.yaml:5:22: identity.radius.class_attribute: expected one "
+		  "of \"\" (off), Class (RFC 2865 attribute 25), Filter-Id "
+		  "(attribute 11), got class" },
+		{ "identity:\n  radius:\n    clients:\n      - {address: 192.0.2.10, secret_file: @D@/nas1}\n    class_attribute: \"Class \"\n",
+		  "t.yaml:5:22: identity.radius.class_attribute: expected one "
+		  "of \"\" (off), Class (RFC 2865 attribute 25), Filter-Id "
+		  "(attribute 11), got \"Class \"" },
+		{ "identity:\n  radius:\n    clients:\n      - {address: 192.0.2.10, secret_file: @D@/nas1}\n    class_attribute: 25\n",
+		  "t.yaml:5:22: identity.radius.class_attribute: expected one "
+		  "of \"\" (off), Class (RFC 2865 attribute 25), Filter-Id "
+		  "(attribute 11), got 25" },
 		{ "policy: {default_class: business}\n",
 		  "t.yaml:1:25: policy.default_class: no class business in "
 		  "policy.classes (defined: default)" },
@@ -1244,6 +1256,37 @@ test_policy_errors(void)
 	secrets_cleanup();
 }
 
+/* identity.radius.class_attribute: "" (off), Class, Filter-Id. */
+static void
+test_class_attribute(void)
+{
+	static const char *const vals[] = { "\"\"", "Class", "Filter-Id" };
+	static const char *const want[] = { NULL, "Class", "Filter-Id" };
+	char err[512], src[512], *yaml;
+	struct config *c;
+
+	make_secrets();
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(src, sizeof(src), "identity:\n  radius:\n    clients:\n"
+		    "      - {address: 192.0.2.10, secret_file: @D@/nas1}\n"
+		    "    class_attribute: %s\n", vals[i]);
+		yaml = subst(src);
+		c = load(yaml, err, sizeof(err));
+		CU_ASSERT_PTR_NOT_NULL(c);
+		if (c == NULL) {
+			fprintf(stderr, "\nclass_attribute %s: %s\n", vals[i], err);
+		} else if (want[i] == NULL) {
+			CU_ASSERT_PTR_NULL(c->identity.radius.class_attribute);
+		} else {
+			CU_ASSERT_STRING_EQUAL(c->identity.radius.class_attribute,
+			    want[i]);
+		}
+		config_free(c);
+		free(yaml);
+	}
+	secrets_cleanup();
+}
+
 int
 suite_config_register(void)
 {
@@ -1263,7 +1306,8 @@ suite_config_register(void)
 	    CU_add_test(s, "policy_full", test_policy_full) == NULL ||
 	    CU_add_test(s, "policy_roundtrip", test_policy_roundtrip) == NULL ||
 	    CU_add_test(s, "secrets", test_secrets) == NULL ||
-	    CU_add_test(s, "policy_errors", test_policy_errors) == NULL)
+	    CU_add_test(s, "policy_errors", test_policy_errors) == NULL ||
+	    CU_add_test(s, "class_attribute", test_class_attribute) == NULL)
 		return -1;
 	return 0;
 }
