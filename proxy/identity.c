@@ -294,6 +294,8 @@ asg_to_json(const struct asg *a, size_t *len)
 	jb_time(&b, "time", a->time_ms);
 	jb_str(&b, "subscriber", a->subscriber);
 	jb_str(&b, "class", a->cls);
+	if (a->cls_radius)
+		jb_str(&b, "class_source", "radius");
 	jb_str(&b, "prefix", cidr_fmt(&a->prefix, pbuf, sizeof(pbuf)));
 	jb_time(&b, "start", a->start_ms);
 	jb_int(&b, "start_ms", a->start_ms);
@@ -336,7 +338,7 @@ int
 asg_from_json(const char *json, size_t len, struct asg *out)
 {
 	json_t *o = json_loadb(json, len, JSON_DISABLE_EOF_CHECK, NULL);
-	const char *type, *ev, *prefix;
+	const char *type, *ev, *prefix, *cs;
 	struct asg a;
 	int64_t v = 0, ver = 0;
 	int rc = SG_EINVAL, e;
@@ -363,6 +365,8 @@ asg_from_json(const char *json, size_t len, struct asg *out)
 	a.node = dup0(jget_str(o, "node"));
 	a.subscriber = dup0(jget_str(o, "subscriber"));
 	a.cls = dup0(jget_str(o, "class"));
+	cs = jget_str(o, "class_source");
+	a.cls_radius = cs != NULL && strcmp(cs, "radius") == 0;
 	a.nas = dup0(jget_str(o, "nas"));
 	a.nas_name = dup0(jget_str(o, "nas_name"));
 	a.session_id = dup0(jget_str(o, "acct_session_id"));
@@ -439,6 +443,71 @@ asg_input_from_radius(struct asg_input *in, const struct radius_acct *ra,
 		if (cidr_prefix_set(&in->prefix[in->nprefix], AF_INET6,
 		    ra->framed_ip6[i], 128) == 0)
 			in->nprefix++;
+}
+
+/* The class a RADIUS attribute names ------------------------------------------ */
+
+#define CLASS_NAME_MAX 253	/* config.c: policy class names, 1..253 */
+
+static int
+class_trim(uint8_t c)
+{
+	return c == '\0' || strchr(IDENTITY_CLASS_TRIM, c) != NULL;
+}
+
+const char *
+identity_class_named(const struct config *c, const void *v, size_t n)
+{
+	const uint8_t *p = v;
+	const struct policy_class *pc;
+	char name[CLASS_NAME_MAX + 1];
+
+	if (c == NULL || p == NULL)
+		return NULL;
+	while (n > 0 && class_trim(p[0])) {
+		p++;
+		n--;
+	}
+	while (n > 0 && class_trim(p[n - 1]))
+		n--;
+	if (n == 0 || n > CLASS_NAME_MAX)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t ch = p[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' ||
+		    ch == '_'))
+			return NULL;
+	}
+	memcpy(name, p, n);
+	name[n] = '\0';
+	pc = config_class(c, name);
+	return pc != NULL ? pc->name : NULL;
+}
+
+int
+identity_radius_class(const struct config *c, const struct radius_acct *ra,
+    const char **cls, struct radius_str *raw)
+{
+	const char *attr = c != NULL ? c->identity.radius.class_attribute
+	    : NULL;
+	const struct radius_str *v;
+
+	if (attr == NULL || *attr == '\0')
+		return 0;
+	if (strcmp(attr, "Class") == 0)
+		v = &ra->class_attr;
+	else if (strcmp(attr, "Filter-Id") == 0)
+		v = &ra->filter_id;
+	else
+		return 0;	/* config.c admits no other */
+	if (v->ptr == NULL)
+		return 0;
+	if ((*cls = identity_class_named(c, v->ptr, v->len)) != NULL)
+		return 1;
+	*raw = *v;
+	return -1;
 }
 
 /* The live table ----------------------------------------------------------- */
@@ -536,6 +605,7 @@ open_entry(struct idstore *s, const struct asg_input *in,
 	a->node = dup0(node);
 	a->subscriber = dup0(in->subscriber);
 	a->cls = dup0(in->cls);
+	a->cls_radius = in->cls_radius;
 	a->nas = dup0(in->nas);
 	a->nas_name = dup0(in->nas_name);
 	a->session_id = dup0(in->session_id);
@@ -562,6 +632,14 @@ update_open(struct idstore *s, const struct asg_input *in,
 		if (strcmp(cur->calling_station_id, in->calling_station_id) != 0) {
 			free(cur->calling_station_id);
 			cur->calling_station_id = dup0(in->calling_station_id);
+		}
+		/* an Interim whose class attribute names another class (a
+		 * change of service); one without keeps the class it had */
+		if (in->cls_radius && (!cur->cls_radius ||
+		    strcmp(cur->cls, in->cls) != 0)) {
+			free(cur->cls);
+			cur->cls = dup0(in->cls);
+			cur->cls_radius = 1;
 		}
 		cur->event = ASG_INTERIM;
 		cur->time_ms = in->time_ms;
@@ -650,6 +728,7 @@ stop(struct idstore *s, const struct asg_input *in, const char *node,
 		a.node = (char *)node;
 		a.subscriber = (char *)in->subscriber;
 		a.cls = (char *)in->cls;
+		a.cls_radius = in->cls_radius;
 		a.nas = (char *)in->nas;
 		a.nas_name = (char *)in->nas_name;
 		a.session_id = (char *)in->session_id;
@@ -813,6 +892,13 @@ identity_lookup(const union sockaddr_any *a, int64_t now, struct identity *out)
 			    ra->subscriber);
 			out->source = IDENTITY_RADIUS;
 			out->prefix = ra->prefix;
+			/* the class RADIUS named, if still a configured one
+			 * (a record from another node may name any): the
+			 * configuration's string, valid after the unlock */
+			if (ra->cls_radius &&
+			    svc.conf->identity.radius.class_attribute != NULL)
+				cls = identity_class_named(svc.conf, ra->cls,
+				    strlen(ra->cls));
 		}
 		pthread_rwlock_unlock(&svc.lock);
 		if (ra != NULL && (se == NULL || rplen >= splen))

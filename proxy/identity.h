@@ -87,6 +87,8 @@ struct asg {
 	char *node;			/* gateway that wrote the record */
 	char *subscriber;
 	char *cls;			/* policy class at the time */
+	int cls_radius;			/* cls was named by the RADIUS class
+					 * attribute ("class_source":"radius") */
 	char *nas;			/* the NAS's source address */
 	char *nas_name;
 	char *session_id;		/* Acct-Session-Id */
@@ -127,6 +129,7 @@ struct asg_input {
 	int64_t time_ms;		/* when it happened */
 	const char *subscriber;		/* User-Name, else Calling-Station-Id */
 	const char *cls;		/* class of a new assignment */
+	int cls_radius;			/* cls is what the class attribute named */
 	const char *nas, *nas_name;
 	const char *session_id, *calling_station_id;
 	struct cidr_prefix prefix[ASG_MAXPREFIX];
@@ -142,6 +145,29 @@ struct asg_input {
 #define ASG_INPUT_BUFLEN (4 * IDENTITY_STR_MAX + 2 * 256)
 void asg_input_from_radius(struct asg_input *in, const struct radius_acct *ra,
     const char *nas, const char *nas_name, int64_t recv_ms, char *buf);
+
+/* IDENTITY_CLASS_TRIM - octets trimmed from both ends of a class
+ * attribute's value before it is matched (a NAS or RADIUS server may pad
+ * text with spaces, a line end or a C string's NUL). */
+#define IDENTITY_CLASS_TRIM " \t\r\n"
+
+/* identity_class_named - the policy class that n octets of untrusted input
+ * name: trimmed of IDENTITY_CLASS_TRIM and NUL octets at both ends, then
+ * 1..253 octets of class-name characters (A-Z a-z 0-9 . - _) matching a
+ * name in c's policy.classes exactly. Returns the configuration's own name
+ * string (never a pointer into v), or NULL when it names no class. */
+const char *identity_class_named(const struct config *c, const void *v,
+    size_t n);
+
+/* identity_radius_class - the class ra names through the attribute
+ * c->identity.radius.class_attribute ("Class": RFC 2865 §5.25, "Filter-Id":
+ * §5.11; the first non-empty one, radius.h). Returns 1 and *cls = the
+ * configured class's name when it names one; 0 when class_attribute is off
+ * or ra carries no such attribute; -1 when it names no configured class,
+ * with *raw = the attribute's view (to be counted and logged escaped, never
+ * stored). */
+int identity_radius_class(const struct config *c, const struct radius_acct *ra,
+    const char **cls, struct radius_str *raw);
 
 /* The live table -------------------------------------------------------- */
 
@@ -195,7 +221,9 @@ void identity_shutdown(void);
  * static map and the live RADIUS table; at equal length RADIUS wins (it is
  * the fresher statement). Unknown: the subscriber is the address itself
  * (IPv6: the full address; see docs/identity.md). Class: the static
- * entry's class, else the longest policy.prefixes match, else
+ * entry's class; for a RADIUS assignment, the class its class attribute
+ * named (while identity.radius.class_attribute is set and the class is
+ * configured); else the longest policy.prefixes match, else
  * policy.default_class. now is the caller's clock, kept for callers that
  * log it; the live table is always the present. Any thread; never blocks
  * on I/O. */

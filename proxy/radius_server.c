@@ -175,7 +175,8 @@ static struct {
 	struct radius_stats snap;
 	struct radius_stats logged;
 	uint64_t last_stats_log;
-	struct ratelog log_nas, log_parse, log_auth;
+	struct ratelog log_nas, log_parse, log_auth, log_class;
+	uint64_t class_unknown;		/* class attribute naming no class */
 	int started;
 } S = { .st_mu = PTHREAD_MUTEX_INITIALIZER };
 
@@ -709,9 +710,28 @@ handle(const uint8_t *pkt, size_t n, const union sockaddr_any *from)
 	    now_ms(), ibuf);
 	if (in.nprefix > 0) {
 		union sockaddr_any pa;
+		struct radius_str raw = { NULL, 0 };
+		const char *named = NULL;
 
 		sockaddr_of_prefix(&in.prefix[0], &pa);
 		in.cls = identity_class_of(&pa);
+		rc = identity_radius_class(S.conf, &ra, &named, &raw);
+		if (rc > 0) {
+			in.cls = named;		/* the configuration's string */
+			in.cls_radius = 1;
+		} else if (rc < 0) {
+			/* never trusted: counted, logged escaped, and the
+			 * prefix/default class applies */
+			char esc[128];
+
+			S.class_unknown++;
+			if (ratelog_ok(&S.log_class))
+				log_warn("event=radius_class_unknown nas=%s "
+				    "attribute=%s value=%s class=%s", nas,
+				    S.conf->identity.radius.class_attribute,
+				    log_esc(esc, sizeof(esc), raw.ptr, raw.len),
+				    in.cls);
+		}
 	}
 	if (log_enabled(LOG_DEBUG)) {
 		const char *sn = radius_status_name(ra.status);
@@ -791,9 +811,12 @@ static void
 log_stats(const char *event)
 {
 	struct radius_stats *s = &S.st;
-	char parse[512];
+	char parse[512], cls[48] = "";
 	size_t o = 0;
 
+	if (S.conf->identity.radius.class_attribute != NULL)
+		snprintf(cls, sizeof(cls), " class_unknown=%llu",
+		    (unsigned long long)S.class_unknown);
 	parse[0] = '\0';
 	for (int i = 0; i < RADIUS_NERR; i++)
 		if (s->parse[i] > 0 && o < sizeof(parse))
@@ -804,7 +827,7 @@ log_stats(const char *event)
 	    "retransmits=%llu rtx_pending=%llu unknown_nas=%llu bad_auth=%llu "
 	    "queue_full=%llu send_failed=%llu records=%llu file_errors=%llu "
 	    "redis_written=%llu redis_failed=%llu redis_queued=%zu "
-	    "redis_dropped=%llu remote_applied=%llu live=%zu%s", event,
+	    "redis_dropped=%llu remote_applied=%llu live=%zu%s%s", event,
 	    (unsigned long long)s->received, (unsigned long long)s->accepted,
 	    (unsigned long long)s->answered, (unsigned long long)s->retransmits,
 	    (unsigned long long)s->rtx_pending,
@@ -816,7 +839,7 @@ log_stats(const char *event)
 	    (unsigned long long)s->redis_failed, S.nreplay,
 	    (unsigned long long)s->redis_dropped,
 	    (unsigned long long)atomic_load(&S.remote_applied),
-	    identity_live_count(), parse);
+	    identity_live_count(), cls, parse);
 	S.logged = *s;
 }
 
@@ -1131,18 +1154,16 @@ radius_server_start(const struct config *c)
 	uv_async_init(&S.loop, &S.stop_async, stop_cb);
 	if (c->redis.enabled && redis_start() < 0)
 		log_warn("event=radius_redis_config_error");
-	if (c->identity.radius.class_attribute != NULL)
-		log_warn("event=radius_class_attribute_unsupported "
-		    "note=\"class comes from policy.prefixes\"");
 	S.started = 1;
 	if ((r = uv_thread_create(&S.thread, thread_main, NULL)) < 0)
 		return r;
 	if (S.redis != NULL &&
 	    uv_thread_create(&S.sub_thread, sub_main, NULL) == 0)
 		S.sub_running = 1;
-	log_info("event=radius_listening addr=%s clients=%zu redis=%s",
-	    addr_fmt(&rc->listen, a, sizeof(a)), rc->nclients,
-	    S.redis != NULL ? "yes" : "no");
+	log_info("event=radius_listening addr=%s clients=%zu redis=%s "
+	    "class_attribute=%s", addr_fmt(&rc->listen, a, sizeof(a)),
+	    rc->nclients, S.redis != NULL ? "yes" : "no",
+	    rc->class_attribute != NULL ? rc->class_attribute : "off");
 	return 0;
 }
 

@@ -203,6 +203,12 @@ elif mode == "truncated":
     print("answered" if sendrecv(request(secret, 79, start)[:30], port) else "no")
 elif mode == "unknown_nas":
     print("answered" if sendrecv(request(secret, 80, start), port, src="127.0.0.2") else "no")
+elif mode == "class_odd":
+    # a Class naming no class, with octets a log line must not carry raw
+    odd = [attr(40, struct.pack("!I", 1)), attr(1, b"grace"),
+           attr(8, socket.inet_aton("100.64.9.1")), attr(44, b"sess-grace"),
+           attr(25, b'xyzzy\nness" x=1\xff')]
+    print("answered" if sendrecv(request(secret, 81, odd), port) else "no")
 EOF
 raw() { "$PY" "$TMP/raw.py" "$1" "$APORT" "$SECRET"; }
 
@@ -311,6 +317,77 @@ if grep -q 'ERROR: AddressSanitizer\|runtime error' "$LOG"; then
 	fail sanitizers "$(grep -m1 'AddressSanitizer\|runtime error' "$LOG")"
 else
 	pass sanitizers
+fi
+
+# 10. identity.radius.class_attribute: Class names the policy class
+AUDIT=$TMP/audit2.jsonl
+LOG2=$TMP/subgated2.log
+cat > "$TMP/gw2.yaml" <<EOF
+node: gw-radius-class
+workers: 2
+listeners:
+  - listen: "127.0.0.1:$SPORT"
+    mode: smtp
+    intercept: none
+    upstream: "127.0.0.1:$MPORT"
+policy:
+  default_class: residential
+  classes:
+    residential: {}
+    business: {}
+identity:
+  radius:
+    listen: "127.0.0.1:$APORT"
+    clients:
+      - { address: "127.0.0.1", secret_file: $TMP/nas1.secret, name: bras1 }
+    class_attribute: Class
+audit:
+  path: $AUDIT
+log:
+  level: info
+EOF
+if loc_gw_start "$TMP/gw2.yaml" "$LOG2" grep -q 'event=radius_listening' "$LOG2"; then
+	pass class_gw_started
+else
+	fail class_gw_started "$(tail -3 "$LOG2")"
+fi
+check class_no_unsupported_warning "the class_attribute warning is still logged" \
+	bash -c "! grep -q 'radius_class_attribute_unsupported' '$LOG2'"
+check class_start_answered "no response to erin's Start: $(tail -2 "$TMP/radclient.out" 2>/dev/null)" \
+	acct "$SECRET" 'Acct-Status-Type = Start' 'User-Name = "erin"' \
+	'Framed-IP-Address = 127.0.0.1' 'Acct-Session-Id = "sess-erin"' \
+	'Class = "business"'
+check class_record "erin's start record does not say class business from RADIUS" \
+	grep -q '"subscriber":"erin","class":"business","class_source":"radius"' "$AUDIT"
+smtp_session class1
+read -r SUB SRC CLS _ <<< "$(session_subscriber 1)"
+check class_session_business "session: subscriber=$SUB source=$SRC policy_class=$CLS" \
+	test "$SUB $SRC $CLS" = "erin radius business"
+check class_unknown_answered "no response to frank's Start" \
+	acct "$SECRET" 'Acct-Status-Type = Start' 'User-Name = "frank"' \
+	'Framed-IP-Address = 127.0.0.1' 'Acct-Session-Id = "sess-frank"' \
+	'Class = "gold"'
+check class_unknown_record "frank's record does not fall back to residential" \
+	grep -q '"subscriber":"frank","class":"residential","prefix"' "$AUDIT"
+smtp_session class2
+read -r SUB SRC CLS _ <<< "$(session_subscriber 2)"
+check class_session_default "session: subscriber=$SUB source=$SRC policy_class=$CLS" \
+	test "$SUB $SRC $CLS" = "frank radius residential"
+check class_unknown_logged "no radius_class_unknown line for gold" \
+	grep -q 'event=radius_class_unknown nas=127.0.0.1 attribute=Class value="gold" class=residential' "$LOG2"
+check class_odd_answered "the odd Class was not answered" test "$(raw class_odd)" = answered
+check class_odd_escaped "the odd Class is not logged escaped" \
+	grep -qF 'value="xyzzy\x0aness\x22 x=1\xff"' "$LOG2"
+check class_odd_not_stored "the odd Class reached the audit file" \
+	bash -c "! grep -q 'xyzzy' '$AUDIT'"
+gw_stop
+FINAL=$(grep 'event=radius_stats_final' "$LOG2")
+check class_counter "class_unknown=$(counter class_unknown)" test "$(counter class_unknown)" = 2
+check class_exit_clean "subgated exited $GW_RC" test "$GW_RC" = 0
+if grep -q 'ERROR: AddressSanitizer\|runtime error' "$LOG2"; then
+	fail class_sanitizers "$(grep -m1 'AddressSanitizer\|runtime error' "$LOG2")"
+else
+	pass class_sanitizers
 fi
 
 loc_summary t_radius

@@ -15,6 +15,7 @@
 #include "addr.h"
 #include "assignments.h"
 #include "cidr.h"
+#include "config.h"
 #include "err.h"
 #include "identity.h"
 #include "radius.h"
@@ -448,6 +449,204 @@ test_from_radius(void)
 	free(buf);
 }
 
+/* The class a RADIUS attribute names (identity.radius.class_attribute). */
+static const char class_yaml[] =
+    "node: gw1\n"
+    "policy:\n"
+    "  default_class: residential\n"
+    "  classes:\n"
+    "    residential: {}\n"
+    "    business: {}\n"
+    "  prefixes:\n"
+    "    - {prefix: 100.64.9.0/24, class: business}\n"
+    "identity:\n"
+    "  radius:\n"
+    "    clients:\n"
+    "      - {address: 192.0.2.10, secret: x}\n"
+    "    class_attribute: Class\n";
+
+static struct config *
+class_config(void)
+{
+	char err[256];
+	struct config *c = config_load_string(class_yaml, strlen(class_yaml),
+	    "t.yaml", err, sizeof(err));
+
+	if (c == NULL)
+		fprintf(stderr, "\nclass_config: %s\n", err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	return c;
+}
+
+static void
+test_class_named(void)
+{
+	struct config *c = class_config();
+	const char *biz = config_class(c, "business")->name;
+	uint8_t big[300];
+
+#define NAMED(lit) identity_class_named(c, lit, sizeof(lit) - 1)
+	CU_ASSERT_PTR_EQUAL(NAMED("business"), biz);	/* c's own string */
+	CU_ASSERT_PTR_EQUAL(NAMED("  business \t"), biz);
+	CU_ASSERT_PTR_EQUAL(NAMED("business\r\n"), biz);
+	CU_ASSERT_PTR_EQUAL(NAMED("business\0"), biz);	/* a C string's NUL */
+	CU_ASSERT_PTR_EQUAL(NAMED("\0business"), biz);
+	CU_ASSERT_STRING_EQUAL(NAMED("residential"), "residential");
+	CU_ASSERT_PTR_NULL(NAMED("Business"));		/* exact */
+	CU_ASSERT_PTR_NULL(NAMED("business2"));
+	CU_ASSERT_PTR_NULL(NAMED("busi ness"));
+	CU_ASSERT_PTR_NULL(NAMED("business\0x"));	/* no NUL inside */
+	CU_ASSERT_PTR_NULL(NAMED("business\xff"));
+	CU_ASSERT_PTR_NULL(NAMED("%62usiness"));
+	CU_ASSERT_PTR_NULL(NAMED(""));
+	CU_ASSERT_PTR_NULL(NAMED(" \t\r\n\0"));
+	CU_ASSERT_PTR_NULL(NAMED("gold"));
+#undef NAMED
+	CU_ASSERT_PTR_NULL(identity_class_named(c, NULL, 0));
+	CU_ASSERT_PTR_NULL(identity_class_named(NULL, "business", 8));
+	/* bounded: 253 name characters are looked up, more are not */
+	memset(big, 'b', sizeof(big));
+	CU_ASSERT_PTR_NULL(identity_class_named(c, big, 253));
+	CU_ASSERT_PTR_NULL(identity_class_named(c, big, sizeof(big)));
+	memcpy(big + 245, "business", 8);
+	CU_ASSERT_PTR_NULL(identity_class_named(c, big + 245, 8 + 47));
+	CU_ASSERT_PTR_EQUAL(identity_class_named(c, big + 245, 8), biz);
+	config_free(c);
+}
+
+static void
+test_radius_class(void)
+{
+	struct config *c = class_config();
+	struct radius_acct ra;
+	struct radius_str raw = { NULL, 0 };
+	const char *cls = NULL;
+
+	memset(&ra, 0, sizeof(ra));
+	/* absent: nothing to say */
+	CU_ASSERT_EQUAL(identity_radius_class(c, &ra, &cls, &raw), 0);
+	/* Class names a configured class */
+	ra.class_attr.ptr = (const uint8_t *)"business";
+	ra.class_attr.len = 8;
+	ra.filter_id.ptr = (const uint8_t *)"residential";
+	ra.filter_id.len = 11;
+	CU_ASSERT_EQUAL(identity_radius_class(c, &ra, &cls, &raw), 1);
+	CU_ASSERT_PTR_EQUAL(cls, config_class(c, "business")->name);
+	/* names none: -1 and the raw view, for the escaped log line */
+	ra.class_attr.ptr = (const uint8_t *)"gold\n";
+	ra.class_attr.len = 5;
+	CU_ASSERT_EQUAL(identity_radius_class(c, &ra, &cls, &raw), -1);
+	CU_ASSERT_PTR_EQUAL(raw.ptr, ra.class_attr.ptr);
+	CU_ASSERT_EQUAL(raw.len, 5);
+	/* Filter-Id reads the other attribute */
+	free(c->identity.radius.class_attribute);
+	c->identity.radius.class_attribute = xstrdup("Filter-Id");
+	CU_ASSERT_EQUAL(identity_radius_class(c, &ra, &cls, &raw), 1);
+	CU_ASSERT_STRING_EQUAL(cls, "residential");
+	ra.filter_id.ptr = NULL;
+	CU_ASSERT_EQUAL(identity_radius_class(c, &ra, &cls, &raw), 0);
+	/* off */
+	free(c->identity.radius.class_attribute);
+	c->identity.radius.class_attribute = NULL;
+	ra.class_attr.ptr = (const uint8_t *)"business";
+	ra.class_attr.len = 8;
+	CU_ASSERT_EQUAL(identity_radius_class(c, &ra, &cls, &raw), 0);
+	config_free(c);
+}
+
+static const char *
+lookup_class(const char *addr, struct identity *id)
+{
+	union sockaddr_any a = A(addr);
+
+	memset(id, 0, sizeof(*id));
+	identity_lookup(&a, 0, id);
+	return id->cls;
+}
+
+/* The service: a RADIUS assignment's class is the one its attribute named;
+ * otherwise policy.prefixes / the default, as before. */
+static void
+test_lookup_class(void)
+{
+	struct config *c = class_config();
+	struct asg_vec out = { NULL, 0, 0 };
+	struct asg_input e;
+	struct identity id;
+	struct asg back, r;
+	char *j;
+	size_t len;
+
+	CU_ASSERT_EQUAL_FATAL(identity_init(c), 0);
+	/* named by RADIUS */
+	e = in(RADIUS_STATUS_START, 1000, "alice", "192.0.2.10", "s1",
+	    "100.64.3.7/32");
+	e.cls = config_class(c, "business")->name;
+	e.cls_radius = 1;
+	CU_ASSERT_EQUAL(identity_apply(&e, &out), 1);
+	CU_ASSERT_STRING_EQUAL(lookup_class("100.64.3.7", &id), "business");
+	CU_ASSERT_EQUAL(id.source, IDENTITY_RADIUS);
+	CU_ASSERT_STRING_EQUAL(out.v[0].cls, "business");
+	CU_ASSERT_EQUAL(out.v[0].cls_radius, 1);
+	j = asg_to_json(&out.v[0], &len);
+	CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"class\":\"business\","
+	    "\"class_source\":\"radius\","));
+	CU_ASSERT_EQUAL(asg_from_json(j, len, &back), 0);
+	CU_ASSERT_EQUAL(back.cls_radius, 1);
+	asg_free(&back);
+	free(j);
+	/* not named: policy.prefixes, else the default; no class_source */
+	e = in(RADIUS_STATUS_START, 1000, "bob", "192.0.2.10", "s2",
+	    "100.64.9.9/32");
+	e.cls = "residential";	/* what the listener computed for prefix[0] */
+	CU_ASSERT_EQUAL(identity_apply(&e, &out), 1);
+	CU_ASSERT_STRING_EQUAL(lookup_class("100.64.9.9", &id), "business");
+	j = asg_to_json(&out.v[1], &len);
+	CU_ASSERT_PTR_NULL(strstr(j, "class_source"));
+	CU_ASSERT_EQUAL(asg_from_json(j, len, &back), 0);
+	CU_ASSERT_EQUAL(back.cls_radius, 0);
+	asg_free(&back);
+	free(j);
+	CU_ASSERT_STRING_EQUAL(lookup_class("100.64.4.4", &id), "residential");
+	/* an Interim naming another class changes it; one naming none keeps it */
+	e = in(RADIUS_STATUS_INTERIM, 2000, "alice", "192.0.2.10", "s1",
+	    "100.64.3.7/32");
+	e.cls = "residential";
+	e.cls_radius = 1;
+	CU_ASSERT_EQUAL(identity_apply(&e, &out), 1);
+	CU_ASSERT_STRING_EQUAL(out.v[2].cls, "residential");
+	CU_ASSERT_STRING_EQUAL(lookup_class("100.64.3.7", &id), "residential");
+	e.cls = "business";	/* e.g. from policy.prefixes: not RADIUS's */
+	e.cls_radius = 0;
+	e.time_ms = 3000;
+	CU_ASSERT_EQUAL(identity_apply(&e, &out), 1);
+	CU_ASSERT_STRING_EQUAL(out.v[3].cls, "residential");
+	CU_ASSERT_EQUAL(out.v[3].cls_radius, 1);
+	/* another node's record naming a class unknown here: the fallback */
+	memset(&r, 0, sizeof(r));
+	r.prefix = P("100.64.5.5/32");
+	r.event = ASG_START;
+	r.start_ms = r.time_ms = 2000;
+	r.node = "gw2";
+	r.subscriber = "carol";
+	r.cls = "gold";
+	r.cls_radius = 1;
+	r.nas = "192.0.2.10";
+	r.nas_name = "";
+	r.session_id = "s3";
+	r.calling_station_id = "";
+	CU_ASSERT_EQUAL(identity_apply_record(&r), 1);
+	CU_ASSERT_STRING_EQUAL(lookup_class("100.64.5.5", &id), "residential");
+	CU_ASSERT_STRING_EQUAL(id.subscriber, "carol");
+	/* class_attribute off: RADIUS's class is not used */
+	free(c->identity.radius.class_attribute);
+	c->identity.radius.class_attribute = NULL;
+	CU_ASSERT_STRING_EQUAL(lookup_class("100.64.3.7", &id), "residential");
+	identity_shutdown();
+	asg_vec_free(&out);
+	config_free(c);
+}
+
 /* write_records - the records of a little history as audit lines, with a
  * session record and a broken line in between. */
 static void
@@ -592,6 +791,9 @@ suite_identity_register(void)
 	    CU_add_test(s, "remote_records", test_remote_records) == NULL ||
 	    CU_add_test(s, "json", test_json) == NULL ||
 	    CU_add_test(s, "from_radius", test_from_radius) == NULL ||
+	    CU_add_test(s, "class_named", test_class_named) == NULL ||
+	    CU_add_test(s, "radius_class", test_radius_class) == NULL ||
+	    CU_add_test(s, "lookup_class", test_lookup_class) == NULL ||
 	    CU_add_test(s, "covers", test_covers) == NULL ||
 	    CU_add_test(s, "query_files", test_query_files) == NULL)
 		return -1;
