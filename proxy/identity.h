@@ -34,7 +34,7 @@ struct config;
 
 /* IDENTITY_STR_MAX - an escaped 253-octet attribute and its NUL. */
 #define IDENTITY_STR_MAX (3 * 253 + 1)
-#define IDENTITY_CLASS_MAX 64
+#define IDENTITY_CLASS_MAX (253 + 1)	/* a policy class name (1..253) and NUL */
 
 enum identity_source {
 	IDENTITY_ADDRESS,	/* unknown: the subscriber is the address */
