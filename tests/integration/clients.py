@@ -311,6 +311,35 @@ def run_pt(args):
     print(json.dumps(out))
 
 
+def run_echo(args):
+    """MB of random bytes through an echo peer, paced over SECS, from a
+    chosen source address: prints "exact" or what differs."""
+    s = socket.socket()
+    s.settimeout(60)
+    s.bind((args.src, 0))
+    s.connect((args.dst, args.port))
+    data = os.urandom(args.mb << 20)
+    got = bytearray()
+
+    def rd():
+        while len(got) < len(data):
+            b = s.recv(1 << 20)
+            if not b:
+                return
+            got.extend(b)
+    t = threading.Thread(target=rd)
+    t.start()
+    n = args.chunks
+    step = len(data) // n
+    for i in range(n):
+        s.sendall(data[i * step:(i + 1) * step if i < n - 1 else len(data)])
+        time.sleep(args.secs / n)
+    t.join(60)
+    s.close()
+    print("exact" if hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
+          else "differs got=%d want=%d" % (len(got), len(data)))
+
+
 def run_send(args):
     out = {"ok": False, "data_reply": None, "error": None}
     msg = ""
@@ -423,6 +452,13 @@ def main():
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--size", type=int, default=10 * 1024 * 1024 + 777)
     p.add_argument("--server-first", action="store_true")
+    p = sub.add_parser("echo")
+    p.add_argument("--src", default="127.0.0.1")
+    p.add_argument("--dst", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--mb", type=int, default=1)
+    p.add_argument("--secs", type=float, default=1)
+    p.add_argument("--chunks", type=int, default=64)
     p = sub.add_parser("send")
     p.add_argument("--server", required=True)
     p.add_argument("--port", type=int, default=25)
@@ -444,7 +480,8 @@ def main():
     p.add_argument("--hold-file")
     p.add_argument("--hold", type=float, default=0)
     args = ap.parse_args()
-    rc = {"chat": run_chat, "pt": run_pt, "send": run_send, "many": run_many}[args.mode](args)
+    rc = {"chat": run_chat, "pt": run_pt, "echo": run_echo, "send": run_send,
+          "many": run_many}[args.mode](args)
     sys.exit(rc or 0)
 
 

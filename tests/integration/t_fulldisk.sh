@@ -103,7 +103,7 @@ T(("127.0.0.1", int(sys.argv[1])), E).serve_forever()
 EOF
 
 cat > "$TMP/cli.py" <<'EOF'
-import socket, sys, threading, time, hashlib, os
+import socket, sys, time, os
 def reply(f):
     out = []
     while True:
@@ -112,29 +112,7 @@ def reply(f):
         if len(l) < 4 or l[3] != "-":
             return out
 cmd = sys.argv[1]
-if cmd == "pass":	# pass PORT MB SECS: MB through the echo, paced over SECS
-    port, mb, secs = int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-    s = socket.create_connection(("127.0.0.1", port), 10)
-    s.settimeout(60)
-    data = os.urandom(mb << 20)
-    got = bytearray()
-    def rd():
-        while len(got) < len(data):
-            b = s.recv(1 << 20)
-            if not b:
-                return
-            got.extend(b)
-    t = threading.Thread(target=rd); t.start()
-    n = 32
-    step = len(data) // n
-    for i in range(n):
-        s.sendall(data[i * step:(i + 1) * step if i < n - 1 else len(data)])
-        time.sleep(secs / n)
-    t.join(60)
-    s.close()
-    print("exact" if hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
-          else "differs got=%d want=%d" % (len(got), len(data)))
-elif cmd == "held":	# held PORT GOFILE TAG: greet, EHLO, wait for GOFILE, then one message
+if cmd == "held":	# held PORT GOFILE TAG: greet, EHLO, wait for GOFILE, then one message
     port, go, tag = int(sys.argv[2]), sys.argv[3], sys.argv[4]
     s = socket.create_connection(("127.0.0.1", port), 10)
     s.settimeout(30)
@@ -256,7 +234,7 @@ N1=5
 
 if fill; then pass cont_disk_full; else fail cont_disk_full "a write still succeeds"; fi
 
-"$PY" "$TMP/cli.py" pass "$P587" 1 3 >"$TMP/pass-cont" 2>&1 &
+"$PY" "$SG_DIR/clients.py" echo --port "$P587" --mb 1 --secs 3 --chunks 32 >"$TMP/pass-cont" 2>&1 &
 pt=$!
 PIDS+=("$pt")
 ok=0
@@ -346,7 +324,7 @@ fi
 wait_until 3 metric_is subgate_audit_failing 1
 expect_eq temp_failing_metric 1 "$(metric subgate_audit_failing)"
 
-"$PY" "$TMP/cli.py" pass "$P587" 1 3 >"$TMP/pass-temp" 2>&1 &
+"$PY" "$SG_DIR/clients.py" echo --port "$P587" --mb 1 --secs 3 --chunks 32 >"$TMP/pass-temp" 2>&1 &
 pt=$!
 PIDS+=("$pt")
 NREF=3

@@ -98,7 +98,7 @@ EOF
 
 cat > "$TMP/cli.py" <<'EOF'
 # Clients. Each binds its own source address (127.0.0.x = one subscriber).
-import socket, sys, threading, time, hashlib, os
+import socket, sys, threading, time
 def conn(src, port, timeout=15):
     s = socket.socket()
     s.settimeout(timeout)
@@ -196,27 +196,6 @@ elif cmd == "hold":	# hold SRC PORT SECS: a session that stays open
     print(reply(f)[-1][:3], flush=True)
     time.sleep(secs)
     s.sendall(b"QUIT\r\n"); reply(f)
-elif cmd == "pass":	# pass SRC PORT MB SECS: MB through the echo, paced over SECS
-    src, port, mb, secs = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
-    s, f = conn(src, port, timeout=60)
-    data = os.urandom(mb << 20)
-    got = bytearray()
-    def rd():
-        while len(got) < len(data):
-            b = s.recv(1 << 20)
-            if not b:
-                return
-            got.extend(b)
-    t = threading.Thread(target=rd); t.start()
-    n = 64
-    step = len(data) // n
-    for i in range(n):
-        s.sendall(data[i * step:(i + 1) * step if i < n - 1 else len(data)])
-        time.sleep(secs / n)
-    t.join(60)
-    s.close()
-    print("exact" if hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
-          else "differs got=%d want=%d" % (len(got), len(data)))
 EOF
 cli() { "$PY" "$TMP/cli.py" "$@"; }
 
@@ -378,7 +357,7 @@ fi
 
 # Passthrough never asks: no EVALSHA, no key for its subscriber.
 before=$(evalsha_calls)
-out=$(cli pass 127.0.0.60 "$A587" 4 0.5)
+out=$("$PY" "$SG_DIR/clients.py" echo --src 127.0.0.60 --port "$A587" --mb 4 --secs 0.5)
 after=$(evalsha_calls)
 expect_eq passthrough_exact "exact" "$out"
 expect_eq passthrough_no_redis "$before 0" "$after $(rcli --scan --pattern 'sg:{sub:127.0.0.60}*' | wc -l)"
@@ -386,7 +365,7 @@ expect_eq passthrough_no_redis "$before 0" "$after $(rcli --scan --pattern 'sg:{
 # ------------------------------------------------------------ Redis trouble
 
 # A 587 transfer runs through the pause, the kill and the restart.
-cli pass 127.0.0.61 "$A587" 16 9 > "$TMP/pass61" &
+"$PY" "$SG_DIR/clients.py" echo --src 127.0.0.61 --port "$A587" --mb 16 --secs 9 > "$TMP/pass61" &
 p61=$!
 sleep 0.5
 
