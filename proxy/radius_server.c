@@ -735,10 +735,12 @@ handle(const uint8_t *pkt, size_t n, const union sockaddr_any *from)
 	}
 	if (log_enabled(LOG_DEBUG)) {
 		const char *sn = radius_status_name(ra.status);
+		char esc[128];
 
 		log_debug("event=radius_request nas=%s id=%u status=%s "
 		    "subscriber=%s prefixes=%zu", nas, ra.id, sn ? sn : "other",
-		    in.subscriber, in.nprefix);
+		    log_esc(esc, sizeof(esc), in.subscriber,
+		    strlen(in.subscriber)), in.nprefix);
 	}
 	identity_apply(&in, &recs);
 	for (size_t i = 0; i < recs.n; i++) {
