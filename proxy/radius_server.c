@@ -894,7 +894,9 @@ sub_connect(void)
 			r = redisCommand(s, "SENTINEL get-master-addr-by-name %s",
 			    rc->master_name);
 			if (r != NULL && r->type == REDIS_REPLY_ARRAY &&
-			    r->elements == 2) {
+			    r->elements == 2 &&
+			    r->element[0]->type == REDIS_REPLY_STRING &&
+			    r->element[1]->type == REDIS_REPLY_STRING) {
 				snprintf(host, sizeof(host), "%s",
 				    r->element[0]->str);
 				port = atoi(r->element[1]->str);
