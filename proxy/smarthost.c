@@ -3,14 +3,13 @@
  * smarthost (see smarthost.h for the dialogue and the rules).
  *
  * One reply is read line by line into a bounded line buffer; each complete
- * line is checked as in the relay core (smtp.c up_line) and, for EHLO,
+ * line is checked by the relay core's rule (smtp_reply_line) and, for EHLO,
  * scanned for the STARTTLS and AUTH keywords (RFC 5321 4.1.1.1, RFC 3207
  * 4, RFC 4954 3). The last line of a reply completes a step; the next
  * command goes to the output buffer, which the glue empties.
  */
 #include "smarthost.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include <strings.h>
 
 #include "secbuf.h"
+#include "smtp.h"
 #include "util.h"
 
 #define AUTH_LINE_MAX	12288	/* RFC 4954 4: AUTH command line */
@@ -369,29 +369,20 @@ ehlo_keyword(struct sh *h, const char *p, size_t n)
 	}
 }
 
-static int
-reply_code(const char *p, size_t n)
-{
-	if (n < 3 || !isdigit((unsigned char)p[0]) ||
-	    !isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]))
-		return 0;
-	return (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
-}
-
 /* line - one reply line, n octets with its LF. 1 when it ended a reply. */
 static int
 line(struct sh *h, const char *p, size_t n)
 {
 	size_t clen = n - 1;
-	int code, last;
+	int code, last = 0;
 
 	if (clen > 0 && p[clen - 1] == '\r')
 		clen--;
-	code = reply_code(p, clen);
+	code = smtp_reply_line(p, clen, &last);
 	h->reply_bytes += n;
 	snprintf(h->last, sizeof(h->last), "%.*s",
 	    (int)MIN(clen, sizeof(h->last) - 1), p);
-	if (code < 200 || code > 599 || (clen > 3 && p[3] != ' ' && p[3] != '-')) {
+	if (code == 0) {
 		fail(h, "smarthost_protocol", R_UNAVAIL,
 		    "smarthost sent a malformed reply in step %s",
 		    step_names[h->step]);
@@ -408,7 +399,6 @@ line(struct sh *h, const char *p, size_t n)
 	}
 	if ((h->step == ST_EHLO || h->step == ST_EHLO_TLS) && code == 250)
 		ehlo_keyword(h, p, clen);
-	last = clen == 3 || p[3] == ' ';
 	if (last) {
 		h->reply_bytes = 0;
 		reply_done(h, code);

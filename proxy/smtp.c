@@ -188,6 +188,18 @@ reply_code(const char *p, size_t n)
 	return (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
 }
 
+int
+smtp_reply_line(const char *p, size_t clen, int *last)
+{
+	int code = reply_code(p, clen);
+
+	if (code < 200 || code > 599 ||
+	    (clen > 3 && p[3] != ' ' && p[3] != '-'))
+		return 0;
+	*last = clen == 3 || p[3] == ' ';
+	return code;
+}
+
 static int64_t
 clock_ms(struct smtp_session *s)
 {
@@ -1675,11 +1687,8 @@ up_line(struct smtp_session *s, const char *p, size_t n)
 
 	if (clen > 0 && p[clen - 1] == '\r')
 		clen--;
-	code = reply_code(p, clen);
-	if (code < 200 || code > 599 ||
-	    (clen > 3 && p[3] != ' ' && p[3] != '-'))
+	if ((code = smtp_reply_line(p, clen, &last)) == 0)
 		goto bad;
-	last = clen == 3 || p[3] == ' ';
 	s->reply_bytes += n;
 	if (s->reply_bytes > s->max_reply)
 		goto bad;

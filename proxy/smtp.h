@@ -55,6 +55,12 @@ enum smtp_point { SMTP_AT_CONNECT, SMTP_AT_MAIL, SMTP_AT_RCPT, SMTP_AT_DATA_END,
 	SMTP_AT_STARTTLS };
 const char *smtp_point_name(enum smtp_point p);
 
+/* smtp_reply_line - one reply line without its CRLF, by RFC 5321 4.2:
+ * "ddd" (200..599) then SP, "-" or the end of the line. Returns the code
+ * and sets *last (the line ends the reply), or 0 when the line is not a
+ * reply line. The relay core and the smarthost client both read with it. */
+int smtp_reply_line(const char *p, size_t clen, int *last);
+
 enum smtp_verdict_kind {
 	SMTP_PASS,		/* forward the command */
 	SMTP_REFUSE,		/* answer with reply, forward nothing, go on */
