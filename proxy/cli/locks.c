@@ -20,6 +20,7 @@
 #include "addr.h"
 #include "config.h"
 #include "core.h"
+#include "jsonw.h"
 #include "locks.h"
 #include "util.h"
 
@@ -57,22 +58,22 @@ unescape(const char *key, size_t klen, char *out, size_t outlen)
 	return 0;
 }
 
-/* json_str - s as a JSON string (printable ASCII kept, else \u00XX). */
+/* print_json - one lock as a JSON line (escaped as the audit trail is,
+ * jsonw.h). */
 static void
-json_str(FILE *f, const char *s)
+print_json(const char *sub, long long ttl_ms)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	char buf[512];
+	struct jw w;
 
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c > 0x7e)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
+	jw_init(&w, buf, sizeof(buf));
+	jw_obj_open(&w);
+	jw_kstr(&w, "subscriber", sub);
+	jw_kint(&w, "ttl_ms", ttl_ms);
+	jw_obj_close(&w);
+	jw_nl(&w);
+	fwrite(w.p, 1, w.len, stdout);
+	jw_free(&w);
 }
 
 static int
@@ -101,11 +102,9 @@ list(redisContext *rc, int json)
 			t = redisCommand(rc, "PTTL %b", k->str, k->len);
 			if (t != NULL && t->type == REDIS_REPLY_INTEGER &&
 			    t->integer >= 0) {
-				if (json) {
-					printf("{\"subscriber\":");
-					json_str(stdout, sub);
-					printf(",\"ttl_ms\":%lld}\n", t->integer);
-				} else
+				if (json)
+					print_json(sub, t->integer);
+				else
 					printf("%-40s %8lld s\n", sub,
 					    (t->integer + 999) / 1000);
 				n++;
