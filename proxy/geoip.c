@@ -10,8 +10,7 @@
 #include <string.h>
 
 #include "err.h"
-
-#define MIN_LEN(a, b) ((size_t)(a) < (size_t)(b) ? (size_t)(a) : (size_t)(b))
+#include "util.h"
 
 static MMDB_s asn_db, country_db;
 static int asn_open, country_open;
@@ -81,18 +80,24 @@ find(const MMDB_s *db, const union sockaddr_any *a, MMDB_entry_s *e)
 	return 1;
 }
 
-/* get_str - a UTF-8 string at the path, copied into out (truncated). */
+/* get_str - a UTF-8 string at the path, copied into out; a long one is cut
+ * before a whole character, so that the audit writer does not take the cut
+ * for invalid UTF-8 and blank every non-ASCII byte of it (jsonw.h). */
 static void
 get_str(MMDB_entry_s *e, char *out, size_t len, const char *const *path)
 {
 	MMDB_entry_data_s d;
+	size_t n;
 
 	out[0] = '\0';
 	if (MMDB_aget_value(e, &d, path) != MMDB_SUCCESS || !d.has_data ||
 	    d.type != MMDB_DATA_TYPE_UTF8_STRING)
 		return;
-	snprintf(out, len, "%.*s", (int)MIN_LEN(d.data_size, len - 1),
-	    d.utf8_string);
+	n = MIN((size_t)d.data_size, len - 1);
+	if (n < d.data_size)
+		while (n > 0 && ((unsigned char)d.utf8_string[n] & 0xc0) == 0x80)
+			n--;
+	snprintf(out, len, "%.*s", (int)n, d.utf8_string);
 }
 
 void
