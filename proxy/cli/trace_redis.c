@@ -40,6 +40,8 @@ static int
 ask_sentinels(const struct redis_target *t, char *host, size_t hlen, int *port,
     char *err, size_t errlen)
 {
+	const char *name = t->master_name != NULL ? t->master_name : "mymaster";
+
 	for (size_t i = 0; i < t->nsentinels; i++) {
 		redisContext *c = connect_one(t->sentinels[i], t->sentinel_ports[i],
 		    t->timeout_ms, err, errlen);
@@ -47,10 +49,10 @@ ask_sentinels(const struct redis_target *t, char *host, size_t hlen, int *port,
 
 		if (c == NULL)
 			continue;
-		r = redisCommand(c, "SENTINEL get-master-addr-by-name %s",
-		    t->master_name != NULL ? t->master_name : "mymaster");
+		r = redisCommand(c, "SENTINEL get-master-addr-by-name %s", name);
 		if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-		    r->element[0]->type == REDIS_REPLY_STRING) {
+		    r->element[0]->type == REDIS_REPLY_STRING &&
+		    r->element[1]->type == REDIS_REPLY_STRING) {
 			snprintf(host, hlen, "%s", r->element[0]->str);
 			*port = atoi(r->element[1]->str);
 			freeReplyObject(r);
@@ -58,7 +60,7 @@ ask_sentinels(const struct redis_target *t, char *host, size_t hlen, int *port,
 			return 0;
 		}
 		snprintf(err, errlen, "sentinel %s:%d does not know %s",
-		    t->sentinels[i], t->sentinel_ports[i], t->master_name);
+		    t->sentinels[i], t->sentinel_ports[i], name);
 		if (r != NULL)
 			freeReplyObject(r);
 		redisFree(c);
