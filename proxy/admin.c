@@ -97,142 +97,208 @@ sum(size_t off)
 
 #define SUM(field) sum(offsetof(struct worker_stats, field))
 
+/* What one scrape reads besides the workers' counters. */
+struct scrape {
+	struct policy_stats ps;
+	struct audit_stats as;
+};
+
 static void
-metric(struct abuf *b, const char *name, const char *type, const char *help)
+series_build_info(struct abuf *b, const struct scrape *s)
 {
-	abuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	(void)s;
+	abuf_printf(b, "subgate_build_info{version=\"%s\"} 1\n", SUBGATE_VERSION);
 }
 
 static void
-metrics_body(struct abuf *b)
+series_workers(struct abuf *b, const struct scrape *s)
+{
+	int alive = 0;
+
+	(void)s;
+	for (int i = 0; i < nworkers; i++)
+		alive += !atomic_load(&workers[i].exited);
+	abuf_printf(b, "subgate_workers %d\n", alive);
+}
+
+static void
+series_sessions(struct abuf *b, const struct scrape *s)
+{
+	uint64_t tunnels = SUM(tunnels), starttls = SUM(starttls_tunnels);
+
+	(void)s;
+	abuf_printf(b, "subgate_sessions_total{mode=\"smtp\"} %llu\n",
+	    (unsigned long long)SUM(smtp_sessions));
+	abuf_printf(b, "subgate_sessions_total{mode=\"passthrough\"} %llu\n",
+	    (unsigned long long)(tunnels > starttls ? tunnels - starttls : 0));
+}
+
+static void
+series_current(struct abuf *b, const struct scrape *s)
+{
+	(void)s;
+	abuf_printf(b, "subgate_sessions_current{kind=\"relay\"} %llu\n",
+	    (unsigned long long)SUM(cur_relay));
+	abuf_printf(b, "subgate_sessions_current{kind=\"tunnel\"} %llu\n",
+	    (unsigned long long)SUM(cur_tunnel));
+}
+
+static void
+series_bytes(struct abuf *b, const struct scrape *s)
 {
 	static const char *const modes[2] = { "smtp", "passthrough" };
 	static const char *const dirs[4] = {
 		"from_client", "to_client", "to_upstream", "from_upstream"
 	};
-	struct audit_stats as;
-	struct policy_stats ps;
-	uint64_t tunnels = SUM(tunnels), starttls = SUM(starttls_tunnels);
-	int alive = 0;
 
-	for (int i = 0; i < nworkers; i++)
-		alive += !atomic_load(&workers[i].exited);
-
-	metric(b, "subgate_build_info", "gauge", "Version of subgated.");
-	abuf_printf(b, "subgate_build_info{version=\"%s\"} 1\n", SUBGATE_VERSION);
-	metric(b, "subgate_workers", "gauge", "Worker threads whose loop runs.");
-	abuf_printf(b, "subgate_workers %d\n", alive);
-
-	metric(b, "subgate_connections_accepted_total", "counter",
-	    "Connections accepted on every listener, refused ones included.");
-	abuf_printf(b, "subgate_connections_accepted_total %llu\n",
-	    (unsigned long long)SUM(accepted));
-	metric(b, "subgate_sessions_total", "counter",
-	    "Sessions started, by listener mode (smtp: SMTP relay on port 25; "
-	    "passthrough: 587/465 tunnels).");
-	abuf_printf(b, "subgate_sessions_total{mode=\"smtp\"} %llu\n",
-	    (unsigned long long)SUM(smtp_sessions));
-	abuf_printf(b, "subgate_sessions_total{mode=\"passthrough\"} %llu\n",
-	    (unsigned long long)(tunnels > starttls ? tunnels - starttls : 0));
-	metric(b, "subgate_sessions_current", "gauge",
-	    "Sessions open now: relay = port-25 SMTP relay, tunnel = pass-through "
-	    "tunnels including port-25 sessions after STARTTLS.");
-	abuf_printf(b, "subgate_sessions_current{kind=\"relay\"} %llu\n",
-	    (unsigned long long)SUM(cur_relay));
-	abuf_printf(b, "subgate_sessions_current{kind=\"tunnel\"} %llu\n",
-	    (unsigned long long)SUM(cur_tunnel));
-	metric(b, "subgate_starttls_tunnels_total", "counter",
-	    "Port-25 sessions handed to the opaque tunnel after STARTTLS.");
-	abuf_printf(b, "subgate_starttls_tunnels_total %llu\n",
-	    (unsigned long long)starttls);
-	metric(b, "subgate_transactions_total", "counter",
-	    "Mail transactions ended (any outcome) on port 25.");
-	abuf_printf(b, "subgate_transactions_total %llu\n",
-	    (unsigned long long)SUM(txns));
-	metric(b, "subgate_connect_failures_total", "counter",
-	    "Upstream connections that failed or timed out.");
-	abuf_printf(b, "subgate_connect_failures_total %llu\n",
-	    (unsigned long long)SUM(connect_failed));
-	metric(b, "subgate_loops_refused_total", "counter",
-	    "Connections refused because their destination is the gateway.");
-	abuf_printf(b, "subgate_loops_refused_total %llu\n",
-	    (unsigned long long)SUM(refused_loop));
-	metric(b, "subgate_max_sessions_refused_total", "counter",
-	    "Port-25 connections refused by limits.max_sessions.");
-	abuf_printf(b, "subgate_max_sessions_refused_total %llu\n",
-	    (unsigned long long)SUM(refused_limit));
-	metric(b, "subgate_redirected_total", "counter",
-	    "Sessions the policy sent to the smarthost.");
-	abuf_printf(b, "subgate_redirected_total %llu\n",
-	    (unsigned long long)SUM(redirected));
-	metric(b, "subgate_smarthost_failures_total", "counter",
-	    "Redirected sessions whose connection or handshake with the "
-	    "smarthost failed (the subscriber got a 421).");
-	abuf_printf(b, "subgate_smarthost_failures_total %llu\n",
-	    (unsigned long long)SUM(smarthost_failed));
-
-	metric(b, "subgate_bytes_total", "counter",
-	    "Octets moved, by listener mode and direction, added when a session "
-	    "ends.");
+	(void)s;
 	for (int m = 0; m < 2; m++)
 		for (int d = 0; d < 4; d++)
 			abuf_printf(b, "subgate_bytes_total{mode=\"%s\",direction="
 			    "\"%s\"} %llu\n", modes[m], dirs[d],
 			    (unsigned long long)sum(offsetof(struct worker_stats,
 			    bytes) + ((size_t)m * 4 + (size_t)d) * sizeof(wstat_t)));
+}
 
-	policy_get_stats(&ps);
-	metric(b, "subgate_policy_decisions_total", "counter",
-	    "Policy questions asked (connect, MAIL, RCPT, end of data, STARTTLS, "
-	    "tls byte chunks).");
-	abuf_printf(b, "subgate_policy_decisions_total %llu\n",
-	    (unsigned long long)ps.decisions);
-	metric(b, "subgate_policy_refused_total", "counter",
-	    "Policy answers that refused (temporary or permanent).");
-	abuf_printf(b, "subgate_policy_refused_total %llu\n",
-	    (unsigned long long)ps.refused);
-	metric(b, "subgate_policy_answers_total", "counter",
-	    "Policy answers by source: redis, local (in-process fallback), "
-	    "error (Redis unusable, failed closed).");
+static void
+series_answers(struct abuf *b, const struct scrape *s)
+{
 	abuf_printf(b, "subgate_policy_answers_total{source=\"redis\"} %llu\n",
-	    (unsigned long long)ps.redis);
+	    (unsigned long long)s->ps.redis);
 	abuf_printf(b, "subgate_policy_answers_total{source=\"local\"} %llu\n",
-	    (unsigned long long)ps.local);
+	    (unsigned long long)s->ps.local);
 	abuf_printf(b, "subgate_policy_answers_total{source=\"error\"} %llu\n",
-	    (unsigned long long)ps.errors);
-	metric(b, "subgate_policy_lockouts_total", "counter",
-	    "Subscribers locked out after repeated violations.");
-	abuf_printf(b, "subgate_policy_lockouts_total %llu\n",
-	    (unsigned long long)ps.lockouts);
-	metric(b, "subgate_policy_tls_ended_total", "counter",
-	    "Port-25 TLS tunnels ended by a tls bytes or duration limit.");
-	abuf_printf(b, "subgate_policy_tls_ended_total %llu\n",
-	    (unsigned long long)ps.tls_ended);
+	    (unsigned long long)s->ps.errors);
+}
 
-	audit_get_stats(&as);
-	metric(b, "subgate_audit_records_written_total", "counter",
-	    "Audit records written to the audit file.");
-	abuf_printf(b, "subgate_audit_records_written_total %llu\n",
-	    (unsigned long long)as.written);
-	metric(b, "subgate_audit_write_errors_total", "counter",
-	    "Failed writes to the audit file.");
-	abuf_printf(b, "subgate_audit_write_errors_total %llu\n",
-	    (unsigned long long)as.write_errors);
-	metric(b, "subgate_audit_records_lost_total", "counter",
-	    "Audit records lost (queue full while the file failed).");
-	abuf_printf(b, "subgate_audit_records_lost_total %llu\n",
-	    (unsigned long long)as.lost);
-	metric(b, "subgate_audit_queued_records", "gauge",
-	    "Audit records waiting for the file to take writes again.");
-	abuf_printf(b, "subgate_audit_queued_records %zu\n", as.queued_now);
-	metric(b, "subgate_audit_failing", "gauge",
-	    "1 while the audit file does not take writes.");
-	abuf_printf(b, "subgate_audit_failing %d\n", as.failing ? 1 : 0);
-	metric(b, "subgate_audit_tempfail_sessions_total", "counter",
+static void
+series_audit_queued(struct abuf *b, const struct scrape *s)
+{
+	abuf_printf(b, "subgate_audit_queued_records %zu\n", s->as.queued_now);
+}
+
+static void
+series_audit_failing(struct abuf *b, const struct scrape *s)
+{
+	abuf_printf(b, "subgate_audit_failing %d\n", s->as.failing ? 1 : 0);
+}
+
+/*
+ * The metrics in output order. A plain row is one uint64_t at off in its
+ * source (worker_stats summed over the workers, policy_stats, audit_stats);
+ * a M_SERIES row prints its own sample lines (labels, other types).
+ */
+enum msrc { M_WORKER, M_POLICY, M_AUDIT, M_SERIES };
+
+static const struct metric {
+	const char *name, *type, *help;
+	enum msrc src;
+	size_t off;
+	void (*series)(struct abuf *, const struct scrape *);
+} metric_tab[] = {
+#define W(f) M_WORKER, offsetof(struct worker_stats, f), NULL
+#define P(f) M_POLICY, offsetof(struct policy_stats, f), NULL
+#define A(f) M_AUDIT, offsetof(struct audit_stats, f), NULL
+#define S(fn) M_SERIES, 0, fn
+	{ "subgate_build_info", "gauge", "Version of subgated.",
+	    S(series_build_info) },
+	{ "subgate_workers", "gauge", "Worker threads whose loop runs.",
+	    S(series_workers) },
+	{ "subgate_connections_accepted_total", "counter",
+	    "Connections accepted on every listener, refused ones included.",
+	    W(accepted) },
+	{ "subgate_sessions_total", "counter",
+	    "Sessions started, by listener mode (smtp: SMTP relay on port 25; "
+	    "passthrough: 587/465 tunnels).", S(series_sessions) },
+	{ "subgate_sessions_current", "gauge",
+	    "Sessions open now: relay = port-25 SMTP relay, tunnel = pass-through "
+	    "tunnels including port-25 sessions after STARTTLS.",
+	    S(series_current) },
+	{ "subgate_starttls_tunnels_total", "counter",
+	    "Port-25 sessions handed to the opaque tunnel after STARTTLS.",
+	    W(starttls_tunnels) },
+	{ "subgate_transactions_total", "counter",
+	    "Mail transactions ended (any outcome) on port 25.", W(txns) },
+	{ "subgate_connect_failures_total", "counter",
+	    "Upstream connections that failed or timed out.", W(connect_failed) },
+	{ "subgate_loops_refused_total", "counter",
+	    "Connections refused because their destination is the gateway.",
+	    W(refused_loop) },
+	{ "subgate_max_sessions_refused_total", "counter",
+	    "Port-25 connections refused by limits.max_sessions.",
+	    W(refused_limit) },
+	{ "subgate_redirected_total", "counter",
+	    "Sessions the policy sent to the smarthost.", W(redirected) },
+	{ "subgate_smarthost_failures_total", "counter",
+	    "Redirected sessions whose connection or handshake with the "
+	    "smarthost failed (the subscriber got a 421).", W(smarthost_failed) },
+	{ "subgate_bytes_total", "counter",
+	    "Octets moved, by listener mode and direction, added when a session "
+	    "ends.", S(series_bytes) },
+	{ "subgate_policy_decisions_total", "counter",
+	    "Policy questions asked (connect, MAIL, RCPT, end of data, STARTTLS, "
+	    "tls byte chunks).", P(decisions) },
+	{ "subgate_policy_refused_total", "counter",
+	    "Policy answers that refused (temporary or permanent).", P(refused) },
+	{ "subgate_policy_answers_total", "counter",
+	    "Policy answers by source: redis, local (in-process fallback), "
+	    "error (Redis unusable, failed closed).", S(series_answers) },
+	{ "subgate_policy_lockouts_total", "counter",
+	    "Subscribers locked out after repeated violations.", P(lockouts) },
+	{ "subgate_policy_tls_ended_total", "counter",
+	    "Port-25 TLS tunnels ended by a tls bytes or duration limit.",
+	    P(tls_ended) },
+	{ "subgate_audit_records_written_total", "counter",
+	    "Audit records written to the audit file.", A(written) },
+	{ "subgate_audit_write_errors_total", "counter",
+	    "Failed writes to the audit file.", A(write_errors) },
+	{ "subgate_audit_records_lost_total", "counter",
+	    "Audit records lost (queue full while the file failed).", A(lost) },
+	{ "subgate_audit_queued_records", "gauge",
+	    "Audit records waiting for the file to take writes again.",
+	    S(series_audit_queued) },
+	{ "subgate_audit_failing", "gauge",
+	    "1 while the audit file does not take writes.",
+	    S(series_audit_failing) },
+	{ "subgate_audit_tempfail_sessions_total", "counter",
 	    "Port-25 sessions refused at connect while the audit file failed "
-	    "(audit.on_write_error: tempfail).");
-	abuf_printf(b, "subgate_audit_tempfail_sessions_total %llu\n",
-	    (unsigned long long)as.tempfailed);
+	    "(audit.on_write_error: tempfail).", A(tempfailed) },
+#undef W
+#undef P
+#undef A
+#undef S
+};
+
+static void
+metrics_body(struct abuf *b)
+{
+	struct scrape s;
+	const struct metric *m;
+	uint64_t v;
+
+	policy_get_stats(&s.ps);
+	audit_get_stats(&s.as);
+	for (size_t i = 0; i < ARRAY_SIZE(metric_tab); i++) {
+		m = &metric_tab[i];
+		abuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help,
+		    m->name, m->type);
+		switch (m->src) {
+		case M_SERIES:
+			m->series(b, &s);
+			continue;
+		case M_WORKER:
+			v = sum(m->off);
+			break;
+		case M_POLICY:
+			memcpy(&v, (const char *)&s.ps + m->off, sizeof(v));
+			break;
+		case M_AUDIT:
+		default:
+			memcpy(&v, (const char *)&s.as + m->off, sizeof(v));
+			break;
+		}
+		abuf_printf(b, "%s %llu\n", m->name, (unsigned long long)v);
+	}
 }
 
 /* HTTP ----------------------------------------------------------------- */
