@@ -118,7 +118,7 @@ audit_key_load(const char *path, unsigned char **key, size_t *len)
 	unsigned char buf[AUDIT_KEY_FILE_MAX + 1];
 	size_t n = 0;
 	ssize_t r;
-	int fd;
+	int fd, rc = 0;
 
 	*key = NULL;
 	*len = 0;
@@ -126,30 +126,29 @@ audit_key_load(const char *path, unsigned char **key, size_t *len)
 		return -errno;
 	while ((r = read(fd, buf + n, sizeof(buf) - n)) > 0)
 		n += (size_t)r;
-	if (r < 0) {
-		int e = errno;
-
-		close(fd);
-		return -e;
-	}
+	if (r < 0)
+		rc = -errno;
 	close(fd);
-	if (n > AUDIT_KEY_FILE_MAX)
-		return SG_EINVAL;
+	if (rc == 0 && n > AUDIT_KEY_FILE_MAX)
+		rc = SG_EINVAL;
 	/* The first line, as config.c reads every secret file. */
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; rc == 0 && i < n; i++)
 		if (buf[i] == '\n') {
 			n = i;
 			break;
 		}
-	if (n > 0 && buf[n - 1] == '\r')
+	if (rc == 0 && n > 0 && buf[n - 1] == '\r')
 		n--;
-	if (n == 0)
-		return SG_EINVAL;
-	*key = xmalloc(n);
-	memcpy(*key, buf, n);
-	*len = n;
+	if (rc == 0 && n == 0)
+		rc = SG_EINVAL;
+	if (rc == 0) {
+		*key = xmalloc(n);
+		memcpy(*key, buf, n);
+		*len = n;
+	}
+	/* on every path: the key, or what was read of it, leaves the stack */
 	explicit_bzero(buf, sizeof(buf));
-	return 0;
+	return rc;
 }
 
 void
