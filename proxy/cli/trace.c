@@ -341,9 +341,13 @@ fill_row(struct row *w, const struct trec *t, const struct tset *s)
 		size_t off = 0;
 
 		buf[0] = '\0';
-		for (size_t i = 0; i < json_array_size(a) && off < 200; i++)
+		for (size_t i = 0; i < json_array_size(a) && off < 200; i++) {
+			/* a file's record is anybody's JSON: not all strings */
+			const char *v = json_string_value(json_array_get(a, i));
+
 			off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s",
-			    i ? "," : "", json_string_value(json_array_get(a, i)));
+			    i ? "," : "", v != NULL ? v : "?");
+		}
 	} else if ((a = json_object_get(r, "rcpts_hmac")) != NULL)
 		snprintf(buf, sizeof(buf), "%zu (hmac)", json_array_size(a));
 	else
