@@ -50,7 +50,7 @@ dispatch(struct listener *l, int fd, union sockaddr_any *peer)
 	char sbuf[ADDRPORT_STRLEN], dbuf[ADDRPORT_STRLEN];
 	int rc;
 
-	w->st.accepted++;
+	WSTAT_ADD(w, accepted, 1);
 	addr_unmap(peer);
 	if (getsockname(fd, &local.sa, &len) < 0) {
 		log_warn("event=accept_error worker=%d error=\"getsockname: %s\"",
@@ -64,7 +64,7 @@ dispatch(struct listener *l, int fd, union sockaddr_any *peer)
 	if (rc < 0)
 		dst = local;
 	if (rc < 0 || intercept_is_loop(w->conf, lc, &local, &dst)) {
-		w->st.refused_loop++;
+		WSTAT_ADD(w, refused_loop, 1);
 		log_warn("event=loop_refused worker=%d listener=%d src=%s dst=%s",
 		    w->id, l->idx, addr_fmt(peer, sbuf, sizeof(sbuf)),
 		    addr_fmt(&dst, dbuf, sizeof(dbuf)));
@@ -77,7 +77,7 @@ dispatch(struct listener *l, int fd, union sockaddr_any *peer)
 		return;
 	}
 	if (w->conf->max_sessions > 0 && w->nsmtp >= w->conf->max_sessions) {
-		w->st.refused_limit++;
+		WSTAT_ADD(w, refused_limit, 1);
 		log_warn("event=session_limit worker=%d listener=%d src=%s dst=%s "
 		    "sessions=%zu", w->id, l->idx, addr_fmt(peer, sbuf, sizeof(sbuf)),
 		    addr_fmt(&dst, dbuf, sizeof(dbuf)), w->nsmtp);

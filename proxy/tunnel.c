@@ -368,7 +368,7 @@ connect_failed(struct tunnel *t, const char *why)
 	union sockaddr_any a;
 
 	audit_addr_get(&t->rec.dst, &a);
-	t->hdr.w->st.connect_failed++;
+	WSTAT_ADD(t->hdr.w, connect_failed, 1);
 	log_warn("event=upstream_connect_failed id=%s dst=%s error=\"%s\"",
 	    t->rec.id, addr_fmt(&a, d, sizeof(d)), why);
 	/* The subscriber sees what a failed direct connection would show:
@@ -440,7 +440,7 @@ tunnel_new(struct worker *w, int cfd)
 	struct tunnel *t = xcalloc(1, sizeof(*t));
 
 	worker_register(w, &t->hdr, SESS_TUNNEL);
-	w->st.tunnels++;
+	WSTAT_ADD(w, tunnels, 1);
 	t->fd[CL] = cfd;
 	t->fd[UP] = -1;
 	for (int d = CL; d <= UP; d++)
