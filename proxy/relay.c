@@ -406,7 +406,7 @@ core_event(void *ctx, const struct smtp_event *ev)
 		policy_ask(&req, decide_cb, r->hdr.w);
 		break;
 	case SMTP_EV_TXN:
-		r->hdr.w->st.txns++;
+		WSTAT_ADD(r->hdr.w, txns, 1);
 		audit_write_txn(conf_of(r), &r->rec, ev->txn);
 		log_debug("event=txn id=%s seq=%u outcome=%s rcpts=%zu size=%llu",
 		    r->rec.id, ev->txn->seq, ev->txn->outcome,
@@ -765,7 +765,7 @@ connect_failed(struct relay *r, const char *why)
 	if (r->redirected)
 		dst = conf_of(r)->smarthost.address;
 	addr_fmt(&dst, d, sizeof(d));
-	r->hdr.w->st.connect_failed++;
+	WSTAT_ADD(r->hdr.w, connect_failed, 1);
 	log_warn("event=upstream_connect_failed id=%s dst=%s error=\"%s\"",
 	    r->rec.id, d, why);
 	if (r->redirected) {
@@ -1163,7 +1163,7 @@ relay_start(struct worker *w, int listener, int fd,
 	int rc;
 
 	worker_register(w, &r->hdr, SESS_RELAY);
-	w->st.smtp_sessions++;
+	WSTAT_ADD(w, smtp_sessions, 1);
 	audit_session_init(&r->rec, w->id, w->seq++, listener, LISTEN_SMTP, src, dst);
 	{
 		/* who the source is now: kept in the record as it was */
