@@ -294,8 +294,11 @@ up_send(struct relay *r, const void *p, size_t n)
 			return;
 		}
 		/* inside a core callback: no smtp_eof from here */
-		log_warn("event=upstream_tls_error id=%s error=\"%s\"", r->rec.id,
-		    tls_error(r->tls));
+		char e[300];
+		const char *t = tls_error(r->tls);
+
+		log_warn("event=upstream_tls_error id=%s error=%s", r->rec.id,
+		    log_esc(e, sizeof(e), t, strlen(t)));
 		relay_close(r, "upstream_tls_error");
 		return;
 	}
