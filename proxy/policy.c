@@ -885,28 +885,6 @@ struct adm {
 	size_t nlocks;
 };
 
-/* unescape_id - "sg:{sub:<id>}:lock:l" -> the id, %HH decoded. */
-static void
-unescape_id(const char *key, char *out, size_t outlen)
-{
-	const char *s = strstr(key, "{sub:"), *e;
-	size_t o = 0;
-
-	out[0] = '\0';
-	if (s == NULL || (e = strstr(s, "}:lock:l")) == NULL)
-		return;
-	for (s += 5; s < e && o + 1 < outlen; s++) {
-		unsigned v;
-
-		if (*s == '%' && e - s >= 3 && sscanf(s + 1, "%2x", &v) == 1) {
-			out[o++] = (char)v;
-			s += 2;
-		} else
-			out[o++] = *s;
-	}
-	out[o] = '\0';
-}
-
 static void
 adm_list_cb(void *arg, int err, size_t n, const char *const *keys,
     const int64_t *ttl)
@@ -921,7 +899,8 @@ adm_list_cb(void *arg, int err, size_t n, const char *const *keys,
 	for (size_t i = 0; i < n; i++) {
 		if (strncmp(keys[i], "sg:{sub:", 8) != 0)
 			continue;
-		unescape_id(keys[i], a->locks[a->nlocks].subscriber,
+		(void)rl_lock_subscriber(keys[i], strlen(keys[i]),
+		    a->locks[a->nlocks].subscriber,
 		    sizeof(a->locks[a->nlocks].subscriber));
 		a->locks[a->nlocks++].ttl_ms = ttl[i];
 	}

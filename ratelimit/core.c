@@ -60,6 +60,45 @@ rl_escape(char *out, const void *in, size_t n)
 	return o;
 }
 
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+rl_lock_subscriber(const char *key, size_t klen, char *out, size_t outlen)
+{
+	static const char pre[] = "sg:{sub:", suf[] = "}:lock:l";
+	const size_t lp = sizeof(pre) - 1, ls = sizeof(suf) - 1;
+	const char *s, *e;
+	size_t o = 0;
+	int hi, lo;
+
+	if (outlen == 0)
+		return -1;
+	out[0] = '\0';
+	if (klen < lp + ls || memcmp(key, pre, lp) != 0 ||
+	    memcmp(key + klen - ls, suf, ls) != 0)
+		return -1;
+	for (s = key + lp, e = key + klen - ls; s < e && o + 1 < outlen; s++) {
+		if (*s == '%' && e - s >= 3 && (hi = hexval(s[1])) >= 0 &&
+		    (lo = hexval(s[2])) >= 0) {
+			out[o++] = (char)(hi << 4 | lo);
+			s += 2;
+		} else
+			out[o++] = *s;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
 size_t
 rl_member(char *out, const void *in, size_t n)
 {

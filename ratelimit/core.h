@@ -91,6 +91,12 @@ struct rl_outcome {
  * <= RL_ID_MAX, NUL-terminated; out must hold RL_ID_MAX + 1). */
 size_t rl_escape(char *out, const void *in, size_t n);
 
+/* rl_lock_subscriber - the subscriber named by a lock key
+ * "sg:{sub:<escaped>}:lock:l", with rl_escape()'s %HH undone (a hashed id,
+ * "#...", stays as it is). 0, or -1 if key is not a lock key; out is always
+ * NUL-terminated and truncated at outlen. */
+int rl_lock_subscriber(const char *key, size_t klen, char *out, size_t outlen);
+
 /* rl_member - a set member for arbitrary bytes: "=" + bytes when n <=
  * RL_ID_MAX, else "#" + hex hash; returns its length (out: RL_MEMBER_MAX). */
 size_t rl_member(char *out, const void *in, size_t n);

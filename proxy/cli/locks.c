@@ -20,6 +20,7 @@
 #include "addr.h"
 #include "config.h"
 #include "core.h"
+#include "log.h"
 #include "jsonw.h"
 #include "locks.h"
 #include "util.h"
@@ -35,27 +36,15 @@ usage(FILE *f)
 	    "      --json           one JSON object per lock\n");
 }
 
-/* unescape - the subscriber of "sg:{sub:<escaped>}:lock:l". */
-static int
-unescape(const char *key, size_t klen, char *out, size_t outlen)
+/* shown - the subscriber for a terminal: as it is, or escaped (log_esc)
+ * when it holds control bytes. */
+static const char *
+shown(const char *sub, char *esc, size_t esclen)
 {
-	const char *s = key + 8, *e = key + klen - 8;
-	size_t o = 0;
-
-	if (klen < 16 || strncmp(key, "sg:{sub:", 8) != 0 ||
-	    strcmp(e, "}:lock:l") != 0)
-		return -1;
-	for (; s < e && o + 1 < outlen; s++) {
-		unsigned v;
-
-		if (*s == '%' && e - s >= 3 && sscanf(s + 1, "%2x", &v) == 1) {
-			out[o++] = (char)v;
-			s += 2;
-		} else
-			out[o++] = *s;
-	}
-	out[o] = '\0';
-	return 0;
+	for (const char *p = sub; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return log_esc(esc, esclen, sub, strlen(sub));
+	return sub;
 }
 
 /* print_json - one lock as a JSON line (escaped as the audit trail is,
@@ -81,6 +70,7 @@ list(redisContext *rc, int json)
 {
 	char cursor[32] = "0", sub[256];
 	redisReply *r, *t;
+	char esc[sizeof(sub) * 4 + 8];
 	int n = 0;
 
 	do {
@@ -97,7 +87,8 @@ list(redisContext *rc, int json)
 		for (size_t i = 0; i < r->element[1]->elements; i++) {
 			redisReply *k = r->element[1]->element[i];
 
-			if (unescape(k->str, k->len, sub, sizeof(sub)) < 0)
+			if (k->type != REDIS_REPLY_STRING ||
+			    rl_lock_subscriber(k->str, k->len, sub, sizeof(sub)) < 0)
 				continue;
 			t = redisCommand(rc, "PTTL %b", k->str, k->len);
 			if (t != NULL && t->type == REDIS_REPLY_INTEGER &&
@@ -105,8 +96,8 @@ list(redisContext *rc, int json)
 				if (json)
 					print_json(sub, t->integer);
 				else
-					printf("%-40s %8lld s\n", sub,
-					    (t->integer + 999) / 1000);
+					printf("%-40s %8lld s\n", shown(sub, esc,
+					    sizeof(esc)), (t->integer + 999) / 1000);
 				n++;
 			}
 			freeReplyObject(t);
