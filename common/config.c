@@ -23,6 +23,7 @@
 #include "log.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -50,10 +51,22 @@ const char config_default_yaml[] =
 "    mode: smtp             # smtp | passthrough\n"
 "    intercept: redirect    # redirect | tproxy | none\n"
 "    backlog: 1024\n"
-"  - listen: \"[::]:10587\"   # port 587: never blocked, never altered (RFC 5068 4.1)\n"
-"    mode: passthrough\n"
-"    intercept: redirect\n"
-"    backlog: 1024\n"
+"# Ports 587 and 465 are not in subgated's data path: the kernel forwards\n"
+"# them (RFC 5068 4.1). A listener with mode: passthrough opts in to the\n"
+"# splice tunnel instead (docs/operator-guide.md).\n"
+"\n"
+"intercept:\n"
+"  nftables: false          # true: subgated loads table inet <table> and keeps it alive\n"
+"  table: subgate\n"
+"  interfaces: []           # subscriber-facing interfaces, e.g. [eth1, \"ppp*\"]\n"
+"  subscribers: []          # subscriber source prefixes, e.g. [100.64.0.0/10]\n"
+"  smtp_ports: [25]\n"
+"  submission_ports: [587, 465]\n"
+"  on_down: open            # open | closed: port 25 while subgated is not serving\n"
+"  hold: 2s                 # interception lapses this long after subgated stops\n"
+"  conntrack: true          # record 587/465 flows from conntrack events\n"
+"  conntrack_mark: 0x00100000\n"
+"  tproxy_mark: 1\n"
 "\n"
 "upstream:\n"
 "  connect_timeout: 30s\n"
@@ -656,12 +669,81 @@ static const struct key shutdown_keys[] = {
 	END
 };
 
+static const char *const on_down_names[] = { "open", "closed", NULL };
+
+static void iface_check(struct ctx *, const yaml_node_t *, void *, size_t);
+
+static const struct key iface_key[] = {
+	{ .name = "interfaces", .type = K_PATH, 0, sizeof(char *) },
+	END
+};
+
+static const struct list_def iface_list = {
+	.esize = sizeof(char *), .keys = iface_key, .scalar = 1,
+	.max = 64, .prefix_off = -1, .check = iface_check
+};
+
+static const struct key subnet_key[] = {
+	{ .name = "subscribers", .type = K_PREFIX, 0, sizeof(struct cidr_prefix) },
+	END
+};
+
+static const struct list_def subnet_list = {
+	.esize = sizeof(struct cidr_prefix), .keys = subnet_key, .scalar = 1,
+	.max = 4096, .prefix_off = 0
+};
+
+static const struct key port_key[] = {
+	{ .name = "port", .type = K_UINT, 0, sizeof(uint16_t), 1, 65535 },
+	END
+};
+
+static const struct list_def port_list = {
+	.esize = sizeof(uint16_t), .keys = port_key, .scalar = 1,
+	.max = 16, .prefix_off = -1
+};
+
+#define ICF(m)		FIELD(struct intercept_conf, m)
+
+static const struct key intercept_keys[] = {
+	{ .name = "nftables", .type = K_BOOL, ICF(nftables),
+	    .help = "subgated loads its table and keeps interception alive" },
+	{ .name = "table", .type = K_NAME, ICF(table),
+	    .help = "nftables table (family inet) subgated owns" },
+	{ .name = "interfaces", .type = K_LIST, ICF(interfaces),
+	    .list = &iface_list, .aux = offsetof(struct intercept_conf, ninterfaces),
+	    .help = "subscriber-facing interfaces (\"ppp*\" allowed)" },
+	{ .name = "subscribers", .type = K_LIST, ICF(subscribers),
+	    .list = &subnet_list,
+	    .aux = offsetof(struct intercept_conf, nsubscribers),
+	    .help = "source prefixes intercepted" },
+	{ .name = "smtp_ports", .type = K_LIST, ICF(smtp_ports),
+	    .list = &port_list, .aux = offsetof(struct intercept_conf, nsmtp_ports),
+	    .help = "to the smtp listener" },
+	{ .name = "submission_ports", .type = K_LIST, ICF(submission_ports),
+	    .list = &port_list,
+	    .aux = offsetof(struct intercept_conf, nsubmission_ports),
+	    .help = "never blocked; tunnelled only with a passthrough listener" },
+	{ .name = "on_down", .type = K_ENUM, ICF(on_down), .names = on_down_names,
+	    .help = "port 25 while subgated is not serving" },
+	{ .name = "hold", .type = K_DURATION, ICF(hold_ms), SEC, MIN_,
+	    .help = "interception lapses this long after subgated stops" },
+	{ .name = "conntrack", .type = K_BOOL, ICF(conntrack),
+	    .help = "record submission flows from conntrack events" },
+	{ .name = "conntrack_mark", .type = K_UINT, ICF(conntrack_mark), 1,
+	    UINT32_MAX, .help = "ct mark bit(s) that tag them" },
+	{ .name = "tproxy_mark", .type = K_UINT, ICF(tproxy_mark), 1, UINT32_MAX,
+	    .help = "tproxy: packet mark of the local route" },
+	END
+};
+
 static const struct key top_keys[] = {
 	{ .name = "node", .type = K_NAME, CF(node), 0, 0, NULL, NULL,
 	    "this gateway's name in audit records" },
 	{ .name = "workers", .type = K_UINT, CF(workers), 0, 1024, NULL, NULL,
 	    "event-loop threads, 0 = one per core" },
 	{ .name = "listeners", .type = K_LISTENERS, 0, 0, 0, 0, NULL, listener_keys, NULL },
+	{ .name = "intercept", .type = K_STRUCT, CF(intercept), .sub = intercept_keys },
 	{ .name = "upstream", .type = K_SECTION, 0, 0, 0, 0, NULL, upstream_keys, NULL },
 	{ .name = "limits", .type = K_SECTION, 0, 0, 0, 0, NULL, limits_keys, NULL },
 	{ .name = "smtp", .type = K_SECTION, 0, 0, 0, 0, NULL, smtp_keys, NULL },
@@ -847,6 +929,20 @@ parse_number(const char *s, const struct unit *u, uint64_t *out)
 		return -2;
 	if (*p < '0' || *p > '9')
 		return -1;
+	/* 0x...: plain numbers only (packet and connection marks) */
+	if (p[0] == '0' && p[1] == 'x' && u->name != NULL && u->name[0] == '\0' &&
+	    u[1].name == NULL) {
+		for (p += 2; isxdigit((unsigned char)*p); p++) {
+			if (v > UINT64_MAX >> 4)
+				return -3;
+			v = v << 4 | (uint64_t)(isdigit((unsigned char)*p) ?
+			    *p - '0' : (tolower((unsigned char)*p) - 'a' + 10));
+		}
+		if (*p != '\0' || p == s + 2)
+			return -1;
+		*out = v;
+		return 0;
+	}
 	for (; *p >= '0' && *p <= '9'; p++) {
 		if (v > (UINT64_MAX - 9) / 10)
 			return -3;
@@ -1443,6 +1539,28 @@ sentinel_check(struct ctx *x, const yaml_node_t *item, void *arr, size_t i)
 		}
 }
 
+/* iface_check - an interface name as nftables' iifname takes it: 1..15
+ * octets of letters, digits, '.', '-', '_', ':' or '@', a '*' only last. */
+static void
+iface_check(struct ctx *x, const yaml_node_t *item, void *arr, size_t i)
+{
+	const char *n = ((char **)arr)[i];
+	char got[64];
+	size_t len = strlen(n), j;
+
+	for (j = 0; j < len; j++)
+		if (!isalnum((unsigned char)n[j]) && strchr(".-_:@", n[j]) == NULL &&
+		    !(n[j] == '*' && j == len - 1 && j > 0))
+			break;
+	if (len > 15 || j < len)
+		cfg_err(x, &item->start_mark, "expected an interface name (at "
+		    "most 15 of A-Z a-z 0-9 . - _ : @, a trailing * matches "
+		    "any suffix), got %s", show(got, sizeof(got), n, len));
+	for (j = 0; j < i && !x->failed; j++)
+		if (strcmp(((char **)arr)[j], n) == 0)
+			cfg_err(x, &item->start_mark, "%s is listed twice", n);
+}
+
 static void
 enum_err(struct ctx *x, const struct key *k, const yaml_node_t *n)
 {
@@ -1900,6 +2018,43 @@ check_others(struct ctx *x, struct config *c)
 	}
 }
 
+/* check_intercept - what the generated nftables rules need (proxy/nft.c). */
+static void
+check_intercept(struct ctx *x, struct config *c)
+{
+	const struct intercept_conf *ic = &c->intercept;
+	int smtp = 0;
+	size_t i, j;
+
+	for (i = 0; i < ic->nsmtp_ports; i++)
+		for (j = 0; j < ic->nsubmission_ports; j++)
+			if (ic->smtp_ports[i] == ic->submission_ports[j])
+				xerr(x, &ic->submission_ports[j], NULL,
+				    "intercept.submission_ports", "port %u is "
+				    "also in intercept.smtp_ports",
+				    ic->submission_ports[j]);
+	if (!ic->nftables)
+		return;
+	for (i = 0; i < c->nlisteners; i++)
+		if (c->listeners[i].mode == LISTEN_SMTP &&
+		    c->listeners[i].intercept != INTERCEPT_NONE)
+			smtp = 1;
+	if (!smtp)
+		xerr(x, &ic->nftables, NULL, "intercept.nftables", "needs a "
+		    "listener with mode: smtp and intercept: redirect or tproxy");
+	if (ic->ninterfaces == 0)
+		xerr(x, &ic->interfaces, &ic->nftables, "intercept.interfaces",
+		    "at least one subscriber-facing interface is required with "
+		    "nftables: true");
+	if (ic->nsubscribers == 0)
+		xerr(x, &ic->subscribers, &ic->nftables, "intercept.subscribers",
+		    "at least one subscriber prefix is required with "
+		    "nftables: true");
+	if (ic->nsmtp_ports == 0)
+		xerr(x, &ic->smtp_ports, &ic->nftables, "intercept.smtp_ports",
+		    "at least one port is required with nftables: true");
+}
+
 /* check_config - cross-section rules, after the whole document applied. */
 static void
 check_config(struct ctx *x, struct config *c)
@@ -1909,6 +2064,7 @@ check_config(struct ctx *x, struct config *c)
 
 	check_policy(x, c);
 	check_others(x, c);
+	check_intercept(x, c);
 	if (x->failed || c->upstream_source != SOURCE_SUBSCRIBER)
 		return;
 	for (i = 0; i < c->nlisteners; i++) {

@@ -276,6 +276,33 @@ struct geoip_conf {
 	char *country_db;		/* NULL: no country in records */
 };
 
+/* intercept: the nftables rules that send subscribers' traffic to the
+ * listeners, loaded and kept alive by subgated itself (proxy/nft.c,
+ * docs/operator-guide.md "Fail-safe interception"). */
+enum on_down {
+	ON_DOWN_OPEN,		/* port 25 routed directly while subgated is not serving */
+	ON_DOWN_CLOSED		/* port 25 answered with a TCP reset */
+};
+
+struct intercept_conf {
+	int nftables;			/* 1: subgated owns table inet <table> */
+	char *table;
+	char **interfaces;		/* iifname patterns ("eth1", "ppp*") */
+	size_t ninterfaces;
+	struct cidr_prefix *subscribers;	/* source prefixes intercepted */
+	size_t nsubscribers;
+	uint16_t *smtp_ports;		/* to the smtp listener (25) */
+	size_t nsmtp_ports;
+	uint16_t *submission_ports;	/* never blocked (587, 465) */
+	size_t nsubmission_ports;
+	enum on_down on_down;
+	uint32_t hold_ms;		/* interception lapses this long after the
+					 * last refresh of a live subgated */
+	int conntrack;			/* record untunnelled submission flows */
+	uint32_t conntrack_mark;	/* ct mark bit(s) tagging those flows */
+	uint32_t tproxy_mark;		/* packet mark for "deliver locally" */
+};
+
 struct admin_conf {
 	union sockaddr_any listen;	/* AF_UNSPEC: no admin endpoint */
 };
@@ -306,6 +333,7 @@ struct config {
 	struct audit_conf audit;
 	struct geoip_conf geoip;
 	struct admin_conf admin;
+	struct intercept_conf intercept;
 };
 
 extern const char config_default_yaml[];

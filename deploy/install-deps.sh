@@ -5,9 +5,9 @@ set -eu
 
 PKGS="build-essential cmake pkg-config clang llvm
 libuv1-dev libssl-dev libhiredis-dev libmaxminddb-dev libcunit1-dev
-libyaml-dev libjansson-dev libmicrohttpd-dev
+libyaml-dev libjansson-dev libmicrohttpd-dev libnftables-dev libnetfilter-conntrack-dev
 redis-server redis-tools postfix swaks python3 python3-aiosmtpd
-freeradius-utils haproxy nftables iproute2 procps psmisc openssl
+freeradius-utils haproxy nftables conntrack iproute2 procps psmisc openssl
 netcat-openbsd libnet-ssleay-perl libio-socket-inet6-perl libio-socket-ssl-perl
 libmaxmind-db-writer-perl zlib1g-dev jq curl"
 

@@ -203,10 +203,19 @@ audit_session_init(struct audit_session *rec, int worker, uint32_t seq,
     int listener, int mode, const union sockaddr_any *src,
     const union sockaddr_any *dst)
 {
+	audit_session_init_at(rec, worker, seq, listener, mode, src, dst,
+	    now_ms());
+}
+
+void
+audit_session_init_at(struct audit_session *rec, int worker, uint32_t seq,
+    int listener, int mode, const union sockaddr_any *src,
+    const union sockaddr_any *dst, int64_t start_ms)
+{
 	char *o;
 
 	memset(rec, 0, sizeof(*rec));
-	rec->start_ms = now_ms();
+	rec->start_ms = start_ms;
 	rec->worker = (uint8_t)worker;
 	rec->listener = (uint16_t)listener;
 	rec->mode = (uint8_t)mode;
@@ -994,7 +1003,10 @@ audit_write_session(const struct config *c, struct audit_session *rec)
 	put_time(w, "start", rec->start_ms, rb.ko);
 	put_time(w, "end", rec->end_ms, NULL);
 	jw_kint(w, "duration_ms", rec->end_ms - rec->start_ms);
-	put_listener(w, c, rec->listener);
+	if (rec->observed)
+		jw_kstr(w, "listener", "conntrack");
+	else
+		put_listener(w, c, rec->listener);
 	jw_kstr(w, "mode", rec->mode == LISTEN_SMTP ? "smtp" : "passthrough");
 	jw_kstr(w, "class", rec->cls);
 	put_addrs(w, rec, rb.ko);
@@ -1021,10 +1033,23 @@ audit_write_session(const struct config *c, struct audit_session *rec)
 		jw_kint(w, "commands", rec->commands);
 		jw_kint(w, "errors", rec->errors);
 	}
-	jw_kint(w, "bytes_from_client", (long long)rec->bytes_from_client);
-	jw_kint(w, "bytes_to_client", (long long)rec->bytes_to_client);
-	jw_kint(w, "bytes_to_upstream", (long long)rec->bytes_to_upstream);
-	jw_kint(w, "bytes_from_upstream", (long long)rec->bytes_from_upstream);
+	if (rec->observed) {
+		jw_kstr(w, "observed", "conntrack");
+		if (rec->bytes_known) {
+			jw_kint(w, "ip_bytes_from_client",
+			    (long long)rec->bytes_from_client);
+			jw_kint(w, "ip_bytes_from_upstream",
+			    (long long)rec->bytes_from_upstream);
+		}
+	} else {
+		jw_kint(w, "bytes_from_client",
+		    (long long)rec->bytes_from_client);
+		jw_kint(w, "bytes_to_client", (long long)rec->bytes_to_client);
+		jw_kint(w, "bytes_to_upstream",
+		    (long long)rec->bytes_to_upstream);
+		jw_kint(w, "bytes_from_upstream",
+		    (long long)rec->bytes_from_upstream);
+	}
 	if (rec->mode == LISTEN_SMTP) {
 		jw_kint(w, "dropped_after_starttls",
 		    (long long)rec->dropped_after_starttls);

@@ -27,6 +27,9 @@
 #include "smtp.h"
 
 #define AUDIT_ID_LEN 24
+/* The worker number in the ids of records learned from conntrack events
+ * (conntrack.c); real workers are 0..WORKER_MAX-1 (254 at most). */
+#define AUDIT_WORKER_CONNTRACK 255
 
 /* A compact address: the audit record lives as long as the session, so it
  * keeps 20 bytes instead of a 128-byte sockaddr_storage. */
@@ -53,6 +56,10 @@ struct audit_session {
 	uint64_t bytes_to_upstream, bytes_from_upstream;
 	uint64_t dropped_after_starttls, normalized_newlines;
 	char end_reason[32];
+	/* observed: learned from conntrack events, not relayed (no listener;
+	 * bytes are conntrack's IP-layer counters, written only when
+	 * bytes_known) */
+	uint8_t observed, bytes_known;
 	/* identity at accept (identity.h): heap copies or NULL; NULL
 	 * subscriber = the source address */
 	char *subscriber;
@@ -93,6 +100,11 @@ void audit_addr_get(const struct audit_addr *o, union sockaddr_any *a);
 void audit_session_init(struct audit_session *rec, int worker, uint32_t seq,
     int listener, int mode, const union sockaddr_any *src,
     const union sockaddr_any *dst);
+/* audit_session_init_at - the same for a session that started at start_ms
+ * (its id carries that time). */
+void audit_session_init_at(struct audit_session *rec, int worker, uint32_t seq,
+    int listener, int mode, const union sockaddr_any *src,
+    const union sockaddr_any *dst, int64_t start_ms);
 /* audit_session_fill - copy the SMTP core's facts into rec (strings copied). */
 void audit_session_fill(struct audit_session *rec, const struct smtp_info *in);
 void audit_session_set_reason(struct audit_session *rec, const char *reason);

@@ -3,9 +3,13 @@
  * sockets, worker threads and signals.
  *
  * The main thread owns the configuration (immutable once workers run), the
- * audit file and a small uv loop with the signal handlers:
- *   SIGTERM/SIGINT  drain (worker.c); a second one ends the drain early
+ * audit file, the interception table (nft.c) and a small uv loop with the
+ * signal handlers and the keeper:
+ *   SIGTERM/SIGINT  stop steering (nft_release), then drain (worker.c); a
+ *                   second one ends the drain early
  *   SIGHUP          reopen the audit file (logrotate)
+ *   keeper          while every worker's loop turns: refresh the
+ *                   interception (nft_serve) and the systemd watchdog
  * Workers tell it they have ended through an uv_async_t; when all have, it
  * joins them, closes the audit file and exits 0.
  */
@@ -30,7 +34,11 @@
 #include "identity.h"
 #include "intercept.h"
 #include "log.h"
+#include "conntrack.h"
+#include "nft.h"
+#include "nft_rules.h"
 #include "policy.h"
+#include "sdnotify.h"
 #include "relay.h"
 #include "radius_server.h"
 #include "worker.h"
@@ -45,17 +53,26 @@ static atomic_int nexited;
 static uv_async_t exit_async;
 static uv_signal_t sig_term, sig_int, sig_hup;
 static uv_timer_t audit_timer;		/* audit_tick: retry a failing audit file */
+static uv_timer_t keeper_timer;		/* keeper_cb */
 static int term_count;
 static struct admin_locks_ops lock_ops;
+static const struct config *conf;
+static uint64_t watchdog_usec;		/* systemd's WatchdogSec, 0: none */
+static int stalled = -1;		/* worker the keeper last found stuck */
+static int serve_failing;		/* nft_serve failed last time */
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: subgated [-c FILE] [--check-config] [--dump-config] [-V] [-h]\n"
+	    "usage: subgated [-c FILE] [--check-config] [--dump-config] [--print-nft]\n"
+	    "                [--nft-release] [-V] [-h]\n"
 	    "  -c, --config FILE   configuration (default: the embedded default)\n"
 	    "      --check-config  load the configuration, report, exit\n"
 	    "      --dump-config   print the effective configuration, exit\n"
+	    "      --print-nft     print the nftables table subgated loads, exit\n"
+	    "      --nft-release   stop steering to subgated now (empty the table's\n"
+	    "                      set \"serving\"; for ExecStopPost), exit\n"
 	    "  -V, --version       print the version, exit\n"
 	    "  -h, --help          this text\n");
 }
@@ -77,24 +94,130 @@ raise_nofile(void)
 	log_info("event=rlimit nofile=%llu", (unsigned long long)rl.rlim_cur);
 }
 
+/* stop_steering - new connections stop coming to this process: they take
+ * the on_down path (587/465: routed untouched) from now on. */
+static void
+stop_steering(void)
+{
+	char err[512];
+
+	uv_timer_stop(&keeper_timer);
+	if (!conf->intercept.nftables)
+		return;
+	if (nft_release(conf, err, sizeof(err)) < 0)
+		log_err("event=nft_failed error=\"%s\"", err);
+	else
+		log_info("event=nft_release table=%s", conf->intercept.table);
+}
+
 static void
 on_signal(uv_signal_t *h, int signum)
 {
 	if (signum == SIGHUP) {
-		int rc = audit_reopen();
+		int rc;
 
+		sd_notify_reloading();
+		rc = audit_reopen();
 		if (rc < 0)
 			log_err("event=audit_reopen_failed error=\"%s\"", strerror(-rc));
 		else
 			log_info("event=audit_reopen");
+		sd_notify_msg("READY=1");
 		return;
 	}
-	term_count++;
+	if (++term_count == 1) {
+		sd_notify_msg("STOPPING=1");
+		stop_steering();
+	}
 	log_info("event=signal signal=%s action=%s", strsignal(signum),
 	    term_count == 1 ? "drain" : "end_now");
 	for (int i = 0; i < nworkers; i++)
 		worker_command(&workers[i],
 		    term_count == 1 ? WORKER_CMD_DRAIN : WORKER_CMD_FORCE);
+}
+
+/* keeper_cb - the process is alive and ready only while every worker's
+ * loop turns: then (and only then) the interception is refreshed for
+ * another intercept.hold and systemd's watchdog is fed. A worker stuck in
+ * one callback lets both lapse: its sessions are lost either way, new
+ * connections go the on_down path, and systemd restarts the process. */
+static void
+keeper_cb(uv_timer_t *t)
+{
+	uint64_t within = conf->intercept.nftables ? conf->intercept.hold_ms / 2
+	    : watchdog_usec / 2000;
+	char err[512];
+	int i;
+
+	if (within < 4 * WORKER_TICK_MS)
+		within = 4 * WORKER_TICK_MS;
+	for (i = 0; i < nworkers; i++)
+		if (!worker_alive(&workers[i], within))
+			break;
+	if (i < nworkers) {
+		if (stalled != i)
+			log_err("event=worker_stalled worker=%d action=\"interception "
+			    "and watchdog lapse\"", i);
+		stalled = i;
+		return;
+	}
+	if (stalled >= 0)
+		log_info("event=worker_alive worker=%d", stalled);
+	stalled = -1;
+	if (conf->intercept.nftables) {
+		if (nft_serve(conf, err, sizeof(err)) < 0) {
+			if (!serve_failing)
+				log_err("event=nft_failed error=\"%s\"", err);
+			serve_failing = 1;
+			return;		/* not serving: no watchdog either */
+		}
+		if (serve_failing)
+			log_info("event=nft_serve table=%s", conf->intercept.table);
+		serve_failing = 0;
+	}
+	if (watchdog_usec > 0)
+		sd_notify_msg("WATCHDOG=1");
+}
+
+/* keeper_start - steer to this process now, and keep doing so. */
+static int
+keeper_start(void)
+{
+	uint64_t period = 0;
+	char err[512], status[256];
+
+	watchdog_usec = sd_watchdog_usec();
+	if (conf->intercept.nftables) {
+		if (nft_serve(conf, err, sizeof(err)) < 0) {
+			log_err("event=nft_failed error=\"%s\"", err);
+			return -1;
+		}
+		period = conf->intercept.hold_ms / 4;
+	}
+	if (watchdog_usec > 0 && (period == 0 || watchdog_usec / 2000 < period))
+		period = watchdog_usec / 2000;
+	if (period > 0) {
+		if (period < WORKER_TICK_MS)
+			period = WORKER_TICK_MS;
+		uv_timer_start(&keeper_timer, keeper_cb, period, period);
+	}
+	if (conf->intercept.nftables)
+		snprintf(status, sizeof(status), "STATUS=serving: table inet %s, "
+		    "hold %ums, port 25 on_down %s; submission %s",
+		    conf->intercept.table, conf->intercept.hold_ms,
+		    conf->intercept.on_down == ON_DOWN_OPEN ? "open" : "closed",
+		    nft_tunnel_listener(conf) >= 0 ? "tunnelled"
+		    : "routed by the kernel");
+	else
+		snprintf(status, sizeof(status), "STATUS=serving (interception "
+		    "rules not managed: intercept.nftables is false)");
+	sd_notify_msg(status);
+	sd_notify_msg("READY=1");
+	log_info("event=ready nftables=%s watchdog_ms=%llu keeper_ms=%llu",
+	    conf->intercept.nftables ? conf->intercept.table : "off",
+	    (unsigned long long)(watchdog_usec / 1000),
+	    (unsigned long long)period);
+	return 0;
 }
 
 static void
@@ -120,6 +243,7 @@ exit_cb(uv_async_t *a)
 	uv_close((uv_handle_t *)&sig_hup, NULL);
 	uv_close((uv_handle_t *)&exit_async, NULL);
 	uv_close((uv_handle_t *)&audit_timer, NULL);
+	uv_close((uv_handle_t *)&keeper_timer, NULL);
 }
 
 static int
@@ -143,12 +267,14 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "dump-config", no_argument, NULL, 'D' },
+		{ "print-nft", no_argument, NULL, 'N' },
+		{ "nft-release", no_argument, NULL, 'R' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *path = NULL;
-	int check = 0, dump = 0, ch, rc;
+	int check = 0, dump = 0, print_nft = 0, release = 0, ch, rc;
 	char err[512];
 	struct config *c;
 	uv_loop_t *loop;
@@ -163,6 +289,12 @@ main(int argc, char **argv)
 			break;
 		case 'D':
 			dump = 1;
+			break;
+		case 'N':
+			print_nft = 1;
+			break;
+		case 'R':
+			release = 1;
 			break;
 		case 'V':
 			printf("subgated %s (libuv %s)\n", SUBGATE_VERSION,
@@ -197,9 +329,37 @@ main(int argc, char **argv)
 		config_free(c);
 		return 0;
 	}
+	if (print_nft) {
+		char *text = nft_rules(c, c->path);
+
+		fputs(text, stdout);
+		free(text);
+		config_free(c);
+		return 0;
+	}
+	if (release) {
+		rc = c->intercept.nftables ? nft_release(c, err, sizeof(err)) : 0;
+		if (rc < 0)
+			fprintf(stderr, "subgated: %s\n", err);
+		nft_close();
+		config_free(c);
+		return rc < 0 ? 1 : 0;
+	}
+	conf = c;
 
 	log_set_level((enum log_level)c->log_level);
 	signal(SIGPIPE, SIG_IGN);	/* splice(2) cannot take MSG_NOSIGNAL */
+	/* The table first: whatever fails after this, the kernel already
+	 * routes around this process (nothing is steered until READY). */
+	if (c->intercept.nftables) {
+		if (nft_install(c, err, sizeof(err)) < 0) {
+			log_err("event=nft_failed error=\"%s\"", err);
+			return 1;
+		}
+		log_info("event=nft_install table=%s on_down=%s hold_ms=%u",
+		    c->intercept.table, c->intercept.on_down == ON_DOWN_OPEN
+		    ? "open" : "closed", c->intercept.hold_ms);
+	}
 	raise_nofile();
 	audit_set_node(c->node);
 	if ((rc = audit_open(c->audit_path)) < 0) {
@@ -270,6 +430,7 @@ main(int argc, char **argv)
 	uv_signal_start(&sig_hup, on_signal, SIGHUP);
 	uv_timer_init(loop, &audit_timer);
 	uv_timer_start(&audit_timer, audit_timer_cb, 1000, 1000);
+	uv_timer_init(loop, &keeper_timer);
 
 	for (int i = 0; i < nworkers; i++) {
 		if ((rc = worker_start(&workers[i])) < 0) {
@@ -296,11 +457,19 @@ main(int argc, char **argv)
 	admin_set_locks(&lock_ops);
 	if (admin_start(c, workers, nworkers) < 0)
 		return 1;
+	/* 587/465 flows the kernel routes (no tunnel): recorded from
+	 * conntrack events; their absence is said once, never fatal */
+	if (c->intercept.nftables && c->intercept.conntrack &&
+	    nft_tunnel_listener(c) < 0)
+		conntrack_start(c);
 	log_info("event=start version=%s node=%s workers=%d config=%s", SUBGATE_VERSION,
 	    c->node, nworkers, c->path != NULL ? c->path : "(default)");
+	if (keeper_start() < 0)
+		return 1;
 
 	uv_run(loop, UV_RUN_DEFAULT);
 
+	conntrack_stop();
 	admin_stop();	/* it reads the workers' counters */
 	for (int i = 0; i < nworkers; i++) {
 		worker_join(&workers[i]);
@@ -312,6 +481,7 @@ main(int argc, char **argv)
 	radius_server_stop();
 	audit_index_stop();
 	uv_loop_close(loop);
+	nft_close();
 	log_info("event=exit");
 	audit_close();
 	geoip_close();

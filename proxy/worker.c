@@ -261,6 +261,7 @@ worker_maybe_finish(struct worker *w)
 	uv_close((uv_handle_t *)&w->drain_timer, NULL);
 	uv_close((uv_handle_t *)&w->async, NULL);
 	uv_close((uv_handle_t *)&w->audit_prep, NULL);
+	uv_close((uv_handle_t *)&w->tick_timer, NULL);
 	policy_worker_stop(w);
 	/* The loop ends once these close callbacks have run. */
 }
@@ -301,6 +302,24 @@ audit_prep_cb(uv_prepare_t *p)
 }
 
 static void
+tick_cb(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+
+	atomic_store_explicit(&w->alive_ms, uv_hrtime() / 1000000,
+	    memory_order_relaxed);
+}
+
+int
+worker_alive(const struct worker *w, uint64_t within_ms)
+{
+	uint64_t now = uv_hrtime() / 1000000;
+	uint64_t t = atomic_load_explicit(&w->alive_ms, memory_order_relaxed);
+
+	return !atomic_load(&w->exited) && t + within_ms >= now;
+}
+
+static void
 worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -336,6 +355,10 @@ worker_start(struct worker *w)
 	w->drain_timer.data = w;
 	uv_prepare_init(&w->loop, &w->audit_prep);
 	uv_prepare_start(&w->audit_prep, audit_prep_cb);
+	uv_timer_init(&w->loop, &w->tick_timer);
+	w->tick_timer.data = w;
+	atomic_store(&w->alive_ms, uv_hrtime() / 1000000);
+	uv_timer_start(&w->tick_timer, tick_cb, WORKER_TICK_MS, WORKER_TICK_MS);
 	if ((rc = policy_worker_start(w)) < 0)
 		return rc;
 	w->listeners = xcalloc(w->conf->nlisteners, sizeof(*w->listeners));

@@ -22,7 +22,7 @@
 #include "config.h"
 
 #define WORKER_RBUF_SIZE (64 * 1024)
-#define WORKER_MAX 256
+#define WORKER_MAX 255	/* 255 is AUDIT_WORKER_CONNTRACK in record ids */
 
 enum sess_kind { SESS_NONE, SESS_RELAY, SESS_TUNNEL };
 
@@ -83,6 +83,9 @@ struct worker_stats {
 
 enum { WORKER_CMD_DRAIN = 1, WORKER_CMD_FORCE = 2 };
 
+/* How often a worker's loop proves it turns (worker_alive). */
+#define WORKER_TICK_MS 100
+
 struct listener;
 
 struct worker {
@@ -95,6 +98,8 @@ struct worker {
 	atomic_int exited;		/* the loop has ended: no more commands */
 	uv_timer_t drain_timer;
 	uv_prepare_t audit_prep;	/* audit_flush before the loop waits */
+	uv_timer_t tick_timer;		/* alive_ms, every WORKER_TICK_MS */
+	_Atomic uint64_t alive_ms;	/* uv_hrtime() / 1e6 at the last tick */
 
 	struct listener *listeners;	/* conf->nlisteners */
 	int *listen_fds;		/* created by the main thread */
@@ -126,6 +131,11 @@ int worker_start(struct worker *w);
 /* worker_command - from any thread: WORKER_CMD_DRAIN or WORKER_CMD_FORCE. */
 void worker_command(struct worker *w, int cmd);
 void worker_join(struct worker *w);
+/* worker_alive - from any thread: w's loop turned within the last
+ * within_ms (a loop stuck in one callback, or a stopped process, does not
+ * tick). The keeper in main.c refreshes the interception and the systemd
+ * watchdog only while every worker is alive. */
+int worker_alive(const struct worker *w, uint64_t within_ms);
 void worker_destroy(struct worker *w);
 
 /* Session registry (worker thread only). */

@@ -51,17 +51,28 @@ test_default(void)
 	CU_ASSERT_EQUAL(gethostname(host, sizeof(host) - 1), 0);
 	CU_ASSERT_STRING_EQUAL(c->node, host);
 	CU_ASSERT_EQUAL(c->workers, 0);
-	CU_ASSERT_EQUAL_FATAL(c->nlisteners, 2);
+	/* 587/465 are not in the data path by default: no tunnel listener */
+	CU_ASSERT_EQUAL_FATAL(c->nlisteners, 1);
 	CU_ASSERT_STRING_EQUAL(addr_fmt(&c->listeners[0].addr, a, sizeof(a)),
 	    "[::]:10025");
 	CU_ASSERT_EQUAL(c->listeners[0].mode, LISTEN_SMTP);
 	CU_ASSERT_EQUAL(c->listeners[0].intercept, INTERCEPT_REDIRECT);
 	CU_ASSERT_EQUAL(c->listeners[0].upstream.sa.sa_family, AF_UNSPEC);
 	CU_ASSERT_EQUAL(c->listeners[0].backlog, 1024);
-	CU_ASSERT_STRING_EQUAL(addr_fmt(&c->listeners[1].addr, a, sizeof(a)),
-	    "[::]:10587");
-	CU_ASSERT_EQUAL(c->listeners[1].mode, LISTEN_PASSTHROUGH);
-	CU_ASSERT_EQUAL(c->listeners[1].intercept, INTERCEPT_REDIRECT);
+	CU_ASSERT_EQUAL(c->intercept.nftables, 0);
+	CU_ASSERT_STRING_EQUAL(c->intercept.table, "subgate");
+	CU_ASSERT_EQUAL(c->intercept.ninterfaces, 0);
+	CU_ASSERT_EQUAL(c->intercept.nsubscribers, 0);
+	CU_ASSERT_EQUAL_FATAL(c->intercept.nsmtp_ports, 1);
+	CU_ASSERT_EQUAL(c->intercept.smtp_ports[0], 25);
+	CU_ASSERT_EQUAL_FATAL(c->intercept.nsubmission_ports, 2);
+	CU_ASSERT_EQUAL(c->intercept.submission_ports[0], 587);
+	CU_ASSERT_EQUAL(c->intercept.submission_ports[1], 465);
+	CU_ASSERT_EQUAL(c->intercept.on_down, ON_DOWN_OPEN);
+	CU_ASSERT_EQUAL(c->intercept.hold_ms, 2000);
+	CU_ASSERT_EQUAL(c->intercept.conntrack, 1);
+	CU_ASSERT_EQUAL(c->intercept.conntrack_mark, 0x100000);
+	CU_ASSERT_EQUAL(c->intercept.tproxy_mark, 1);
 	CU_ASSERT_EQUAL(c->connect_timeout, 30000);
 	CU_ASSERT_EQUAL(c->upstream_source, SOURCE_GATEWAY);
 	CU_ASSERT_EQUAL(c->buffer_limit, 256 * 1024);
@@ -289,8 +300,32 @@ test_errors(void)
 	} t[] = {
 		{ "nodes: gw1\n",
 		  "t.yaml:1:1: nodes: unknown key; expected one of node, "
-		  "workers, listeners, upstream, limits, smtp, redis, policy, "
+		  "workers, listeners, intercept, upstream, limits, smtp, redis, policy, "
 		  "smarthost, identity, audit, geoip, admin, log, shutdown" },
+		{ "intercept: {interfaces: [\"eth 1\"]}\n",
+		  "t.yaml:1:26: intercept.interfaces[0]: expected an interface "
+		  "name (at most 15 of A-Z a-z 0-9 . - _ : @, a trailing * "
+		  "matches any suffix), got \"eth 1\"" },
+		{ "intercept: {interfaces: [\"*\"]}\n",
+		  "t.yaml:1:26: intercept.interfaces[0]: expected an interface "
+		  "name (at most 15 of A-Z a-z 0-9 . - _ : @, a trailing * "
+		  "matches any suffix), got *" },
+		{ "intercept: {interfaces: [eth1, eth1]}\n",
+		  "t.yaml:1:32: intercept.interfaces[1]: eth1 is listed twice" },
+		{ "intercept: {nftables: true}\n",
+		  "t.yaml:1:23: intercept.interfaces: at least one "
+		  "subscriber-facing interface is required with nftables: true" },
+		{ "intercept: {nftables: true, interfaces: [eth1]}\n",
+		  "t.yaml:1:23: intercept.subscribers: at least one subscriber "
+		  "prefix is required with nftables: true" },
+		{ "intercept: {submission_ports: [587, 25]}\n",
+		  "t.yaml:1:37: intercept.submission_ports[1]: port 25 is also in "
+		  "intercept.smtp_ports" },
+		{ "intercept: {conntrack_mark: 0xg}\n",
+		  "t.yaml:1:29: intercept.conntrack_mark: expected a whole "
+		  "number, got 0xg" },
+		{ "intercept: {hold: 500ms}\n",
+		  "t.yaml:1:19: intercept.hold: 500ms is out of range 1s..1m" },
 		{ "smtp:\n  timeouts:\n    idle: 5m\n",
 		  "t.yaml:3:5: smtp.timeouts.idle: unknown key; expected one "
 		  "of greeting, command, data_init, data_block, data_end, "
@@ -461,7 +496,7 @@ test_file(void)
 	CU_ASSERT_STRING_EQUAL(c->path, path);
 	CU_ASSERT_STRING_EQUAL(c->node, "gw1");
 	CU_ASSERT_EQUAL(c->workers, 2);
-	CU_ASSERT_EQUAL(c->nlisteners, 2);
+	CU_ASSERT_EQUAL(c->nlisteners, 1);
 	config_free(c);
 
 	f = fopen(path, "w");
