@@ -179,27 +179,23 @@ topo_up() {
 	ip -n "$NS_NET" -6 route add fd00:64::/64 via "$GWNET6"
 }
 
-# nft_file MODE: the deploy/nftables rule set for MODE with this topology's
-# values substituted into its define lines (nft 1.0.6 refuses -D for names a
-# file defines itself).
-nft_file() {
-	local mode=$1 out=$SG_TMP/subgate-$1.nft
-	sed -e 's|^define SUB_IFS = .*|define SUB_IFS = { "gw-sub" }|' \
-		-e 's|^define SUB_V4 = .*|define SUB_V4 = { 100.64.0.0/24 }|' \
-		-e 's|^define SUB_V6 = .*|define SUB_V6 = { fd00:64::/64 }|' \
-		"$SG_ROOT/deploy/nftables/subgate-$mode.nft" >"$out"
-	grep -q '^define SUB_IFS = { "gw-sub" }' "$out" || {
-		sg_log "nft_file: could not substitute SUB_IFS in subgate-$mode.nft"
-		return 1
-	}
-	printf '%s\n' "$out"
-}
+# The interception section of this topology: subgated loads and keeps its
+# own table (proxy/nft_rules.c) for the subscriber side gw-sub.
+SG_INTERCEPT='intercept: { nftables: true, interfaces: [gw-sub], subscribers: [100.64.0.0/24, "fd00:64::/64"] }'
 
-# nft_load redirect|tproxy: load the rule set into the gateway namespace;
-# for tproxy also the policy routing documented in subgate-tproxy.nft.
+# nft_load redirect|tproxy: for a subgated that does not manage nftables
+# itself (intercept.nftables false), and for the benchmark's HAProxy: the
+# table subgated would generate for this topology (subgated --print-nft)
+# with 25, 587 and 465 pinned in its set "serving" (no timeout: steered
+# whether or not anything listens). A subgated started with $SG_INTERCEPT
+# replaces it with its own. For tproxy also the policy routing that
+# docs/operator-guide.md describes.
 nft_load() {
-	local mode=$1 f
-	f=$(nft_file "$mode") || return 1
+	local mode=$1 cfg=$SG_TMP/nft-$1.yaml f=$SG_TMP/subgate-$1.nft
+	printf 'listeners:\n  - { listen: "[::]:10025", mode: smtp, intercept: %s }\n  - { listen: "[::]:10587", mode: passthrough, intercept: %s }\n%s\n' \
+		"$mode" "$mode" "$SG_INTERCEPT" >"$cfg"
+	"$SUBGATED" --print-nft -c "$cfg" >"$f" || return 1
+	echo "add element inet subgate serving { 25, 587, 465 }" >>"$f"
 	in_gw nft -f "$f" || return 1
 	if [ "$mode" = tproxy ]; then
 		ip -n "$NS_GW" rule show | grep -q 'fwmark 0x1 lookup 100' ||
@@ -317,13 +313,16 @@ gw_config() {
 	local limits='limits: { buffer: 256k, max_sessions: 0, session_max_time: 1h }'
 	local smtp='smtp: { bare_newline: normalize, timeouts: {greeting: 30s, command: 30s, data_init: 30s, data_block: 30s, data_end: 30s, client_idle: 60s} }'
 	local shutdown='shutdown: { drain_timeout: 10s }'
-	local l
+	local intercept=$SG_INTERCEPT l
+	[ "$icpt" = none ] && intercept=''
+
 	while IFS= read -r l; do
 		case $l in
 		upstream:*) upstream=$l ;;
 		limits:*) limits=$l ;;
 		smtp:*) smtp=$l ;;
 		shutdown:*) shutdown=$l ;;
+		intercept:*) intercept=$l ;;
 		esac
 	done <<<"$extra"
 	cat >"$f" <<EOF
@@ -339,6 +338,7 @@ listeners:
 $upstream
 $limits
 $smtp
+$intercept
 audit: { path: "$SG_TMP/audit-$name.jsonl" }
 log: { level: info }
 $shutdown
