@@ -71,11 +71,13 @@ finish() {
 	kill -KILL "$GW_PID" 2>/dev/null
 	wait "$GW_PID" 2>/dev/null
 	GW_PID=""
+	[ -n "$HOLDER" ] && pkill -TERM -P "$HOLDER" 2>/dev/null
 	kill -TERM "$HOLDER" 2>/dev/null
 	HOLDER=""
 }
 
 HOLDER=""
+established_25() { ip netns exec "$NS_GW" ss -Htn state established '( sport = :10025 )' | grep -q .; }
 # enter STATE CFG: bring subgated into STATE with CFG.
 enter() {
 	local state=$1 cfg=$2
@@ -91,7 +93,7 @@ enter() {
 		# a port-25 session that keeps the drain going
 		chat "$TMP/holder.json" "$MX4" -- r "s:EHLO holder.sub.example\r\n" r eof:40 &
 		HOLDER=$!
-		wait_until 5 in_gw ss -Htn state established "sport = :10025" | grep -q . || return 1
+		wait_until 5 established_25 || return 1
 		kill -TERM "$GW_PID"
 		wait_until 5 grep -q 'event=nft_release' "$GW_LOG" ;;
 	badconfig)

@@ -13,6 +13,7 @@
 
 #include "cidr.h"
 #include "config.h"
+#include "nft_rules.h"
 #include "log.h"
 #include "suites.h"
 
@@ -565,7 +566,31 @@ test_deploy_example(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_STRING_EQUAL(c->node, "gw1.edge.example.net");
 	CU_ASSERT_STRING_EQUAL(c->audit_path, "/var/log/subgate/audit.jsonl");
-	CU_ASSERT_EQUAL(c->nlisteners, 2);
+	/* 587/465 are routed by the kernel: no tunnel listener */
+	CU_ASSERT_EQUAL(c->nlisteners, 1);
+	CU_ASSERT_EQUAL(c->intercept.nftables, 1);
+	CU_ASSERT_EQUAL(c->intercept.on_down, ON_DOWN_OPEN);
+	/* the shipped rule set is exactly what subgated loads for it */
+	{
+		char nftpath[4200], *want, *got;
+		FILE *nf;
+		size_t nl;
+
+		snprintf(nftpath, sizeof(nftpath),
+		    "%.*sdeploy/nftables/subgate-redirect.nft",
+		    (int)(n - strlen(self)), src);
+		nf = fopen(nftpath, "r");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(nf);
+		want = calloc(1, 1 << 16);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(want);
+		nl = fread(want, 1, (1 << 16) - 1, nf);
+		fclose(nf);
+		want[nl] = '\0';
+		got = nft_rules(c, "deploy/subgate.yaml");
+		CU_ASSERT_STRING_EQUAL(got, want);
+		free(got);
+		free(want);
+	}
 	CU_ASSERT_EQUAL(c->redis.enabled, 1);
 	CU_ASSERT_EQUAL(c->redis.nsentinels, 3);
 	CU_ASSERT_STRING_EQUAL(c->redis.password.value, "redis-pw");
