@@ -7,7 +7,7 @@
  * makes the file refuse writes, partially and then wholly), a worker's batch
  * (nothing written before the flush, 64 KiB flushes by itself, a batch cut
  * short by the disk keeps its records whole and in order), session ids, and
- * GeoIP lookups against MaxMind's test databases in ../shared/testdata/mmdb.
+ * GeoIP lookups against MaxMind's test databases in tests/data/mmdb.
  */
 #include <CUnit/CUnit.h>
 #include <errno.h>
@@ -30,10 +30,10 @@
 #include "suites.h"
 #include "util.h"
 
-#ifndef SUBGATE_SHARED_DIR
-#define SUBGATE_SHARED_DIR "../shared"
+#ifndef SUBGATE_TESTDATA_DIR
+#define SUBGATE_TESTDATA_DIR "tests/data"
 #endif
-#define MMDB_DIR SUBGATE_SHARED_DIR "/testdata/mmdb"
+#define MMDB_DIR SUBGATE_TESTDATA_DIR "/mmdb"
 
 static void
 test_rcpt_normalize(void)
@@ -779,10 +779,9 @@ test_geoip(void)
 	struct geoip_result g;
 	char err[256];
 
-	if (access(MMDB_DIR "/GeoLite2-ASN-Test.mmdb", R_OK) != 0) {
-		fprintf(stderr, "\n  (no %s: GeoIP lookups not tested)\n", MMDB_DIR);
-		return;
-	}
+	/* the databases are part of the repository: missing is a failure */
+	CU_ASSERT_EQUAL_FATAL(access(MMDB_DIR "/GeoLite2-ASN-Test.mmdb", R_OK), 0);
+	CU_ASSERT_EQUAL_FATAL(access(MMDB_DIR "/GeoIP2-Country-Test.mmdb", R_OK), 0);
 	CU_ASSERT_EQUAL(geoip_open(MMDB_DIR "/nonexistent.mmdb", NULL, err,
 	    sizeof(err)), SG_ECONFIG);
 	CU_ASSERT(strstr(err, "geoip.asn_db") != NULL);
