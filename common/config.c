@@ -930,8 +930,7 @@ parse_number(const char *s, const struct unit *u, uint64_t *out)
 	if (*p < '0' || *p > '9')
 		return -1;
 	/* 0x...: plain numbers only (packet and connection marks) */
-	if (p[0] == '0' && p[1] == 'x' && u->name != NULL && u->name[0] == '\0' &&
-	    u[1].name == NULL) {
+	if (p[0] == '0' && p[1] == 'x' && u == plain_units) {
 		for (p += 2; isxdigit((unsigned char)*p); p++) {
 			if (v > UINT64_MAX >> 4)
 				return -3;

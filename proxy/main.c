@@ -211,8 +211,9 @@ keeper_start(void)
 	else
 		snprintf(status, sizeof(status), "STATUS=serving (interception "
 		    "rules not managed: intercept.nftables is false)");
+	/* one datagram: systemd sees the status with the readiness */
+	strncat(status, "\nREADY=1", sizeof(status) - strlen(status) - 1);
 	sd_notify_msg(status);
-	sd_notify_msg("READY=1");
 	log_info("event=ready nftables=%s watchdog_ms=%llu keeper_ms=%llu",
 	    conf->intercept.nftables ? conf->intercept.table : "off",
 	    (unsigned long long)(watchdog_usec / 1000),

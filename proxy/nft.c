@@ -12,32 +12,32 @@
 
 static struct nft_ctx *ctx;
 
-/* run - one nft transaction; on failure err gets what (the command, for
- * the log) and nft's own message, on one line. */
+/* run - one nft transaction (text, freed here) on table inet <table> of
+ * c. On failure err gets the command, for the log, as "VERB inet TABLE
+ * OBJECT", and nft's own message, on one line. */
 static int
-run(const char *what, char *text, char *err, size_t errlen)
+run(const struct config *c, const char *verb, const char *object, char *text,
+    char *err, size_t errlen)
 {
-	const char *msg;
+	const char *msg = NULL;
 	char *p;
-	int rc;
+	int rc = -1;
 
-	if (ctx == NULL) {
-		if ((ctx = nft_ctx_new(NFT_CTX_DEFAULT)) == NULL) {
-			snprintf(err, errlen, "%s: cannot create an nftables "
-			    "context", what);
-			free(text);
-			return -1;
-		}
+	if (ctx == NULL && (ctx = nft_ctx_new(NFT_CTX_DEFAULT)) != NULL) {
 		nft_ctx_buffer_output(ctx);
 		nft_ctx_buffer_error(ctx);
 	}
-	rc = nft_run_cmd_from_buffer(ctx, text);
+	if (ctx != NULL) {
+		rc = nft_run_cmd_from_buffer(ctx, text);
+		msg = nft_ctx_get_error_buffer(ctx);
+	} else {
+		msg = "cannot create an nftables context";
+	}
 	free(text);
 	if (rc == 0)
 		return 0;
-	msg = nft_ctx_get_error_buffer(ctx);
-	snprintf(err, errlen, "%s: %s", what, msg != NULL && *msg ? msg
-	    : "failed");
+	snprintf(err, errlen, "%s inet %s%s: %s", verb, c->intercept.table,
+	    object, msg != NULL && *msg ? msg : "failed");
 	/* nft's message spans lines (the rule, a caret line): keep one */
 	for (p = err; *p != '\0'; p++)
 		if (*p == '\n' || *p == '\t')
@@ -50,31 +50,21 @@ run(const char *what, char *text, char *err, size_t errlen)
 int
 nft_install(const struct config *c, char *err, size_t errlen)
 {
-	char what[96];
-
-	snprintf(what, sizeof(what), "nft -f (table inet %s)",
-	    c->intercept.table);
-	return run(what, nft_rules(c, c->path), err, errlen);
+	return run(c, "nft -f (table", ")", nft_rules(c, c->path), err, errlen);
 }
 
 int
 nft_serve(const struct config *c, char *err, size_t errlen)
 {
-	char what[96];
-
-	snprintf(what, sizeof(what), "nft add element inet %s serving",
-	    c->intercept.table);
-	return run(what, nft_rules_serve(c), err, errlen);
+	return run(c, "nft add element", " serving", nft_rules_serve(c), err,
+	    errlen);
 }
 
 int
 nft_release(const struct config *c, char *err, size_t errlen)
 {
-	char what[96];
-
-	snprintf(what, sizeof(what), "nft flush set inet %s serving",
-	    c->intercept.table);
-	return run(what, nft_rules_release(c), err, errlen);
+	return run(c, "nft flush set", " serving", nft_rules_release(c), err,
+	    errlen);
 }
 
 void

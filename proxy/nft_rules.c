@@ -71,44 +71,54 @@ subscriber_set(FILE *f, const struct intercept_conf *ic, int family)
 	fputs(" }\n\t}\n\n", f);
 }
 
-/* match - the start of a rule that matches subscribers of family on their
- * interfaces: 'iifname { "eth1" } ip saddr @subscribers_v4 ' */
-static void
-match(FILE *f, const struct intercept_conf *ic, int family)
-{
-	fputs("\t\tiifname { ", f);
-	for (size_t i = 0; i < ic->ninterfaces; i++)
-		fprintf(f, "%s\"%s\"", i ? ", " : "", ic->interfaces[i]);
-	fprintf(f, " } %s saddr @subscribers_%s ",
-	    family == AF_INET ? "ip" : "ip6", family == AF_INET ? "v4" : "v6");
-}
-
 static const int families[] = { AF_INET, AF_INET6 };
 
-/* steer - the interception rules of one listener (REDIRECT in the nat
- * chain, TPROXY in the mangle chain): only ports in "serving". */
+/* rules - one rule per address family that has subscribers: subscribers
+ * on their interfaces, to ports p, then the family's tail:
+ *   iifname { "eth1" } ip saddr @subscribers_v4 tcp dport { 25 }TAIL4 */
 static void
-steer(FILE *f, const struct config *c, const struct listener_conf *lc,
-    const uint16_t *p, size_t np)
+rules(FILE *f, const struct intercept_conf *ic, const uint16_t *p, size_t np,
+    const char *tail4, const char *tail6)
 {
-	const struct intercept_conf *ic = &c->intercept;
-	uint16_t port = addr_port(&lc->addr);
-
 	for (size_t k = 0; k < ARRAY_SIZE(families); k++) {
+		int v4 = families[k] == AF_INET;
+
 		if (count_family(ic, families[k]) == 0)
 			continue;
-		match(f, ic, families[k]);
-		fputs("tcp dport ", f);
+		fputs("\t\tiifname { ", f);
+		for (size_t i = 0; i < ic->ninterfaces; i++)
+			fprintf(f, "%s\"%s\"", i ? ", " : "", ic->interfaces[i]);
+		fprintf(f, " } %s saddr @subscribers_%s tcp dport ",
+		    v4 ? "ip" : "ip6", v4 ? "v4" : "v6");
 		ports(f, p, np);
-		if (lc->intercept == INTERCEPT_REDIRECT)
-			fprintf(f, " tcp dport @serving counter redirect to :%u\n",
-			    port);
-		else
-			fprintf(f, " tcp dport @serving ct state new counter "
-			    "tproxy %s to :%u meta mark set 0x%x accept\n",
-			    families[k] == AF_INET ? "ip" : "ip6", port,
-			    ic->tproxy_mark);
+		fprintf(f, "%s\n", v4 ? tail4 : tail6);
 	}
+}
+
+/* steer - the interception rules of one listener (REDIRECT in the nat
+ * chain, TPROXY in the mangle chain), when it intercepts with mode: only
+ * ports in "serving". */
+static void
+steer(FILE *f, const struct intercept_conf *ic, enum intercept_mode mode,
+    const struct listener_conf *lc, const uint16_t *p, size_t np)
+{
+	char t4[128], t6[128];
+	unsigned port;
+
+	if (lc == NULL || lc->intercept != mode)
+		return;
+	port = addr_port(&lc->addr);
+	if (mode == INTERCEPT_REDIRECT) {
+		snprintf(t4, sizeof(t4), " tcp dport @serving counter redirect "
+		    "to :%u", port);
+		rules(f, ic, p, np, t4, t4);
+		return;
+	}
+	snprintf(t4, sizeof(t4), " tcp dport @serving ct state new counter "
+	    "tproxy ip to :%u meta mark set 0x%x accept", port, ic->tproxy_mark);
+	snprintf(t6, sizeof(t6), " tcp dport @serving ct state new counter "
+	    "tproxy ip6 to :%u meta mark set 0x%x accept", port, ic->tproxy_mark);
+	rules(f, ic, p, np, t4, t6);
 }
 
 char *
@@ -151,11 +161,10 @@ nft_rules(const struct config *c, const char *source)
 	if (redirect) {
 		fputs("\tchain steer_nat {\n\t\ttype nat hook prerouting "
 		    "priority dstnat; policy accept;\n", f);
-		if (sl != NULL && sl->intercept == INTERCEPT_REDIRECT)
-			steer(f, c, sl, ic->smtp_ports, ic->nsmtp_ports);
-		if (tl != NULL && tl->intercept == INTERCEPT_REDIRECT)
-			steer(f, c, tl, ic->submission_ports,
-			    ic->nsubmission_ports);
+		steer(f, ic, INTERCEPT_REDIRECT, sl, ic->smtp_ports,
+		    ic->nsmtp_ports);
+		steer(f, ic, INTERCEPT_REDIRECT, tl, ic->submission_ports,
+		    ic->nsubmission_ports);
 		fputs("\t}\n\n", f);
 	}
 	if (tproxy) {
@@ -165,42 +174,33 @@ nft_rules(const struct config *c, const char *source)
 		    "here\n"
 		    "\t\tmeta l4proto tcp socket transparent 1 meta mark set 0x%x "
 		    "accept\n", ic->tproxy_mark);
-		if (sl != NULL && sl->intercept == INTERCEPT_TPROXY)
-			steer(f, c, sl, ic->smtp_ports, ic->nsmtp_ports);
-		if (tl != NULL && tl->intercept == INTERCEPT_TPROXY)
-			steer(f, c, tl, ic->submission_ports,
-			    ic->nsubmission_ports);
+		steer(f, ic, INTERCEPT_TPROXY, sl, ic->smtp_ports,
+		    ic->nsmtp_ports);
+		steer(f, ic, INTERCEPT_TPROXY, tl, ic->submission_ports,
+		    ic->nsubmission_ports);
 		fputs("\t}\n\n", f);
 	}
 	if (tl == NULL && ic->conntrack && ic->nsubmission_ports > 0) {
+		char t[64];
+
 		fputs("\t# Submission is never steered; new flows are tagged so "
 		    "that\n\t# subgated can record them from conntrack events.\n"
 		    "\tchain tag_submission {\n\t\ttype filter hook prerouting priority "
 		    "mangle; policy accept;\n", f);
-		for (size_t k = 0; k < ARRAY_SIZE(families); k++) {
-			if (count_family(ic, families[k]) == 0)
-				continue;
-			match(f, ic, families[k]);
-			fputs("tcp dport ", f);
-			ports(f, ic->submission_ports, ic->nsubmission_ports);
-			fprintf(f, " ct state new ct mark set ct mark or 0x%x\n",
-			    ic->conntrack_mark);
-		}
+		snprintf(t, sizeof(t), " ct state new ct mark set ct mark or 0x%x",
+		    ic->conntrack_mark);
+		rules(f, ic, ic->submission_ports, ic->nsubmission_ports, t, t);
 		fputs("\t}\n\n", f);
 	}
 	if (ic->on_down == ON_DOWN_CLOSED) {
+		static const char reset[] =
+		    " ct state new counter reject with tcp reset";
+
 		fputs("\t# on_down: closed. A new port-25 connection that was not "
 		    "steered\n\t# to subgated (it is not serving) is reset.\n"
 		    "\tchain closed_when_down {\n\t\ttype filter hook forward priority "
 		    "filter; policy accept;\n", f);
-		for (size_t k = 0; k < ARRAY_SIZE(families); k++) {
-			if (count_family(ic, families[k]) == 0)
-				continue;
-			match(f, ic, families[k]);
-			fputs("tcp dport ", f);
-			ports(f, ic->smtp_ports, ic->nsmtp_ports);
-			fputs(" ct state new counter reject with tcp reset\n", f);
-		}
+		rules(f, ic, ic->smtp_ports, ic->nsmtp_ports, reset, reset);
 		fputs("\t}\n\n", f);
 	}
 

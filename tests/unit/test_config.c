@@ -524,26 +524,38 @@ static const char *secret_file(const char *name, const char *content,
     mode_t mode);
 static void secrets_cleanup(void);
 
+/* repo_file - the repository's file rel (found from this source file's
+ * path), NUL-terminated, at most 1 MiB; NULL if it cannot be read. */
+static char *
+repo_file(const char *rel, size_t *len)
+{
+	static const char self[] = "tests/unit/test_config.c";
+	const char *src = __FILE__;
+	size_t n = strlen(src);
+	char path[4096], *buf;
+	FILE *f;
+
+	if (n < strlen(self) || strcmp(src + n - strlen(self), self) != 0)
+		return NULL;
+	snprintf(path, sizeof(path), "%.*s%s", (int)(n - strlen(self)), src,
+	    rel);
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	if ((buf = calloc(1, 1 << 20)) != NULL)
+		*len = fread(buf, 1, (1 << 20) - 1, f);
+	fclose(f);
+	return buf;
+}
+
 static void
 test_deploy_example(void)
 {
-	static const char self[] = "tests/unit/test_config.c";
-	char path[4096], err[512], *buf, *tmpl, *yaml, *p;
-	const char *src = __FILE__;
-	size_t n = strlen(src), len, off;
+	char err[512], *buf, *tmpl, *yaml, *p;
+	size_t len = 0, off;
 	struct config *c;
-	FILE *f;
 
-	CU_ASSERT_FATAL(n >= strlen(self) &&
-	    strcmp(src + n - strlen(self), self) == 0);
-	snprintf(path, sizeof(path), "%.*sdeploy/subgate.yaml",
-	    (int)(n - strlen(self)), src);
-	f = fopen(path, "r");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	buf = calloc(1, 1 << 20);
+	buf = repo_file("deploy/subgate.yaml", &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
-	len = fread(buf, 1, (1 << 20) - 1, f);
-	fclose(f);
 	tmpl = calloc(1, 2 * len + 1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(tmpl);
 	for (p = buf, off = 0; *p != '\0';) {
@@ -572,20 +584,11 @@ test_deploy_example(void)
 	CU_ASSERT_EQUAL(c->intercept.on_down, ON_DOWN_OPEN);
 	/* the shipped rule set is exactly what subgated loads for it */
 	{
-		char nftpath[4200], *want, *got;
-		FILE *nf;
 		size_t nl;
+		char *got, *want = repo_file("deploy/nftables/subgate-redirect.nft",
+		    &nl);
 
-		snprintf(nftpath, sizeof(nftpath),
-		    "%.*sdeploy/nftables/subgate-redirect.nft",
-		    (int)(n - strlen(self)), src);
-		nf = fopen(nftpath, "r");
-		CU_ASSERT_PTR_NOT_NULL_FATAL(nf);
-		want = calloc(1, 1 << 16);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(want);
-		nl = fread(want, 1, (1 << 16) - 1, nf);
-		fclose(nf);
-		want[nl] = '\0';
 		got = nft_rules(c, "deploy/subgate.yaml");
 		CU_ASSERT_STRING_EQUAL(got, want);
 		free(got);
