@@ -327,7 +327,7 @@ else
 	fail failsafe_conntrack_flood_port25 "took $d25 ms: $(tail -n 3 "$TMP/flood25.out")"
 fi
 lp=$(jq -r .local_port "$TMP/big-ct.json")
-sel=".type==\"session\" and .observed==\"conntrack\" and .src_port==$lp"
+sel=".type==\"session\" and .observed==\"conntrack\" and .dst==\"$PT4\" and .src_port==$lp"
 if wait_until 90 audit_has "$sel"; then
 	r=$(audit_sel "$sel" | tail -n 1)
 	if jq -e ".mode==\"passthrough\" and .class==\"passthrough\" and .src==\"$SUB4\" and .dst==\"$PT4\" and
