@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "buf.h"
 #include "config.h"
 #include "err.h"
 #include "log.h"
@@ -48,36 +49,6 @@ void
 admin_set_locks(const struct admin_locks_ops *ops)
 {
 	atomic_store(&locks_ops, ops);
-}
-
-/* A growing text buffer for a response body. */
-struct abuf {
-	char *p;
-	size_t n, cap;
-};
-
-static void abuf_printf(struct abuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-abuf_printf(struct abuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return;
-		if ((size_t)n < b->cap - b->n) {
-			b->n += (size_t)n;
-			return;
-		}
-		b->cap = MAX(b->cap * 2, b->n + (size_t)n + 1);
-		b->p = xrealloc(b->p, b->cap);
-	}
 }
 
 /* Metrics -------------------------------------------------------------- */
@@ -104,47 +75,47 @@ struct scrape {
 };
 
 static void
-series_build_info(struct abuf *b, const struct scrape *s)
+series_build_info(struct buf *b, const struct scrape *s)
 {
 	(void)s;
-	abuf_printf(b, "subgate_build_info{version=\"%s\"} 1\n", SUBGATE_VERSION);
+	buf_printf(b, "subgate_build_info{version=\"%s\"} 1\n", SUBGATE_VERSION);
 }
 
 static void
-series_workers(struct abuf *b, const struct scrape *s)
+series_workers(struct buf *b, const struct scrape *s)
 {
 	int alive = 0;
 
 	(void)s;
 	for (int i = 0; i < nworkers; i++)
 		alive += !atomic_load(&workers[i].exited);
-	abuf_printf(b, "subgate_workers %d\n", alive);
+	buf_printf(b, "subgate_workers %d\n", alive);
 }
 
 static void
-series_sessions(struct abuf *b, const struct scrape *s)
+series_sessions(struct buf *b, const struct scrape *s)
 {
 	uint64_t tunnels = SUM(tunnels), starttls = SUM(starttls_tunnels);
 
 	(void)s;
-	abuf_printf(b, "subgate_sessions_total{mode=\"smtp\"} %llu\n",
+	buf_printf(b, "subgate_sessions_total{mode=\"smtp\"} %llu\n",
 	    (unsigned long long)SUM(smtp_sessions));
-	abuf_printf(b, "subgate_sessions_total{mode=\"passthrough\"} %llu\n",
+	buf_printf(b, "subgate_sessions_total{mode=\"passthrough\"} %llu\n",
 	    (unsigned long long)(tunnels > starttls ? tunnels - starttls : 0));
 }
 
 static void
-series_current(struct abuf *b, const struct scrape *s)
+series_current(struct buf *b, const struct scrape *s)
 {
 	(void)s;
-	abuf_printf(b, "subgate_sessions_current{kind=\"relay\"} %llu\n",
+	buf_printf(b, "subgate_sessions_current{kind=\"relay\"} %llu\n",
 	    (unsigned long long)SUM(cur_relay));
-	abuf_printf(b, "subgate_sessions_current{kind=\"tunnel\"} %llu\n",
+	buf_printf(b, "subgate_sessions_current{kind=\"tunnel\"} %llu\n",
 	    (unsigned long long)SUM(cur_tunnel));
 }
 
 static void
-series_bytes(struct abuf *b, const struct scrape *s)
+series_bytes(struct buf *b, const struct scrape *s)
 {
 	static const char *const modes[2] = { "smtp", "passthrough" };
 	static const char *const dirs[4] = {
@@ -154,33 +125,33 @@ series_bytes(struct abuf *b, const struct scrape *s)
 	(void)s;
 	for (int m = 0; m < 2; m++)
 		for (int d = 0; d < 4; d++)
-			abuf_printf(b, "subgate_bytes_total{mode=\"%s\",direction="
+			buf_printf(b, "subgate_bytes_total{mode=\"%s\",direction="
 			    "\"%s\"} %llu\n", modes[m], dirs[d],
 			    (unsigned long long)sum(offsetof(struct worker_stats,
 			    bytes) + ((size_t)m * 4 + (size_t)d) * sizeof(wstat_t)));
 }
 
 static void
-series_answers(struct abuf *b, const struct scrape *s)
+series_answers(struct buf *b, const struct scrape *s)
 {
-	abuf_printf(b, "subgate_policy_answers_total{source=\"redis\"} %llu\n",
+	buf_printf(b, "subgate_policy_answers_total{source=\"redis\"} %llu\n",
 	    (unsigned long long)s->ps.redis);
-	abuf_printf(b, "subgate_policy_answers_total{source=\"local\"} %llu\n",
+	buf_printf(b, "subgate_policy_answers_total{source=\"local\"} %llu\n",
 	    (unsigned long long)s->ps.local);
-	abuf_printf(b, "subgate_policy_answers_total{source=\"error\"} %llu\n",
+	buf_printf(b, "subgate_policy_answers_total{source=\"error\"} %llu\n",
 	    (unsigned long long)s->ps.errors);
 }
 
 static void
-series_audit_queued(struct abuf *b, const struct scrape *s)
+series_audit_queued(struct buf *b, const struct scrape *s)
 {
-	abuf_printf(b, "subgate_audit_queued_records %zu\n", s->as.queued_now);
+	buf_printf(b, "subgate_audit_queued_records %zu\n", s->as.queued_now);
 }
 
 static void
-series_audit_failing(struct abuf *b, const struct scrape *s)
+series_audit_failing(struct buf *b, const struct scrape *s)
 {
-	abuf_printf(b, "subgate_audit_failing %d\n", s->as.failing ? 1 : 0);
+	buf_printf(b, "subgate_audit_failing %d\n", s->as.failing ? 1 : 0);
 }
 
 /*
@@ -194,7 +165,7 @@ static const struct metric {
 	const char *name, *type, *help;
 	enum msrc src;
 	size_t off;
-	void (*series)(struct abuf *, const struct scrape *);
+	void (*series)(struct buf *, const struct scrape *);
 } metric_tab[] = {
 #define W(f) M_WORKER, offsetof(struct worker_stats, f), NULL
 #define P(f) M_POLICY, offsetof(struct policy_stats, f), NULL
@@ -270,7 +241,7 @@ static const struct metric {
 };
 
 static void
-metrics_body(struct abuf *b)
+metrics_body(struct buf *b)
 {
 	struct scrape s;
 	const struct metric *m;
@@ -280,7 +251,7 @@ metrics_body(struct abuf *b)
 	audit_get_stats(&s.as);
 	for (size_t i = 0; i < ARRAY_SIZE(metric_tab); i++) {
 		m = &metric_tab[i];
-		abuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help,
+		buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help,
 		    m->name, m->type);
 		switch (m->src) {
 		case M_SERIES:
@@ -297,7 +268,7 @@ metrics_body(struct abuf *b)
 			memcpy(&v, (const char *)&s.as + m->off, sizeof(v));
 			break;
 		}
-		abuf_printf(b, "%s %llu\n", m->name, (unsigned long long)v);
+		buf_printf(b, "%s %llu\n", m->name, (unsigned long long)v);
 	}
 }
 
@@ -399,7 +370,7 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
     size_t *upload_size, void **con_cls)
 {
 	static int first;
-	struct abuf b = { NULL, 0, 0 };
+	struct buf b = { 0 };
 	int alive = 0;
 
 	/* First call: headers only. Any body is refused below. */
@@ -415,11 +386,10 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only\n");
 	if (strcmp(url, "/metrics") == 0) {
-		b.cap = 8192;
-		b.p = xmalloc(b.cap);
+		buf_reserve(&b, 8192);
 		metrics_body(&b);
 		return reply(conn, MHD_HTTP_OK,
-		    "text/plain; version=0.0.4; charset=utf-8", b.p, b.n);
+		    "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
 	}
 	if (strcmp(url, "/healthz") == 0) {
 		for (int i = 0; i < nworkers; i++)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "secbuf.h"
 #include "smtp.h"
 #include "util.h"
@@ -47,8 +48,7 @@ struct sh {
 	size_t reply_bytes;
 	char *greet;		/* the greeting reply, max_reply */
 	size_t greetlen;
-	char *out;
-	size_t outlen, outcap;
+	struct buf out;		/* secret: holds the credentials */
 	char last[LAST_MAX];	/* last reply line, raw */
 	const char *reason;
 	const char *reply;
@@ -70,6 +70,7 @@ sh_new(const struct sh_params *p)
 {
 	struct sh *h = xcalloc(1, sizeof(*h));
 
+	h->out.secret = 1;
 	h->p = *p;
 	h->p.max_line = MAX(p->max_line, (size_t)512);	/* RFC 5321 4.5.3.1.5 */
 	h->p.max_reply = MAX(p->max_reply, h->p.max_line);
@@ -91,7 +92,7 @@ sh_free(struct sh *h)
 		return;
 	free_secret(&h->user);
 	free_secret(&h->pass);
-	sb_free(&h->out, &h->outlen, &h->outcap);
+	buf_free(&h->out);
 	sb_wipe(h->line, h->p.max_line);
 	free(h->line);
 	free(h->greet);
@@ -105,7 +106,7 @@ sh_free(struct sh *h)
 static void
 out_add(struct sh *h, const char *p, size_t n)
 {
-	sb_append(&h->out, &h->outlen, &h->outcap, p, n);
+	buf_add(&h->out, p, n);
 }
 
 static void
@@ -130,15 +131,15 @@ out_b64(struct sh *h, const void *p, size_t n)
 const char *
 sh_output(const struct sh *h, size_t *n)
 {
-	*n = h->outlen;
-	return h->out;
+	*n = h->out.len;
+	return h->out.p;
 }
 
 void
 sh_output_done(struct sh *h)
 {
-	sb_wipe(h->out, h->outlen);
-	h->outlen = 0;
+	sb_wipe(h->out.p, h->out.len);
+	h->out.len = 0;
 }
 
 /* Steps --------------------------------------------------------------- */

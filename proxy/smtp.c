@@ -27,6 +27,7 @@
 #include <strings.h>
 
 #include "err.h"
+#include "buf.h"
 #include "secbuf.h"
 #include "util.h"
 
@@ -63,7 +64,7 @@ struct txn {
 	struct smtp_txn pub;
 	char *from;
 	char **rcpts;
-	size_t nkept;
+	size_t nkept, rcptcap;
 	char *mid;
 	size_t midlen;
 	char *reply;
@@ -100,10 +101,9 @@ struct smtp_session {
 
 	struct pend *q;
 	size_t qhead, qlen, qcap;
-	char *in;
-	size_t inlen, incap;
-	char *up;
-	size_t uplen, upcap;
+	struct buf in;			/* client bytes not yet consumed
+					 * (secret: may hold AUTH) */
+	struct buf up;			/* a partial upstream line */
 	size_t reply_bytes;
 
 	struct txn *txn;	/* open transaction (MAIL forwarded) */
@@ -231,44 +231,23 @@ emit(struct smtp_session *s, const struct smtp_event *ev)
 static void
 in_append(struct smtp_session *s, const char *p, size_t n)
 {
-	sb_append(&s->in, &s->inlen, &s->incap, p, n);
+	buf_add(&s->in, p, n);
 }
 
 /* in_consume - drop the first n bytes of inbuf. */
 static void
 in_consume(struct smtp_session *s, size_t n)
 {
-	if (n >= s->inlen) {
-		sb_free(&s->in, &s->inlen, &s->incap);
-		return;
-	}
-	memmove(s->in, s->in + n, s->inlen - n);
-	s->inlen -= n;
-	sb_wipe(s->in + s->inlen, n);
-}
-
-static void
-up_append(struct smtp_session *s, const char *p, size_t n)
-{
-	size_t ncap;
-
-	if (s->uplen + n > s->upcap) {
-		ncap = s->upcap ? s->upcap : 128;
-		while (ncap < s->uplen + n)
-			ncap *= 2;
-		s->up = xrealloc(s->up, ncap);
-		s->upcap = ncap;
-	}
-	memcpy(s->up + s->uplen, p, n);
-	s->uplen += n;
+	if (n >= s->in.len)
+		buf_free(&s->in);
+	else
+		buf_drop(&s->in, n);
 }
 
 static void
 up_clear(struct smtp_session *s)
 {
-	free(s->up);
-	s->up = NULL;
-	s->uplen = s->upcap = 0;
+	buf_free(&s->up);
 }
 
 /* copy_str - a NUL-terminated copy of at most max bytes. */
@@ -489,7 +468,7 @@ txn_keep_rcpt(struct smtp_session *s, struct txn *t, char **addr)
 {
 	if (t->nkept >= s->conf->max_recipients_kept || *addr == NULL)
 		return;
-	t->rcpts = xrealloc(t->rcpts, (t->nkept + 1) * sizeof(*t->rcpts));
+	GROW(t->rcpts, t->rcptcap, t->nkept + 1);
 	t->rcpts[t->nkept++] = *addr;
 	*addr = NULL;
 }
@@ -1508,11 +1487,11 @@ client_drain(struct smtp_session *s)
 	for (;;) {
 		if (s->closed || s->tunnel)
 			return;
-		if (s->inlen == 0) {
+		if (s->in.len == 0) {
 			consume(s, "", 0);
 			return;
 		}
-		c = consume(s, s->in, s->inlen);
+		c = consume(s, s->in.p, s->in.len);
 		if (c == 0)
 			return;
 		in_consume(s, c);
@@ -1536,8 +1515,8 @@ go_tunnel(struct smtp_session *s)
 {
 	struct smtp_event ev;
 
-	s->dropped += s->inlen;
-	in_consume(s, s->inlen);
+	s->dropped += s->in.len;
+	in_consume(s, s->in.len);
 	txn_abort(s);
 	auth_free(s);
 	up_clear(s);
@@ -1735,6 +1714,7 @@ smtp_new(const struct smtp_conf *conf, const struct smtp_io *io, void *ctx)
 	s->conf = conf;
 	s->io = *io;
 	s->ctx = ctx;
+	s->in.secret = 1;
 	s->max_line = MAX(conf->max_line, 16);
 	s->max_auth_line = MAX(conf->max_auth_line, s->max_line);
 	s->max_reply = MAX(conf->max_reply, s->max_line);
@@ -1761,7 +1741,7 @@ smtp_free(struct smtp_session *s)
 	}
 	free(s->q);
 	txn_free(s->txn);
-	in_consume(s, s->inlen);
+	in_consume(s, s->in.len);
 	up_clear(s);
 	auth_free(s);
 	free(s->vreply);
@@ -1786,36 +1766,36 @@ smtp_feed_client(struct smtp_session *s, const void *buf, size_t len)
 	if (len == 0)
 		return 0;
 	s->busy++;
-	if (blocked(s) && s->inlen >= s->max_held) {
+	if (blocked(s) && s->in.len >= s->max_held) {
 		/* the glue ignored smtp_want_client() */
 		to_client(s, R_HELD, sizeof(R_HELD) - 1);
 		to_client(s, "\r\n", 2);
 		sess_close(s, "protocol_error");
 		goto out;
 	}
-	if (s->inlen > 0 && !blocked(s) &&
+	if (s->in.len > 0 && !blocked(s) &&
 	    (s->cmode == M_CMD || s->cmode == M_AUTHCONT)) {
 		/* complete the partial line held in inbuf */
 		lf = memchr(p, '\n', len);
 		take = lf != NULL ? (size_t)(lf - p) + 1 : len;
-		c = MIN(s->inlen, sizeof(head));
-		memcpy(head, s->in, c);
+		c = MIN(s->in.len, sizeof(head));
+		memcpy(head, s->in.p, c);
 		memcpy(head + c, p, MIN(sizeof(head) - c, take));
 		lim = line_limit(s, head, c + MIN(sizeof(head) - c, take));
-		if (s->inlen + take > lim ||
-		    (lf == NULL && s->inlen + take >= lim)) {
-			in_consume(s, s->inlen);
+		if (s->in.len + take > lim ||
+		    (lf == NULL && s->in.len + take >= lim)) {
+			in_consume(s, s->in.len);
 			line_refused(s, R_TOOLONG);
 			s->discard = lf == NULL;
 		} else {
 			in_append(s, p, take);
-			if (lf != NULL && (c = consume(s, s->in, s->inlen)) > 0)
+			if (lf != NULL && (c = consume(s, s->in.p, s->in.len)) > 0)
 				in_consume(s, c);
 		}
 		p += take;
 		len -= take;
 	}
-	if (s->inlen > 0 || blocked(s)) {
+	if (s->in.len > 0 || blocked(s)) {
 		in_append(s, p, len);
 		client_drain(s);
 		goto out;
@@ -1839,22 +1819,22 @@ smtp_feed_upstream(struct smtp_session *s, const void *buf, size_t len)
 	if (s->busy)
 		return SG_EINVAL;
 	s->busy++;
-	if (s->uplen > 0 && len > 0) {
+	if (s->up.len > 0 && len > 0) {
 		lf = memchr(p, '\n', len);
 		take = lf != NULL ? (size_t)(lf - p) + 1 : len;
-		if (s->uplen + take > s->max_line ||
-		    (lf == NULL && s->uplen + take >= s->max_line)) {
+		if (s->up.len + take > s->max_line ||
+		    (lf == NULL && s->up.len + take >= s->max_line)) {
 			up_protocol_error(s);
 			goto out;
 		}
-		up_append(s, p, take);
+		buf_add(&s->up, p, take);
 		p += take;
 		len -= take;
 		if (lf == NULL)
 			goto out;
-		n = s->uplen;
-		s->uplen = 0;
-		if (up_line(s, s->up, n) < 0)
+		n = s->up.len;
+		s->up.len = 0;
+		if (up_line(s, s->up.p, n) < 0)
 			goto out;
 		up_clear(s);
 	}
@@ -1864,7 +1844,7 @@ smtp_feed_upstream(struct smtp_session *s, const void *buf, size_t len)
 			if (len >= s->max_line)
 				up_protocol_error(s);
 			else
-				up_append(s, p, len);
+				buf_add(&s->up, p, len);
 			break;
 		}
 		n = (size_t)(lf - p) + 1;
@@ -1967,7 +1947,7 @@ smtp_want_client(const struct smtp_session *s)
 {
 	if (s->closed || s->tunnel)
 		return 0;
-	return !(blocked(s) && s->inlen >= s->max_held);
+	return !(blocked(s) && s->in.len >= s->max_held);
 }
 
 uint32_t
@@ -2010,8 +1990,8 @@ str_bytes(const char *p)
 size_t
 smtp__heap_bytes(const struct smtp_session *s)
 {
-	return sizeof(*s) + s->qcap * sizeof(struct pend) + s->incap +
-	    s->upcap + (s->txn != NULL ? sizeof(struct txn) : 0) +
+	return sizeof(*s) + s->qcap * sizeof(struct pend) + s->in.cap +
+	    s->up.cap + (s->txn != NULL ? sizeof(struct txn) : 0) +
 	    (s->auth != NULL ? sizeof(struct auth) : 0) +
 	    str_bytes(s->greeting_host) + str_bytes(s->ehlo) +
 	    str_bytes(s->auth_mech) + str_bytes(s->auth_user) +

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "util.h"
 
 struct lmem {
@@ -187,10 +188,7 @@ mem_find(struct lent *e, const char *m, size_t len)
 static void
 mem_add(struct lent *e, const char *m, size_t len, int64_t exp)
 {
-	if (e->nmem == e->cap) {
-		e->cap = e->cap ? 2 * e->cap : 4;
-		e->mem = xrealloc(e->mem, e->cap * sizeof(*e->mem));
-	}
+	e->mem = xgrow(e->mem, &e->cap, e->nmem + 1, sizeof(*e->mem), 4);
 	e->mem[e->nmem].m = xstrndup(m, len);
 	e->mem[e->nmem].len = len;
 	e->mem[e->nmem].exp_us = exp;

@@ -8,13 +8,13 @@
 #define SUITES(X) \
 	X(addr)   \
 	X(audit)  \
+	X(buf)    \
 	X(cidr)   \
 	X(config) \
 	X(identity) \
 	X(jsonw)  \
 	X(policy) \
 	X(radius) \
-	X(secbuf) \
 	X(smarthost) \
 	X(smtp)   \
 	X(tls)
