@@ -76,11 +76,12 @@ dispatch(struct listener *l, int fd, union sockaddr_any *peer)
 		tunnel_start(w, l->idx, fd, peer, &dst);
 		return;
 	}
-	if (w->conf->max_sessions > 0 && w->nsmtp >= w->conf->max_sessions) {
+	if (w->conf->max_sessions > 0 &&
+	    WORKER_SMTP_SESSIONS(w) >= w->conf->max_sessions) {
 		WSTAT_ADD(w, refused_limit, 1);
 		log_warn("event=session_limit worker=%d listener=%d src=%s dst=%s "
 		    "sessions=%zu", w->id, l->idx, addr_fmt(peer, sbuf, sizeof(sbuf)),
-		    addr_fmt(&dst, dbuf, sizeof(dbuf)), w->nsmtp);
+		    addr_fmt(&dst, dbuf, sizeof(dbuf)), WORKER_SMTP_SESSIONS(w));
 		refuse(fd, busy_reply);
 		return;
 	}

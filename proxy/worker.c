@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "buf.h"
 #include "listener.h"
 #include "log.h"
 #include "policy.h"
@@ -61,16 +62,16 @@ worker_register(struct worker *w, struct sess_hdr *h, enum sess_kind kind)
 	uint32_t i;
 
 	if (w->free_head == NO_SLOT) {
-		uint32_t n = w->nslots ? w->nslots * 2 : 256;
+		size_t n = w->nslots;
 
-		w->slots = xrealloc(w->slots, n * sizeof(*w->slots));
+		w->slots = xgrow(w->slots, &n, n + 1, sizeof(*w->slots), 256);
 		for (i = n; i-- > w->nslots;) {
 			w->slots[i].sess = NULL;
 			w->slots[i].gen = 0;
 			w->slots[i].next_free = w->free_head;
 			w->free_head = i;
 		}
-		w->nslots = n;
+		w->nslots = (uint32_t)n;
 	}
 	i = w->free_head;
 	w->free_head = w->slots[i].next_free;
@@ -80,11 +81,9 @@ worker_register(struct worker *w, struct sess_hdr *h, enum sess_kind kind)
 	h->slot = i;
 	h->gen = w->slots[i].gen;
 	h->kind = (uint8_t)kind;
-	w->nsessions++;
-	if (kind == SESS_RELAY) {
-		w->nsmtp++;
+	if (kind == SESS_RELAY)
 		WSTAT_ADD(w, cur_relay, 1);
-	} else
+	else
 		WSTAT_ADD(w, cur_tunnel, 1);
 }
 
@@ -98,11 +97,9 @@ worker_release(struct sess_hdr *h)
 	s->gen = 0;
 	s->next_free = w->free_head;
 	w->free_head = h->slot;
-	w->nsessions--;
-	if (h->kind == SESS_RELAY) {
-		w->nsmtp--;
+	if (h->kind == SESS_RELAY)
 		WSTAT_ADD(w, cur_relay, (uint64_t)-1);
-	} else
+	else
 		WSTAT_ADD(w, cur_tunnel, (uint64_t)-1);
 	worker_maybe_finish(w);
 }
@@ -163,10 +160,8 @@ worker_pipe_put(struct worker *w, struct tpipe *p, int clean)
 	if (p->r < 0)
 		return;
 	if (clean && !w->finished && w->npipes < PIPE_POOL_MAX) {
-		if (w->npipes == w->pipecap) {
-			w->pipecap = w->pipecap ? w->pipecap * 2 : 16;
-			w->pipes = xrealloc(w->pipes, w->pipecap * sizeof(*w->pipes));
-		}
+		w->pipes = xgrow(w->pipes, &w->pipecap, w->npipes + 1,
+		    sizeof(*w->pipes), 16);
 		w->pipes[w->npipes++] = *p;
 	} else {
 		close(p->r);
@@ -211,7 +206,8 @@ hard_cb(uv_timer_t *t)
 {
 	struct worker *w = t->data;
 
-	log_info("event=drain_hard worker=%d sessions=%zu", w->id, w->nsessions);
+	log_info("event=drain_hard worker=%d sessions=%zu", w->id,
+	    WORKER_SESSIONS(w));
 	for_each_session(w, end_hard, NULL);
 }
 
@@ -222,7 +218,7 @@ worker_force(struct worker *w)
 		return;
 	w->forcing = 1;
 	log_info("event=drain_deadline worker=%d sessions=%zu", w->id,
-	    w->nsessions);
+	    WORKER_SESSIONS(w));
 	for_each_session(w, end_soft, NULL);
 	if (!w->finished)
 		uv_timer_start(&w->drain_timer, hard_cb, FORCE_GRACE_MS, 0);
@@ -243,8 +239,8 @@ worker_drain(struct worker *w)
 	for (size_t i = 0; i < w->conf->nlisteners; i++)
 		listener_stop(&w->listeners[i]);
 	log_info("event=drain_start worker=%d sessions=%zu timeout_ms=%u",
-	    w->id, w->nsessions, w->conf->drain_timeout);
-	if (w->nsessions == 0) {
+	    w->id, WORKER_SESSIONS(w), w->conf->drain_timeout);
+	if (WORKER_SESSIONS(w) == 0) {
 		worker_maybe_finish(w);
 		return;
 	}
@@ -254,7 +250,7 @@ worker_drain(struct worker *w)
 static void
 worker_maybe_finish(struct worker *w)
 {
-	if (!w->draining || w->nsessions > 0 || w->finished)
+	if (!w->draining || WORKER_SESSIONS(w) > 0 || w->finished)
 		return;
 	w->finished = 1;
 	uv_timer_stop(&w->drain_timer);

@@ -81,6 +81,13 @@ struct worker_stats {
 /* WSTAT_GET - from any thread. */
 #define WSTAT_GET(w, f) atomic_load_explicit(&(w)->st.f, memory_order_relaxed)
 
+/* The sessions a worker has open are counted once, in its stats (exact in
+ * the worker's own thread, a recent value in any other): SMTP relays, and
+ * every registered session. */
+#define WORKER_SMTP_SESSIONS(w) ((size_t)WSTAT_GET(w, cur_relay))
+#define WORKER_SESSIONS(w) \
+	((size_t)(WSTAT_GET(w, cur_relay) + WSTAT_GET(w, cur_tunnel)))
+
 enum { WORKER_CMD_DRAIN = 1, WORKER_CMD_FORCE = 2 };
 
 /* How often a worker's loop proves it turns (worker_alive). */
@@ -109,8 +116,6 @@ struct worker {
 	struct worker_slot *slots;
 	uint32_t nslots;
 	uint32_t free_head;		/* UINT32_MAX: none */
-	size_t nsessions;		/* every registered session */
-	size_t nsmtp;			/* SMTP relay sessions (max_sessions) */
 	uint32_t seq;			/* session id sequence (audit.h) */
 	uint32_t gen;
 
