@@ -98,13 +98,23 @@ addr_set_port(union sockaddr_any *a, uint16_t port)
 		a->sin.sin_port = htons(port);
 }
 
+int
+addr_is_v4mapped(const void *a16)
+{
+	static const uint8_t prefix[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+	};
+
+	return memcmp(a16, prefix, sizeof(prefix)) == 0;
+}
+
 void
 addr_unmap(union sockaddr_any *a)
 {
 	struct sockaddr_in sin;
 
 	if (a->sa.sa_family != AF_INET6 ||
-	    !IN6_IS_ADDR_V4MAPPED(&a->sin6.sin6_addr))
+	    !addr_is_v4mapped(&a->sin6.sin6_addr))
 		return;
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
@@ -112,6 +122,26 @@ addr_unmap(union sockaddr_any *a)
 	memcpy(&sin.sin_addr, &a->sin6.sin6_addr.s6_addr[12], 4);
 	memset(a, 0, sizeof(*a));
 	a->sin = sin;
+}
+
+int
+addr_raw(const union sockaddr_any *a, int *family, uint8_t out[16])
+{
+	const uint8_t *b = a->sin6.sin6_addr.s6_addr;
+
+	if (a->sa.sa_family == AF_INET) {
+		*family = AF_INET;
+		memcpy(out, &a->sin.sin_addr, 4);
+	} else if (a->sa.sa_family == AF_INET6 && addr_is_v4mapped(b)) {
+		*family = AF_INET;
+		memcpy(out, b + 12, 4);
+	} else if (a->sa.sa_family == AF_INET6) {
+		*family = AF_INET6;
+		memcpy(out, b, 16);
+	} else {
+		return SG_EINVAL;
+	}
+	return 0;
 }
 
 char *

@@ -30,8 +30,18 @@ socklen_t addr_len(const union sockaddr_any *a);
 uint16_t addr_port(const union sockaddr_any *a);
 void addr_set_port(union sockaddr_any *a, uint16_t port);
 
+/* addr_is_v4mapped - the 16 octets at a16 (any alignment) are a v4-mapped
+ * IPv6 address, ::ffff:a.b.c.d (RFC 4291 2.5.5.2), as a dual-stack socket
+ * reports an IPv4 peer; its IPv4 address is then a16 + 12. */
+int addr_is_v4mapped(const void *a16);
+
 /* addr_unmap - turn a v4-mapped IPv6 address (::ffff:a.b.c.d) into AF_INET. */
 void addr_unmap(union sockaddr_any *a);
+
+/* addr_raw - a's family and address octets (4 or 16 at out), a v4-mapped
+ * IPv6 address as the IPv4 address it names. 0, or SG_EINVAL when a is
+ * neither AF_INET nor AF_INET6. */
+int addr_raw(const union sockaddr_any *a, int *family, uint8_t out[16]);
 
 /* addr_ntop - the address alone ("100.64.0.2", "fd00::2"); returns buf. */
 char *addr_ntop(const union sockaddr_any *a, char *buf, size_t len);

@@ -31,10 +31,6 @@ struct cidr {
 	size_t count;
 };
 
-static const uint8_t v4mapped[12] = {
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
-};
-
 static unsigned
 family_bits(int family)
 {
@@ -148,8 +144,7 @@ cidr_prefix_set(struct cidr_prefix *p, int family, const void *addr,
 	p->family = family;
 	p->plen = plen;
 	memcpy(p->addr, addr, bits / 8);
-	if (family == AF_INET6 && plen >= 96 &&
-	    memcmp(p->addr, v4mapped, sizeof(v4mapped)) == 0) {
+	if (family == AF_INET6 && plen >= 96 && addr_is_v4mapped(p->addr)) {
 		p->family = AF_INET;
 		p->plen = plen - 96;
 		memmove(p->addr, p->addr + 12, 4);
@@ -358,7 +353,7 @@ cidr_lookup_raw(const struct cidr *t, int family, const void *addr,
 	unsigned from = 0, bits;
 	int fi;
 
-	if (family == AF_INET6 && memcmp(a, v4mapped, sizeof(v4mapped)) == 0) {
+	if (family == AF_INET6 && addr_is_v4mapped(a)) {
 		family = AF_INET;
 		a += 12;
 	}

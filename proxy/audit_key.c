@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "err.h"
 #include "util.h"
 
@@ -205,11 +206,7 @@ canon_addr(char *out, size_t len, const char *s)
 	if (inet_pton(AF_INET, s, a) == 1)
 		return inet_ntop(AF_INET, a, out, (socklen_t)len) ? 0 : -1;
 	if (inet_pton(AF_INET6, s, a) == 1) {
-		/* ::ffff:a.b.c.d names an IPv4 peer of a dual-stack socket. */
-		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
-			0, 0, 0xff, 0xff };
-
-		if (memcmp(a, mapped, 12) == 0)
+		if (addr_is_v4mapped(a))
 			return inet_ntop(AF_INET, a + 12, out, (socklen_t)len) ? 0 : -1;
 		return inet_ntop(AF_INET6, a, out, (socklen_t)len) ? 0 : -1;
 	}

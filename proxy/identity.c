@@ -120,31 +120,6 @@ asg_copy(struct asg *dst, const struct asg *src)
 	dst->calling_station_id = dup0(src->calling_station_id);
 }
 
-/* raw_addr - a's family and address octets (a v4-mapped IPv6 address is
- * IPv4, as in cidr.h); 0 or SG_EINVAL. */
-static int
-raw_addr(const union sockaddr_any *a, int *family, uint8_t out[16])
-{
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-	if (a->sa.sa_family == AF_INET) {
-		*family = AF_INET;
-		memcpy(out, &a->sin.sin_addr, 4);
-	} else if (a->sa.sa_family == AF_INET6) {
-		const uint8_t *b = a->sin6.sin6_addr.s6_addr;
-
-		if (memcmp(b, mapped, 12) == 0) {
-			*family = AF_INET;
-			memcpy(out, b + 12, 4);
-		} else {
-			*family = AF_INET6;
-			memcpy(out, b, 16);
-		}
-	} else
-		return SG_EINVAL;
-	return 0;
-}
-
 static int
 prefix_contains(const struct cidr_prefix *p, const union sockaddr_any *a)
 {
@@ -152,7 +127,7 @@ prefix_contains(const struct cidr_prefix *p, const union sockaddr_any *a)
 	int fam;
 	unsigned full, rest;
 
-	if (raw_addr(a, &fam, b) < 0 || fam != p->family)
+	if (addr_raw(a, &fam, b) < 0 || fam != p->family)
 		return 0;
 	full = p->plen / 8;
 	rest = p->plen % 8;
@@ -870,7 +845,7 @@ host_prefix(const union sockaddr_any *a, struct cidr_prefix *p)
 	int fam;
 
 	memset(p, 0, sizeof(*p));
-	if (raw_addr(a, &fam, b) == 0)
+	if (addr_raw(a, &fam, b) == 0)
 		(void)cidr_prefix_set(p, fam, b, fam == AF_INET ? 32 : 128);
 }
 
