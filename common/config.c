@@ -21,6 +21,7 @@
 #include "cidr.h"
 #include "err.h"
 #include "log.h"
+#include "secret.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -1079,7 +1080,6 @@ static void free_map(const struct key *, void *);
 static void parse_value(struct ctx *, const struct key *, const yaml_node_t *,
     void *);
 
-#define SECRET_MAX	4096
 #define TEXT_MAX	400
 #define IDENT_MAX	253
 #define RATE_MAX_N	(1ULL << 50)	/* exact in a Lua double */
@@ -1248,67 +1248,14 @@ static int
 read_secret(struct ctx *x, const yaml_node_t *n, const char *file,
     struct secret *s)
 {
-	char buf[SECRET_MAX + 2], esc[256];
-	const char *got = show(esc, sizeof(esc), file, strlen(file));
-	struct stat st;
-	ssize_t r;
-	size_t len = 0, line;
-	int fd;
+	char esc[256], why[128];
 
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-		cfg_err(x, &n->start_mark, "%s: %s", got, strerror(errno));
+	if (secret_read(file, &s->value, &s->len, why, sizeof(why)) < 0) {
+		cfg_err(x, &n->start_mark, "%s: %s",
+		    show(esc, sizeof(esc), file, strlen(file)), why);
 		return -1;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		cfg_err(x, &n->start_mark, "%s: not a regular file", got);
-		close(fd);
-		return -1;
-	}
-	if (st.st_mode & (S_IROTH | S_IWOTH)) {
-		cfg_err(x, &n->start_mark, "%s: secret is accessible by every "
-		    "user (mode %04o); chmod o-rwx it", got,
-		    (unsigned)(st.st_mode & 07777));
-		close(fd);
-		return -1;
-	}
-	while (len < sizeof(buf) - 1 &&
-	    (r = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			cfg_err(x, &n->start_mark, "%s: %s", got,
-			    strerror(errno));
-			explicit_bzero(buf, sizeof(buf));
-			close(fd);
-			return -1;
-		}
-		len += (size_t)r;
-		if (memchr(buf, '\n', len) != NULL)
-			break;
-	}
-	close(fd);
-	for (line = 0; line < len && buf[line] != '\n'; line++)
-		;
-	if (line > SECRET_MAX) {
-		cfg_err(x, &n->start_mark, "%s: first line longer than %d "
-		    "octets", got, SECRET_MAX);
-		explicit_bzero(buf, sizeof(buf));
-		return -1;
-	}
-	if (line > 0 && buf[line - 1] == '\r')
-		line--;
-	if (line == 0 || memchr(buf, '\0', line) != NULL) {
-		cfg_err(x, &n->start_mark, "%s: %s", got, line == 0 ?
-		    "first line is empty" : "secret contains a NUL octet");
-		explicit_bzero(buf, sizeof(buf));
-		return -1;
-	}
-	s->value = xmalloc(line + 1);
-	memcpy(s->value, buf, line);
-	s->value[line] = '\0';
-	s->len = line;
 	s->file = xstrdup(file);
-	explicit_bzero(buf, sizeof(buf));
 	return 0;
 }
 

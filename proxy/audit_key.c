@@ -21,6 +21,7 @@
 
 #include "addr.h"
 #include "err.h"
+#include "secret.h"
 #include "util.h"
 
 static const char hexd[] = "0123456789abcdef";
@@ -116,39 +117,12 @@ audit_rcpt_hmac(char out[AUDIT_HMAC_HEX + 1], const void *key, size_t keylen,
 int
 audit_key_load(const char *path, unsigned char **key, size_t *len)
 {
-	unsigned char buf[AUDIT_KEY_FILE_MAX + 1];
-	size_t n = 0;
-	ssize_t r;
-	int fd, rc = 0;
+	char *v;
+	int rc;
 
-	*key = NULL;
-	*len = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -errno;
-	while ((r = read(fd, buf + n, sizeof(buf) - n)) > 0)
-		n += (size_t)r;
-	if (r < 0)
-		rc = -errno;
-	close(fd);
-	if (rc == 0 && n > AUDIT_KEY_FILE_MAX)
-		rc = SG_EINVAL;
-	/* The first line, as config.c reads every secret file. */
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		if (buf[i] == '\n') {
-			n = i;
-			break;
-		}
-	if (rc == 0 && n > 0 && buf[n - 1] == '\r')
-		n--;
-	if (rc == 0 && n == 0)
-		rc = SG_EINVAL;
-	if (rc == 0) {
-		*key = xmalloc(n);
-		memcpy(*key, buf, n);
-		*len = n;
-	}
-	/* on every path: the key, or what was read of it, leaves the stack */
-	explicit_bzero(buf, sizeof(buf));
+	/* the rules and the wiping of every secret file (common/secret.c) */
+	rc = secret_read(path, &v, len, NULL, 0);
+	*key = (unsigned char *)v;
 	return rc;
 }
 

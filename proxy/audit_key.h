@@ -21,7 +21,6 @@
 #define AUDIT_KEY_MAX 160		/* "sg:ix:rcpt:" + part + NUL fits */
 #define AUDIT_RCPT_MAX 512		/* normalised recipient, with NUL */
 #define AUDIT_IX_MAX 112		/* index keys of one record (rcpts capped) */
-#define AUDIT_KEY_FILE_MAX 4096		/* HMAC key file size limit */
 
 enum audit_ix {
 	AUDIT_IX_SRC,		/* source address */
@@ -48,10 +47,11 @@ void audit_hmac_hex(char out[AUDIT_HMAC_HEX + 1], const void *key,
 int audit_rcpt_hmac(char out[AUDIT_HMAC_HEX + 1], const void *key,
     size_t keylen, const char *rcpt);
 
-/* audit_key_load - read an HMAC key file as config.c reads secret files:
- * its first line without the line end (LF or CRLF); an empty first line, an
- * unreadable file or one larger than AUDIT_KEY_FILE_MAX is an error.
- * 0 (*key is xmalloc'd, *len its length) or a negative errno / SG_EINVAL. */
+/* audit_key_load - read an HMAC key file as every secret file is read
+ * (secret_read, common/secret.h): its first line without the line end;
+ * a file other users may read or write, a non-regular file, an empty or
+ * too long first line is an error. 0 (*key is xmalloc'd, *len its length)
+ * or a negative errno / SG_EINVAL. */
 int audit_key_load(const char *path, unsigned char **key, size_t *len);
 
 void audit_sha1_hex(char out[AUDIT_SHA1_HEX + 1], const void *data, size_t n);

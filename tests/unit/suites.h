@@ -15,6 +15,7 @@
 	X(jsonw)  \
 	X(policy) \
 	X(radius) \
+	X(secret) \
 	X(smarthost) \
 	X(smtp)   \
 	X(tls)
