@@ -6,6 +6,7 @@
  * is kept until the cross-field checks (config_check.c) have run, so every
  * error points at a line and column of the file that caused it.
  */
+#include "buf.h"
 #include "config_int.h"
 #include "cidr.h"
 #include "log.h"
@@ -315,10 +316,8 @@ mark_add(struct ctx *x, const void *field, const yaml_mark_t *m)
 {
 	struct mark_rec *r;
 
-	if (x->nmarks == x->amarks) {
-		x->amarks = x->amarks ? 2 * x->amarks : 64;
-		x->marks = xrealloc(x->marks, x->amarks * sizeof(*x->marks));
-	}
+	x->marks = xgrow(x->marks, &x->amarks, x->nmarks + 1,
+	    sizeof(*x->marks), 64);
 	r = &x->marks[x->nmarks++];
 	r->field = field;
 	r->mark = *m;
