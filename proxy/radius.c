@@ -394,24 +394,15 @@ void
 radius_rtx_key(uint8_t key[RADIUS_RTXKEY_LEN], const union sockaddr_any *nas,
     const uint8_t *pkt)
 {
-	const uint8_t *a6;
+	uint8_t raw[16];
 	uint16_t port = 0;
+	int fam;
 
 	memset(key, 0, RADIUS_RTXKEY_LEN);
-	if (nas->sa.sa_family == AF_INET) {
-		key[0] = 4;
-		memcpy(key + 1, &nas->sin.sin_addr, 4);
-		port = ntohs(nas->sin.sin_port);
-	} else if (nas->sa.sa_family == AF_INET6) {
-		a6 = nas->sin6.sin6_addr.s6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(&nas->sin6.sin6_addr)) {
-			key[0] = 4;
-			memcpy(key + 1, a6 + 12, 4);
-		} else {
-			key[0] = 6;
-			memcpy(key + 1, a6, 16);
-		}
-		port = ntohs(nas->sin6.sin6_port);
+	if (addr_raw(nas, &fam, raw) == 0) {
+		key[0] = fam == AF_INET ? 4 : 6;
+		memcpy(key + 1, raw, fam == AF_INET ? 4 : 16);
+		port = addr_port(nas);
 	}
 	key[17] = (uint8_t)(port >> 8);
 	key[18] = (uint8_t)port;
