@@ -1,5 +1,5 @@
 /*
- * audit.h - the audit trail (DESIGN.md "Record"): one JSON line per session
+ * audit.h - the audit trail (docs/design.md "Record"): a JSON line per session
  * and one per mail transaction, schema version "v":1, written append-only to
  * one file (or stdout for "-"), whole records per write(2), so records of
  * concurrent workers never interleave. A worker thread collects the records

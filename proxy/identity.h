@@ -1,5 +1,5 @@
 /*
- * identity.h - who is this address (DESIGN.md "Identify"): the subscriber id
+ * identity.h - who is this address (docs/design.md "Identify"): subscriber id
  * and policy class of a source address, from the static map (config
  * identity.static) and the live table the RADIUS accounting listener keeps;
  * and the assignment history behind that table: the state machine driven

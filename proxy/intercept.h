@@ -1,5 +1,5 @@
 /*
- * intercept.h - the socket side of interception (DESIGN.md "Accept"):
+ * intercept.h - the socket side of interception (docs/design.md "Accept"):
  * listening sockets with SO_REUSEPORT and IP_TRANSPARENT, the original
  * destination of an accepted connection (SO_ORIGINAL_DST under REDIRECT,
  * getsockname under TPROXY, the configured upstream otherwise), the loop

@@ -1,5 +1,5 @@
 /*
- * policy.h - the decision point (DESIGN.md "Decide"). The relay asks at
+ * policy.h - the decision point (docs/design.md "Decide"). The relay asks at
  * connect, MAIL, RCPT, end of data and STARTTLS; a tunnel that came from
  * STARTTLS asks for more bytes. The answer is a struct smtp_verdict.
  *

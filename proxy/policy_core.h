@@ -1,5 +1,5 @@
 /*
- * policy_core.h - the pure half of the port-25 policy (DESIGN.md "Decide"):
+ * policy_core.h - the pure half of port-25 policy (docs/design.md "Decide"):
  * from the configuration, the facts of a session and a decision point to the
  * list of limits one limiter decision checks (struct pc_plan), and from the
  * limiter's answer to the reply the subscriber gets (struct smtp_verdict,

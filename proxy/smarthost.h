@@ -1,7 +1,7 @@
 /*
  * smarthost.h - the gateway's own SMTP client handshake with the operator's
  * smarthost, run before a redirected subscriber's session is relayed there
- * (policy verdict SMTP_REDIRECT at connect; DESIGN.md "Decide").
+ * (policy verdict SMTP_REDIRECT at connect; docs/design.md "Decide").
  *
  * Sans-I/O, like smtp.h: the glue feeds the smarthost's plaintext bytes
  * (sh_feed), sends what sh_output() holds, runs the TLS handshake when the

@@ -39,7 +39,7 @@
 
 enum smtp_side { SMTP_CLIENT, SMTP_UPSTREAM };
 
-/* Session classes (DESIGN.md "Classify"). */
+/* Session classes (docs/design.md "Classify"). */
 enum smtp_class {
 	SMTP_CLASS_MX,		/* no successful AUTH seen */
 	SMTP_CLASS_SUBMISSION,	/* AUTH answered 235 in the clear */
@@ -48,7 +48,7 @@ enum smtp_class {
 };
 const char *smtp_class_name(enum smtp_class c);
 
-/* Where the policy is asked (DESIGN.md "Decide"). SMTP_AT_CONNECT is asked
+/* Where the policy is asked (docs/design.md "Decide"). SMTP_AT_CONNECT is asked
  * by the glue before it connects upstream; the core asks the others.
  * SMTP_AT_STARTTLS only after smtp_ask_starttls(s, 1). */
 enum smtp_point { SMTP_AT_CONNECT, SMTP_AT_MAIL, SMTP_AT_RCPT, SMTP_AT_DATA_END,

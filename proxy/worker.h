@@ -1,5 +1,5 @@
 /*
- * worker.h - one event-loop thread of subgated (DESIGN.md "Share-nothing
+ * worker.h - one event-loop thread of subgated (docs/design.md "Share-nothing
  * workers"). A worker owns its uv loop, its own listener sockets (one per
  * configured listener, SO_REUSEPORT), its sessions, a 64 KiB read buffer
  * shared by all of its SMTP sessions, a pool of pipes for the splice tunnel

@@ -1,6 +1,6 @@
 /*
  * limiter.h - rate, concurrency and distinct-destination limits shared by
- * every gateway node through Redis (DESIGN.md "Decide"), with an in-process
+ * all gateway nodes through Redis (docs/design.md "Decide"), with an in-process
  * fallback. One decision is one EVALSHA of one Lua script that checks every
  * limit of the request and counts nothing unless all of them allow; Redis
  * TIME is the clock, so nodes agree. See docs/ratelimit.md.
