@@ -63,8 +63,4 @@ int close_rl(uv_loop_t *loop, struct rl *rl);
 
 struct rl_conf test_conf(const struct srv *s);
 
-int suite_core_register(void);
-int suite_redis_register(void);
-int suite_sentinel_register(void);
-
 #endif

@@ -11,6 +11,7 @@
 #include "core.h"
 #include "err.h"
 #include "harness.h"
+#include "suites.h"
 #include "local.h"
 
 #define SEC 1000000LL

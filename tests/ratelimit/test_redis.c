@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "suites.h"
 #include "redis_uv.h"
 
 struct srv rl_test_srv;

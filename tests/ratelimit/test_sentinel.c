@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "suites.h"
 
 static struct srv prim, repl, sent;
 
