@@ -2,9 +2,9 @@
  * audit_index.c - the Redis index writer (see audit_index.h).
  *
  * Workers call ix_sink (the audit sink) with every record: it computes the
- * record's id and index keys (audit_key.c), copies them with the JSON text
- * into one allocation and appends that to a mutex-protected queue, then
- * wakes the writer thread. The writer owns everything else: its loop, the
+ * record's id and index keys from its facts (audit_facts_keys), copies them
+ * with the JSON text into one allocation and appends that to a
+ * mutex-protected queue, then wakes the writer thread. The writer owns everything else: its loop, the
  * rl_conn, the timer. It sends queued records while the connection is up
  * and there is room in flight; the replies only count errors. Nothing a
  * worker holds is ever touched by the writer, and the other way round,
@@ -15,7 +15,6 @@
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
-#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -44,6 +43,8 @@ struct ixent {
 	char data[];
 };
 
+/* writer - the one index writer: its queue (shared with the workers under
+ * mu), its thread, loop and connection, and its counters. */
 static struct {
 	const struct config *conf;
 	pthread_mutex_t mu;
@@ -70,26 +71,22 @@ static struct {
 
 	atomic_uint_fast64_t queued, indexed, dropped, errors;
 	atomic_int up;
-} ix = { .mu = PTHREAD_MUTEX_INITIALIZER };
+} writer = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 /* Workers -------------------------------------------------------------- */
 
 static void
-ix_sink(const struct json_t *rec, const char *line, size_t len)
+ix_sink(const struct audit_facts *f, const char *line, size_t len)
 {
 	char id[AUDIT_RECID_MAX], keys[AUDIT_IX_MAX][AUDIT_KEY_MAX];
-	const char *start = json_string_value(json_object_get((json_t *)rec,
-	    "start"));
 	struct ixent *e;
 	size_t total, idlen, klen[AUDIT_IX_MAX];
-	int64_t score = 0;
+	int64_t score = f->start_known ? f->start_ms : now_ms();
 	int nk;
 	char *p;
 
-	if ((nk = audit_record_keys(rec, id, keys, AUDIT_IX_MAX)) < 0)
+	if ((nk = audit_facts_keys(f, id, keys, AUDIT_IX_MAX)) < 0)
 		return;
-	if (start == NULL || audit_parse_time(start, &score) < 0)
-		score = now_ms();
 	idlen = strlen(id) + 1;
 	total = idlen + len + 1;
 	for (int i = 0; i < nk; i++)
@@ -114,22 +111,22 @@ ix_sink(const struct json_t *rec, const char *line, size_t len)
 		p += klen[i];
 	}
 
-	pthread_mutex_lock(&ix.mu);
-	if (ix.n >= AUDIT_INDEX_QUEUE_MAX || atomic_load(&ix.stopping)) {
-		pthread_mutex_unlock(&ix.mu);
-		atomic_fetch_add(&ix.dropped, 1);
+	pthread_mutex_lock(&writer.mu);
+	if (writer.n >= AUDIT_INDEX_QUEUE_MAX || atomic_load(&writer.stopping)) {
+		pthread_mutex_unlock(&writer.mu);
+		atomic_fetch_add(&writer.dropped, 1);
 		free(e);
 		return;
 	}
-	if (ix.tail != NULL)
-		ix.tail->next = e;
+	if (writer.tail != NULL)
+		writer.tail->next = e;
 	else
-		ix.head = e;
-	ix.tail = e;
-	ix.n++;
-	pthread_mutex_unlock(&ix.mu);
-	atomic_fetch_add(&ix.queued, 1);
-	uv_async_send(&ix.async);
+		writer.head = e;
+	writer.tail = e;
+	writer.n++;
+	pthread_mutex_unlock(&writer.mu);
+	atomic_fetch_add(&writer.queued, 1);
+	uv_async_send(&writer.async);
 }
 
 /* Writer thread -------------------------------------------------------- */
@@ -139,14 +136,14 @@ note_err(const char *what, const char *detail)
 {
 	int64_t now = now_ms();
 
-	atomic_fetch_add(&ix.errors, 1);
-	if (now - ix.last_err_log < 10000)
+	atomic_fetch_add(&writer.errors, 1);
+	if (now - writer.last_err_log < 10000)
 		return;
-	ix.last_err_log = now;
+	writer.last_err_log = now;
 	log_warn("event=audit_index_error what=%s error=\"%s\" errors=%llu "
 	    "dropped=%llu", what, detail,
-	    (unsigned long long)atomic_load(&ix.errors),
-	    (unsigned long long)atomic_load(&ix.dropped));
+	    (unsigned long long)atomic_load(&writer.errors),
+	    (unsigned long long)atomic_load(&writer.dropped));
 }
 
 static void
@@ -160,10 +157,10 @@ cmd_cb(void *arg, int err, const struct redisReply *r)
 		log_esc(buf, sizeof(buf), r->str, r->len);
 		note_err("reply", buf);
 	} else if (arg != NULL)
-		atomic_fetch_add(&ix.indexed, 1);
-	if (ix.blocked && rl_conn_inflight(ix.conn) < MAX_INFLIGHT / 2) {
-		ix.blocked = 0;
-		uv_async_send(&ix.async);
+		atomic_fetch_add(&writer.indexed, 1);
+	if (writer.blocked && rl_conn_inflight(writer.conn) < MAX_INFLIGHT / 2) {
+		writer.blocked = 0;
+		uv_async_send(&writer.async);
 	}
 }
 
@@ -171,7 +168,7 @@ cmd_cb(void *arg, int err, const struct redisReply *r)
 static int
 cmd(int argc, const char **argv, const size_t *len, void *mark)
 {
-	int rc = rl_conn_command(ix.conn, argc, argv, len, DEADLINE_MS, cmd_cb,
+	int rc = rl_conn_command(writer.conn, argc, argv, len, DEADLINE_MS, cmd_cb,
 	    NULL, mark);
 
 	if (rc < 0)
@@ -189,15 +186,15 @@ send_one(const struct ixent *e, int trim)
 
 	snprintf(score, sizeof(score), "%lld", (long long)e->score);
 	snprintf(cutoff, sizeof(cutoff), "(%lld", (long long)(now_ms() -
-	    ix.ret_ms));
+	    writer.ret_ms));
 	if (audit_rec_key(key, e->id) < 0)
 		return;
 	argv[0] = "SET"; argv[1] = key; argv[2] = e->line; argv[3] = "EX";
-	argv[4] = ix.ret_s;
+	argv[4] = writer.ret_s;
 	for (int i = 0; i < 5; i++)
 		len[i] = strlen(argv[i]);
 	len[2] = e->linelen;
-	if (cmd(5, argv, len, (void *)&ix) < 0)
+	if (cmd(5, argv, len, (void *)&writer) < 0)
 		return;
 	for (size_t k = 0; k < e->nkeys; k++) {
 		argv[0] = "ZADD"; argv[1] = e->keys[k]; argv[2] = score;
@@ -205,7 +202,7 @@ send_one(const struct ixent *e, int trim)
 		for (int i = 0; i < 4; i++)
 			len[i] = strlen(argv[i]);
 		(void)cmd(4, argv, len, NULL);
-		argv[0] = "EXPIRE"; argv[2] = ix.ret_s;
+		argv[0] = "EXPIRE"; argv[2] = writer.ret_s;
 		for (int i = 0; i < 3; i++)
 			len[i] = strlen(argv[i]);
 		(void)cmd(3, argv, len, NULL);
@@ -227,25 +224,25 @@ drain(void)
 		struct ixent *e;
 		int trim;
 
-		if (!rl_conn_is_up(ix.conn))
+		if (!rl_conn_is_up(writer.conn))
 			return;
-		pthread_mutex_lock(&ix.mu);
-		e = ix.head;
-		if (e != NULL && rl_conn_inflight(ix.conn) + 1 + 3 * e->nkeys >
+		pthread_mutex_lock(&writer.mu);
+		e = writer.head;
+		if (e != NULL && rl_conn_inflight(writer.conn) + 1 + 3 * e->nkeys >
 		    MAX_INFLIGHT) {
-			ix.blocked = 1;
+			writer.blocked = 1;
 			e = NULL;
 		}
 		if (e != NULL) {
-			ix.head = e->next;
-			if (ix.head == NULL)
-				ix.tail = NULL;
-			ix.n--;
+			writer.head = e->next;
+			if (writer.head == NULL)
+				writer.tail = NULL;
+			writer.n--;
 		}
-		pthread_mutex_unlock(&ix.mu);
+		pthread_mutex_unlock(&writer.mu);
 		if (e == NULL)
 			return;
-		trim = ++ix.ntrim % TRIM_EVERY == 0;
+		trim = ++writer.ntrim % TRIM_EVERY == 0;
 		send_one(e, trim);
 		free(e);
 	}
@@ -254,9 +251,9 @@ drain(void)
 static void
 closed_cb(void *arg)
 {
-	ix.conn = NULL;
-	uv_close((uv_handle_t *)&ix.async, NULL);
-	uv_close((uv_handle_t *)&ix.timer, NULL);
+	writer.conn = NULL;
+	uv_close((uv_handle_t *)&writer.async, NULL);
+	uv_close((uv_handle_t *)&writer.timer, NULL);
 }
 
 /* stop_check - at exit: end once everything is answered or time is up. */
@@ -267,39 +264,39 @@ stop_check(uv_timer_t *t)
 	size_t left = 0;
 
 	drain();
-	if (ix.head == NULL && rl_conn_inflight(ix.conn) == 0)
+	if (writer.head == NULL && rl_conn_inflight(writer.conn) == 0)
 		goto done;
-	if (uv_now(&ix.loop) < ix.stop_deadline) {
-		uv_timer_start(&ix.timer, stop_check, STOP_POLL_MS, 0);
+	if (uv_now(&writer.loop) < writer.stop_deadline) {
+		uv_timer_start(&writer.timer, stop_check, STOP_POLL_MS, 0);
 		return;
 	}
 done:
-	pthread_mutex_lock(&ix.mu);
-	while ((e = ix.head) != NULL) {
-		ix.head = e->next;
+	pthread_mutex_lock(&writer.mu);
+	while ((e = writer.head) != NULL) {
+		writer.head = e->next;
 		free(e);
 		left++;
 	}
-	ix.tail = NULL;
-	ix.n = 0;
-	pthread_mutex_unlock(&ix.mu);
-	atomic_fetch_add(&ix.dropped, left);
+	writer.tail = NULL;
+	writer.n = 0;
+	pthread_mutex_unlock(&writer.mu);
+	atomic_fetch_add(&writer.dropped, left);
 	log_info("event=audit_index_stop queued=%llu indexed=%llu dropped=%llu "
-	    "errors=%llu", (unsigned long long)atomic_load(&ix.queued),
-	    (unsigned long long)atomic_load(&ix.indexed),
-	    (unsigned long long)atomic_load(&ix.dropped),
-	    (unsigned long long)atomic_load(&ix.errors));
-	rl_conn_free(ix.conn);
+	    "errors=%llu", (unsigned long long)atomic_load(&writer.queued),
+	    (unsigned long long)atomic_load(&writer.indexed),
+	    (unsigned long long)atomic_load(&writer.dropped),
+	    (unsigned long long)atomic_load(&writer.errors));
+	rl_conn_free(writer.conn);
 }
 
 static void
 async_cb(uv_async_t *a)
 {
 	drain();
-	if (atomic_load(&ix.stopping) && !ix.stop_begun) {
-		ix.stop_begun = 1;
-		ix.stop_deadline = uv_now(&ix.loop) + AUDIT_INDEX_STOP_MS;
-		uv_timer_start(&ix.timer, stop_check, 0, 0);
+	if (atomic_load(&writer.stopping) && !writer.stop_begun) {
+		writer.stop_begun = 1;
+		writer.stop_deadline = uv_now(&writer.loop) + AUDIT_INDEX_STOP_MS;
+		uv_timer_start(&writer.timer, stop_check, 0, 0);
 	}
 }
 
@@ -311,10 +308,10 @@ setup_cb(void *arg, int err, const struct redisReply *r)
 static void
 conn_setup(void *arg, struct rl_conn *c)
 {
-	const char *argv[] = { "SELECT", ix.dbs };
-	size_t len[] = { 6, strlen(ix.dbs) };
+	const char *argv[] = { "SELECT", writer.dbs };
+	size_t len[] = { 6, strlen(writer.dbs) };
 
-	if (ix.conf->redis.database != 0)
+	if (writer.conf->redis.database != 0)
 		rl_conn_setup(c, 2, argv, len, setup_cb, NULL);
 }
 
@@ -323,14 +320,14 @@ conn_event(void *arg, enum rl_conn_event ev, int err)
 {
 	switch (ev) {
 	case RL_CONN_UP:
-		atomic_store(&ix.up, 1);
-		log_info("event=audit_index_up redis=%s", rl_conn_addr(ix.conn));
+		atomic_store(&writer.up, 1);
+		log_info("event=audit_index_up redis=%s", rl_conn_addr(writer.conn));
 		drain();
 		break;
 	case RL_CONN_DOWN:
-		atomic_store(&ix.up, 0);
+		atomic_store(&writer.up, 0);
 		log_warn("event=audit_index_down redis=%s error=\"%s\"",
-		    rl_conn_addr(ix.conn), sg_strerror(err));
+		    rl_conn_addr(writer.conn), sg_strerror(err));
 		break;
 	case RL_CONN_FAILED:
 		break;
@@ -346,7 +343,7 @@ static const struct rl_conn_ops conn_ops = {
 static void
 writer_main(void *arg)
 {
-	uv_run(&ix.loop, UV_RUN_DEFAULT);
+	uv_run(&writer.loop, UV_RUN_DEFAULT);
 }
 
 /* Public --------------------------------------------------------------- */
@@ -360,22 +357,22 @@ audit_index_start(const struct config *c)
 
 	if (!c->audit.index_redis || !r->enabled)
 		return 0;
-	ix.conf = c;
-	ix.ret_ms = (int64_t)c->audit.retention_ms;
-	snprintf(ix.ret_s, sizeof(ix.ret_s), "%llu",
+	writer.conf = c;
+	writer.ret_ms = (int64_t)c->audit.retention_ms;
+	snprintf(writer.ret_s, sizeof(writer.ret_s), "%llu",
 	    (unsigned long long)MAX(c->audit.retention_ms / 1000, 1));
-	snprintf(ix.dbs, sizeof(ix.dbs), "%u", r->database);
+	snprintf(writer.dbs, sizeof(writer.dbs), "%u", r->database);
 	memset(&cc, 0, sizeof(cc));
-	addr_ntop(&r->address, ix.host, sizeof(ix.host));
-	cc.host = ix.host;
+	addr_ntop(&r->address, writer.host, sizeof(writer.host));
+	cc.host = writer.host;
 	cc.port = addr_port(&r->address);
 	if (r->nsentinels > 0) {
-		ix.sentinels = xcalloc(r->nsentinels, sizeof(char *));
+		writer.sentinels = xcalloc(r->nsentinels, sizeof(char *));
 		for (size_t i = 0; i < r->nsentinels; i++) {
-			ix.sentinels[i] = xmalloc(ADDRPORT_STRLEN);
-			addr_fmt(&r->sentinels[i], ix.sentinels[i], ADDRPORT_STRLEN);
+			writer.sentinels[i] = xmalloc(ADDRPORT_STRLEN);
+			addr_fmt(&r->sentinels[i], writer.sentinels[i], ADDRPORT_STRLEN);
 		}
-		cc.sentinels = (const char *const *)ix.sentinels;
+		cc.sentinels = (const char *const *)writer.sentinels;
 		cc.nsentinels = r->nsentinels;
 		cc.master_name = r->master_name;
 	}
@@ -383,48 +380,48 @@ audit_index_start(const struct config *c)
 	cc.connect_timeout_ms = (int)r->connect_timeout_ms;
 	cc.deadline_ms = DEADLINE_MS;
 	cc.max_inflight = MAX_INFLIGHT;
-	if ((rc = uv_loop_init(&ix.loop)) < 0)
+	if ((rc = uv_loop_init(&writer.loop)) < 0)
 		return rc;
-	uv_async_init(&ix.loop, &ix.async, async_cb);
-	uv_timer_init(&ix.loop, &ix.timer);
-	ix.conn = rl_conn_new(&ix.loop, &cc, &conn_ops, NULL);
-	if ((rc = uv_thread_create(&ix.thread, writer_main, NULL)) < 0)
+	uv_async_init(&writer.loop, &writer.async, async_cb);
+	uv_timer_init(&writer.loop, &writer.timer);
+	writer.conn = rl_conn_new(&writer.loop, &cc, &conn_ops, NULL);
+	if ((rc = uv_thread_create(&writer.thread, writer_main, NULL)) < 0)
 		return rc;
-	ix.started = 1;
+	writer.started = 1;
 	audit_set_sink(ix_sink);
 	log_info("event=audit_index_start redis=%s:%d sentinels=%zu "
-	    "retention_s=%s", ix.host, cc.port, r->nsentinels, ix.ret_s);
+	    "retention_s=%s", writer.host, cc.port, r->nsentinels, writer.ret_s);
 	return 0;
 }
 
 void
 audit_index_stop(void)
 {
-	if (!ix.started)
+	if (!writer.started)
 		return;
 	audit_set_sink(NULL);
-	atomic_store(&ix.stopping, 1);
-	uv_async_send(&ix.async);
-	uv_thread_join(&ix.thread);
-	if (uv_loop_close(&ix.loop) < 0)
+	atomic_store(&writer.stopping, 1);
+	uv_async_send(&writer.async);
+	uv_thread_join(&writer.thread);
+	if (uv_loop_close(&writer.loop) < 0)
 		log_warn("event=audit_index_loop_busy");
-	for (size_t i = 0; ix.sentinels != NULL && i < ix.conf->redis.nsentinels;
+	for (size_t i = 0; writer.sentinels != NULL && i < writer.conf->redis.nsentinels;
 	    i++)
-		free(ix.sentinels[i]);
-	free(ix.sentinels);
-	ix.sentinels = NULL;
-	ix.started = 0;
+		free(writer.sentinels[i]);
+	free(writer.sentinels);
+	writer.sentinels = NULL;
+	writer.started = 0;
 }
 
 void
 audit_index_get_stats(struct audit_index_stats *st)
 {
-	st->queued = atomic_load(&ix.queued);
-	st->indexed = atomic_load(&ix.indexed);
-	st->dropped = atomic_load(&ix.dropped);
-	st->errors = atomic_load(&ix.errors);
-	pthread_mutex_lock(&ix.mu);
-	st->waiting = ix.n;
-	pthread_mutex_unlock(&ix.mu);
-	st->up = atomic_load(&ix.up);
+	st->queued = atomic_load(&writer.queued);
+	st->indexed = atomic_load(&writer.indexed);
+	st->dropped = atomic_load(&writer.dropped);
+	st->errors = atomic_load(&writer.errors);
+	pthread_mutex_lock(&writer.mu);
+	st->waiting = writer.n;
+	pthread_mutex_unlock(&writer.mu);
+	st->up = atomic_load(&writer.up);
 }

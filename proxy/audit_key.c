@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 
 #include "addr.h"
 #include "err.h"
+#include "jsonw.h"
 #include "secret.h"
 #include "util.h"
 
@@ -321,6 +323,83 @@ audit_parse_time(const char *s, int64_t *ms)
 	return 0;
 }
 
+/* as_text - v as the record's text has it (see struct audit_facts): v
+ * itself, or a copy in *tmp with every byte >= 0x80 as '?' (jsonw.h). */
+static const char *
+as_text(const char *v, char **tmp)
+{
+	*tmp = NULL;
+	if (jw_utf8_valid(v, strlen(v)))
+		return v;
+	*tmp = xstrdup(v);
+	for (unsigned char *p = (unsigned char *)*tmp; *p; p++)
+		if (*p >= 0x80)
+			*p = '?';
+	return *tmp;
+}
+
+static void
+add(char (*keys)[AUDIT_KEY_MAX], size_t max, size_t *n, enum audit_ix kind,
+    const char *v)
+{
+	char *tmp;
+
+	if (v == NULL || *v == '\0' || *n >= max)
+		return;
+	if (audit_ix_key(keys[*n], kind, as_text(v, &tmp)) == 0) {
+		size_t i;
+
+		for (i = 0; i < *n; i++)
+			if (strcmp(keys[i], keys[*n]) == 0)
+				break;
+		if (i == *n)
+			(*n)++;
+	}
+	free(tmp);
+}
+
+int
+audit_rec_id(char id[AUDIT_RECID_MAX], const struct audit_facts *f)
+{
+	char tmp[AUDIT_KEY_MAX];
+	int n;
+
+	id[0] = '\0';
+	if (f->session == NULL || *f->session == '\0')
+		return SG_EINVAL;
+	if (f->type == AUDIT_REC_SESSION)
+		n = snprintf(id, AUDIT_RECID_MAX, "%s", f->session);
+	else if (f->type == AUDIT_REC_TXN && f->seq >= 0)
+		n = snprintf(id, AUDIT_RECID_MAX, "%s-%lld", f->session, f->seq);
+	else
+		return SG_EINVAL;
+	if (n < 0 || n >= AUDIT_RECID_MAX || audit_rec_key(tmp, id) < 0) {
+		id[0] = '\0';
+		return SG_EINVAL;
+	}
+	return 0;
+}
+
+int
+audit_facts_keys(const struct audit_facts *f, char id[AUDIT_RECID_MAX],
+    char (*keys)[AUDIT_KEY_MAX], size_t max)
+{
+	size_t n = 0;
+
+	if (audit_rec_id(id, f) < 0)
+		return SG_EINVAL;
+	add(keys, max, &n, AUDIT_IX_SRC, f->src);
+	add(keys, max, &n, AUDIT_IX_SUB, f->subscriber);
+	add(keys, max, &n, AUDIT_IX_DST, f->dst);
+	add(keys, max, &n, AUDIT_IX_MID, f->message_id);
+	add(keys, max, &n, AUDIT_IX_QID, f->queue_id);
+	for (size_t i = 0; i < f->nrcpts; i++)
+		add(keys, max, &n, AUDIT_IX_RCPT, f->rcpts[i]);
+	return (int)n;
+}
+
+/* Records read back (`subgate trace`) ------------------------------------ */
+
 static const char *
 jget(const json_t *o, const char *k)
 {
@@ -329,56 +408,66 @@ jget(const json_t *o, const char *k)
 	return s != NULL && *s ? s : NULL;
 }
 
-static void
-add(char (*keys)[AUDIT_KEY_MAX], size_t max, size_t *n, enum audit_ix kind,
-    const char *v)
-{
-	if (v == NULL || *n >= max)
-		return;
-	if (audit_ix_key(keys[*n], kind, v) == 0) {
-		for (size_t i = 0; i < *n; i++)
-			if (strcmp(keys[i], keys[*n]) == 0)
-				return;
-		(*n)++;
-	}
-}
-
 int
-audit_record_keys(const struct json_t *crec, char id[AUDIT_RECID_MAX],
-    char (*keys)[AUDIT_KEY_MAX], size_t max)
+audit_facts_from_json(struct audit_facts *f, const json_t *crec)
 {
 	json_t *rec = (json_t *)crec, *a, *v;
-	const char *type = jget(rec, "type"), *sid;
-	size_t n = 0, i;
-	char tmp[AUDIT_KEY_MAX];
+	const char *type = jget(rec, "type"), *start;
+	size_t i;
 
-	id[0] = '\0';
-	if (type == NULL)
-		return SG_EINVAL;
-	if (strcmp(type, "session") == 0) {
-		if ((sid = jget(rec, "id")) == NULL)
-			return SG_EINVAL;
-		snprintf(id, AUDIT_RECID_MAX, "%s", sid);
-	} else if (strcmp(type, "txn") == 0) {
-		if ((sid = jget(rec, "session")) == NULL ||
-		    !json_is_integer(json_object_get(rec, "seq")))
-			return SG_EINVAL;
-		snprintf(id, AUDIT_RECID_MAX, "%s-%lld", sid,
-		    (long long)json_integer_value(json_object_get(rec, "seq")));
-	} else
-		return SG_EINVAL;
-	if (audit_rec_key(tmp, id) < 0) {
-		id[0] = '\0';
+	memset(f, 0, offsetof(struct audit_facts, rcpts));
+	f->nrcpts = 0;
+	if (type != NULL && strcmp(type, "session") == 0) {
+		f->type = AUDIT_REC_SESSION;
+		f->session = jget(rec, "id");
+	} else if (type != NULL && strcmp(type, "txn") == 0) {
+		f->type = AUDIT_REC_TXN;
+		f->session = jget(rec, "session");
+		if (!json_is_integer(json_object_get(rec, "seq")))
+			f->session = NULL;
+		f->seq = (long long)json_integer_value(json_object_get(rec,
+		    "seq"));
+	}
+	if (f->session == NULL) {
+		f->type = AUDIT_REC_NONE;
 		return SG_EINVAL;
 	}
-	add(keys, max, &n, AUDIT_IX_SRC, jget(rec, "src"));
-	add(keys, max, &n, AUDIT_IX_SUB, jget(rec, "subscriber"));
-	add(keys, max, &n, AUDIT_IX_DST, jget(rec, "dst"));
-	add(keys, max, &n, AUDIT_IX_MID, jget(rec, "message_id"));
-	add(keys, max, &n, AUDIT_IX_QID, jget(rec, "queue_id"));
+	start = jget(rec, "start");
+	f->start_known = start != NULL && audit_parse_time(start,
+	    &f->start_ms) == 0;
+	f->src = jget(rec, "src");
+	f->subscriber = jget(rec, "subscriber");
+	f->dst = jget(rec, "dst");
+	f->message_id = jget(rec, "message_id");
+	f->queue_id = jget(rec, "queue_id");
 	if ((a = json_object_get(rec, "rcpts_hmac")) == NULL)
 		a = json_object_get(rec, "rcpts");
 	json_array_foreach(a, i, v)
-		add(keys, max, &n, AUDIT_IX_RCPT, json_string_value(v));
-	return (int)n;
+		if (f->nrcpts < AUDIT_FACTS_RCPTS &&
+		    (f->rcpts[f->nrcpts] = json_string_value(v)) != NULL)
+			f->nrcpts++;
+	return 0;
+}
+
+int
+audit_record_id(const json_t *rec, char id[AUDIT_RECID_MAX])
+{
+	struct audit_facts f;
+
+	id[0] = '\0';
+	if (audit_facts_from_json(&f, rec) < 0)
+		return SG_EINVAL;
+	return audit_rec_id(id, &f);
+}
+
+int
+audit_record_keys(const json_t *rec, char id[AUDIT_RECID_MAX],
+    char (*keys)[AUDIT_KEY_MAX], size_t max)
+{
+	struct audit_facts f;
+
+	id[0] = '\0';
+	if (audit_facts_from_json(&f, rec) < 0)
+		return SG_EINVAL;
+	return audit_facts_keys(&f, id, keys, max);
 }

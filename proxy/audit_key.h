@@ -85,12 +85,57 @@ int audit_parse_time(const char *s, int64_t *ms);
 
 #define AUDIT_RECID_MAX 48	/* "<24 hex>-<seq>" + NUL, with room */
 
+enum audit_rec_type {
+	AUDIT_REC_NONE,		/* not a record */
+	AUDIT_REC_SESSION,
+	AUDIT_REC_TXN
+};
+
+/* Room for recipients in the facts: a record has at most AUDIT_IX_MAX keys,
+ * so more would never be indexed. */
+#define AUDIT_FACTS_RCPTS AUDIT_IX_MAX
+
+/* audit_facts - what the index needs of one record (docs/audit.md): the
+ * writer fills it beside the JSON text it makes (audit_record.c), `subgate
+ * trace` from a parsed record (audit_facts_from_json); the keys come from
+ * here alone (audit_facts_keys). Strings are borrowed; NULL or "" is
+ * absent. A value that is not valid UTF-8 counts as the record's text has
+ * it (jsonw.h: every byte >= 0x80 as '?'), so both sides agree. */
+struct audit_facts {
+	enum audit_rec_type type;
+	const char *session;		/* the session's id (both types) */
+	long long seq;			/* AUDIT_REC_TXN: 1, 2, ... */
+	int64_t start_ms;
+	int start_known;		/* 0: no readable "start" */
+	const char *subscriber, *src, *dst, *message_id, *queue_id;
+	const char *rcpts[AUDIT_FACTS_RCPTS];	/* addresses or HMACs in hex */
+	size_t nrcpts;
+};
+
+/* audit_rec_id - the record's id: the session id, or "<session>-<seq>" for
+ * a transaction. The one rule for writer, index and `subgate trace`: an id
+ * that is empty, would not fit AUDIT_RECID_MAX, has a character outside the
+ * key-part set (audit_key_part) or a negative seq is refused, never cut.
+ * 0, or SG_EINVAL (id is then ""). */
+int audit_rec_id(char id[AUDIT_RECID_MAX], const struct audit_facts *f);
+
+/* audit_facts_keys - the record's id (audit_rec_id) and the keys of every
+ * index it belongs to, at most max, each once. Returns the number of keys,
+ * or SG_EINVAL when the record has no usable id. */
+int audit_facts_keys(const struct audit_facts *f, char id[AUDIT_RECID_MAX],
+    char (*keys)[AUDIT_KEY_MAX], size_t max);
+
 struct json_t;
 
-/* audit_record_keys - for one audit record (docs/audit.md): its id (the
- * session id, or "<session>-<seq>" for a transaction) and the keys of every
- * index it belongs to, at most max. Returns the number of keys, or
- * SG_EINVAL when the record has no usable id. */
+/* audit_facts_from_json - the facts of a parsed record (strings point into
+ * rec). 0, or SG_EINVAL when rec is not a record: no "type" of "session" or
+ * "txn", no "id" (session) or no "session" and integer "seq" (txn). */
+int audit_facts_from_json(struct audit_facts *f, const struct json_t *rec);
+
+/* audit_record_id - audit_rec_id of a parsed record: 0 or SG_EINVAL. */
+int audit_record_id(const struct json_t *rec, char id[AUDIT_RECID_MAX]);
+
+/* audit_record_keys - audit_facts_keys of a parsed record. */
 int audit_record_keys(const struct json_t *rec, char id[AUDIT_RECID_MAX],
     char (*keys)[AUDIT_KEY_MAX], size_t max);
 

@@ -44,28 +44,6 @@ hash_id(const char *s)
 	return h;
 }
 
-const char *
-trace_rec_id(const json_t *rec, char buf[AUDIT_RECID_MAX])
-{
-	const char *type = json_string_value(json_object_get(rec, "type"));
-	const char *sid;
-
-	if (type == NULL)
-		return NULL;
-	if (strcmp(type, "session") == 0) {
-		if ((sid = json_string_value(json_object_get(rec, "id"))) == NULL)
-			return NULL;
-		snprintf(buf, AUDIT_RECID_MAX, "%s", sid);
-		return buf;
-	}
-	if (strcmp(type, "txn") != 0 ||
-	    (sid = json_string_value(json_object_get(rec, "session"))) == NULL)
-		return NULL;
-	snprintf(buf, AUDIT_RECID_MAX, "%s-%lld", sid,
-	    (long long)json_integer_value(json_object_get(rec, "seq")));
-	return buf;
-}
-
 static void
 rehash(struct tset *s)
 {
@@ -98,8 +76,8 @@ tset_has(const struct tset *s, const char *id)
 void
 tset_add(struct tset *s, json_t *rec, int ctx)
 {
+	struct audit_facts f;
 	struct trec *t;
-	const char *start;
 	size_t h;
 
 	if (s->n == s->cap) {
@@ -107,15 +85,14 @@ tset_add(struct tset *s, json_t *rec, int ctx)
 		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
 	}
 	t = &s->v[s->n];
-	if (trace_rec_id(rec, t->id) == NULL || tset_has(s, t->id)) {
+	if (audit_facts_from_json(&f, rec) < 0 || audit_rec_id(t->id, &f) < 0 ||
+	    tset_has(s, t->id)) {
 		json_decref(rec);
 		return;
 	}
 	t->rec = rec;
 	t->ctx = ctx;
-	t->start = 0;
-	if ((start = json_string_value(json_object_get(rec, "start"))) != NULL)
-		(void)audit_parse_time(start, &t->start);
+	t->start = f.start_known ? f.start_ms : 0;
 	s->n++;
 	if (s->n * 2 > s->hcap) {
 		rehash(s);

@@ -5,7 +5,7 @@
  * recipient, destination) and a time range on the records' start. Two
  * sources answer it the same way: the Redis index written by subgated
  * (trace_redis.c), or JSON-lines audit files read front to back
- * (trace_file.c), where a record matches when audit_record_keys() gives it
+ * (trace_file.c), where a record matches when audit_facts_keys() gives it
  * the query's key - the very keys subgated indexes it under. Both fill a
  * struct tset with the matching records and the session records their
  * transactions belong to; trace.c then filters, sorts and prints.
@@ -52,16 +52,13 @@ struct tset {
 };
 
 /* tset_add - take the reference to rec; a record already there (same id)
- * or one without an id is dropped. */
+ * or one without a valid id (audit_rec_id) is dropped. */
 void tset_add(struct tset *s, struct json_t *rec, int ctx);
 /* tset_has - a record with this id is in s. */
 int tset_has(const struct tset *s, const char *id);
 /* tset_finish - sort by start, then id. */
 void tset_finish(struct tset *s);
 void tset_free(struct tset *s);
-
-/* trace_rec_id - the record's id (session id, or "<session>-<seq>"). */
-const char *trace_rec_id(const struct json_t *rec, char buf[AUDIT_RECID_MAX]);
 
 struct redis_target {
 	char host[64];

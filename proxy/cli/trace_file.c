@@ -3,7 +3,7 @@
  * without Redis or records older than the index's retention. Files are read
  * with zlib, so logrotate's compressed generations (audit.jsonl.2.gz) work
  * as they are; "-" is standard input. A line matches when its record's
- * index keys (audit_record_keys) contain the query's key and its start lies
+ * index keys (audit_facts_keys of its facts) contain the query's key and its start lies
  * in the range: the same answer the Redis index gives. Lines that are not
  * records (a fragment left by a full disk, say) are skipped and counted.
  */
@@ -98,9 +98,8 @@ scan(const char *path, const struct tquery *q, const struct tset *want,
 	}
 	gzbuffer(r.f, CHUNK);
 	while ((line = next_line(&r, &n)) != NULL) {
+		struct audit_facts f;
 		json_t *rec;
-		const char *start;
-		int64_t t;
 		int nk, hit = 0;
 
 		if (n == 0)
@@ -115,19 +114,19 @@ scan(const char *path, const struct tquery *q, const struct tset *want,
 			continue;
 		}
 		if (want != NULL) {
-			if (trace_rec_id(rec, id) != NULL && tset_has(want, id) &&
+			if (audit_record_id(rec, id) == 0 && tset_has(want, id) &&
 			    !tset_has(out, id))
 				tset_add(out, rec, 1);
 			else
 				json_decref(rec);
 			continue;
 		}
-		nk = audit_record_keys(rec, id, keys, AUDIT_IX_MAX);
+		nk = audit_facts_from_json(&f, rec) < 0 ? -1
+		    : audit_facts_keys(&f, id, keys, AUDIT_IX_MAX);
 		for (int i = 0; i < nk && !hit; i++)
 			hit = strcmp(keys[i], q->key) == 0;
-		start = json_string_value(json_object_get(rec, "start"));
-		if (hit && (start == NULL || audit_parse_time(start, &t) < 0 ||
-		    t < q->from || t > q->to))
+		if (hit && (!f.start_known || f.start_ms < q->from ||
+		    f.start_ms > q->to))
 			hit = 0;
 		if (!hit) {
 			json_decref(rec);

@@ -28,11 +28,11 @@ static long n_per;
 static int batched;
 
 static void
-sink(const struct json_t *rec, const char *line, size_t len)
+sink(const struct audit_facts *f, const char *line, size_t len)
 {
 	char id[AUDIT_RECID_MAX], keys[AUDIT_IX_MAX][AUDIT_KEY_MAX];
 
-	(void)audit_record_keys(rec, id, keys, AUDIT_IX_MAX);
+	(void)audit_facts_keys(f, id, keys, AUDIT_IX_MAX);
 }
 
 static void *
