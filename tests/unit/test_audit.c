@@ -1,7 +1,8 @@
 /*
  * test_audit.c - the audit trail's pure parts and its writer: recipient
  * normalisation and HMAC vectors (RFC 4231 and ours, as documented in
- * docs/audit.md), key parts and index keys, time parsing, the HMAC key file,
+ * docs/audit.md), key parts and index keys, the record id rule, index keys
+ * from a record's facts, time parsing, the HMAC key file,
  * records built from hostile input (huge and odd Message-IDs, EHLO names,
  * queue ids) in each recipients mode, the write-failure queue (RLIMIT_FSIZE
  * makes the file refuse writes, partially and then wholly), a worker's batch
@@ -173,6 +174,102 @@ test_ix_key(void)
 	CU_ASSERT_EQUAL(audit_rec_key(k, "006b0b563001b2b3da8d3d1d-1"), 0);
 	CU_ASSERT_STRING_EQUAL(k, "sg:rec:006b0b563001b2b3da8d3d1d-1");
 	CU_ASSERT_EQUAL(audit_rec_key(k, "bad id"), SG_EINVAL);
+}
+
+/* test_record_id - one id rule for writer, index and `subgate trace`:
+ * what the writer makes is taken; what `subgate trace` once took with a
+ * rule of its own (no or a non-integer seq read as 0, an empty id, any
+ * character, a long id cut to fit) is refused. */
+static void
+test_record_id(void)
+{
+	static const struct {
+		const char *json, *id;	/* id NULL: refused */
+	} cases[] = {
+		{ "{\"type\":\"session\",\"id\":\"006b0b563001b2b3da8d3d1d\"}",
+		    "006b0b563001b2b3da8d3d1d" },
+		{ "{\"type\":\"txn\",\"session\":\"006b0b563001b2b3da8d3d1d\","
+		    "\"seq\":12}", "006b0b563001b2b3da8d3d1d-12" },
+		/* accepted by trace.c's copy, refused by the writer's rule */
+		{ "{\"type\":\"txn\",\"session\":\"006b0b563001b2b3da8d3d1d\"}",
+		    NULL },
+		{ "{\"type\":\"txn\",\"session\":\"006b0b563001b2b3da8d3d1d\","
+		    "\"seq\":\"1\"}", NULL },
+		{ "{\"type\":\"session\",\"id\":\"\"}", NULL },
+		{ "{\"type\":\"session\",\"id\":\"a b\"}", NULL },
+		{ "{\"type\":\"session\",\"id\":\"x\\\"}\"}", NULL },
+		{ "{\"type\":\"txn\",\"session\":\"\",\"seq\":1}", NULL },
+		/* cut to fit by both copies: two such ids would be one */
+		{ "{\"type\":\"session\",\"id\":\""
+		    "0123456789012345678901234567890123456789012345678\"}", NULL },
+		{ "{\"type\":\"txn\",\"session\":\""
+		    "012345678901234567890123456789012345678901234\",\"seq\":10}",
+		    NULL },
+		{ "{\"type\":\"txn\",\"session\":\"006b0b563001b2b3da8d3d1d\","
+		    "\"seq\":-1}", NULL },
+		{ "{\"type\":\"other\",\"id\":\"006b0b563001b2b3da8d3d1d\"}",
+		    NULL },
+		{ "{\"id\":\"006b0b563001b2b3da8d3d1d\"}", NULL },
+	};
+	char id[AUDIT_RECID_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *j = json_loads(cases[i].json, 0, NULL);
+		int rc;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+		rc = audit_record_id(j, id);
+		if (cases[i].id != NULL) {
+			CU_ASSERT_EQUAL(rc, 0);
+			CU_ASSERT_STRING_EQUAL(id, cases[i].id);
+		} else {
+			CU_ASSERT_EQUAL(rc, SG_EINVAL);
+			CU_ASSERT_STRING_EQUAL(id, "");
+		}
+		json_decref(j);
+	}
+}
+
+/* test_facts_keys - keys from facts: in the order src, sub, dst, mid, qid,
+ * rcpts, each once, at most max; a value that is not UTF-8 keyed as the
+ * record's text has it ('?' for every byte >= 0x80). */
+static void
+test_facts_keys(void)
+{
+	struct audit_facts f, g;
+	char id[AUDIT_RECID_MAX], keys[AUDIT_IX_MAX][AUDIT_KEY_MAX];
+	char k[AUDIT_KEY_MAX];
+	int n;
+
+	memset(&f, 0, sizeof(f));
+	f.type = AUDIT_REC_TXN;
+	f.session = "006b0b563001b2b3da8d3d1d";
+	f.seq = 2;
+	f.src = "100.64.3.7";
+	f.subscriber = "100.64.3.7";	/* another kind: its own key */
+	f.dst = "89.160.20.112";
+	f.message_id = "<m\xff@x>";
+	f.queue_id = "";		/* absent */
+	f.rcpts[0] = "a@example.org";
+	f.rcpts[1] = "<a@EXAMPLE.org>";	/* the same after normalising */
+	f.rcpts[2] = NULL;
+	f.nrcpts = 3;
+	n = audit_facts_keys(&f, id, keys, AUDIT_IX_MAX);
+	CU_ASSERT_EQUAL_FATAL(n, 5);
+	CU_ASSERT_STRING_EQUAL(id, "006b0b563001b2b3da8d3d1d-2");
+	CU_ASSERT_STRING_EQUAL(keys[0], "sg:ix:src:100.64.3.7");
+	CU_ASSERT_STRING_EQUAL(keys[1], "sg:ix:sub:100.64.3.7");
+	CU_ASSERT_STRING_EQUAL(keys[2], "sg:ix:dst:89.160.20.112");
+	CU_ASSERT_EQUAL(audit_ix_key(k, AUDIT_IX_MID, "<m?@x>"), 0);
+	CU_ASSERT_STRING_EQUAL(keys[3], k);
+	CU_ASSERT_STRING_EQUAL(keys[4], "sg:ix:rcpt:a@example.org");
+	CU_ASSERT_EQUAL(audit_facts_keys(&f, id, keys, 2), 2);
+	g = f;
+	g.seq = -1;
+	CU_ASSERT_EQUAL(audit_facts_keys(&g, id, keys, AUDIT_IX_MAX), SG_EINVAL);
+	g = f;
+	g.type = AUDIT_REC_NONE;
+	CU_ASSERT_EQUAL(audit_facts_keys(&g, id, keys, AUDIT_IX_MAX), SG_EINVAL);
 }
 
 static void
@@ -857,6 +954,8 @@ suite_audit_register(void)
 	    CU_add_test(s, "HMAC vectors", test_hmac_vectors) == NULL ||
 	    CU_add_test(s, "key parts", test_key_part) == NULL ||
 	    CU_add_test(s, "index keys", test_ix_key) == NULL ||
+	    CU_add_test(s, "record id", test_record_id) == NULL ||
+	    CU_add_test(s, "index keys from facts", test_facts_keys) == NULL ||
 	    CU_add_test(s, "time parsing", test_parse_time) == NULL ||
 	    CU_add_test(s, "HMAC key file", test_key_load) == NULL ||
 	    CU_add_test(s, "records from hostile input", test_records) == NULL ||
