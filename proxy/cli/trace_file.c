@@ -162,10 +162,14 @@ trace_files(char *const *files, size_t nfiles, const struct tquery *q,
 	 * the same file further on or in a newer one. */
 	memset(&want, 0, sizeof(want));
 	for (size_t i = 0; i < out->n; i++) {
-		const char *sid = json_string_value(json_object_get(out->v[i].rec,
-		    "session"));
+		struct audit_facts f;
+		const char *sid;
 
-		if (sid != NULL && !tset_has(out, sid) && !tset_has(&want, sid)) {
+		if (audit_facts_from_json(&f, out->v[i].rec) < 0 ||
+		    f.type != AUDIT_REC_TXN)
+			continue;
+		sid = f.session;
+		if (!tset_has(out, sid) && !tset_has(&want, sid)) {
 			json_t *stub = json_pack("{s:s,s:s}", "type", "session",
 			    "id", sid);
 

@@ -169,7 +169,7 @@ trace_redis(const struct redis_target *t, const struct tquery *q,
 {
 	redisContext *c;
 	redisReply *r;
-	char from[24], to[24], lim[24], idb[AUDIT_RECID_MAX];
+	char from[24], to[24], lim[24];
 	char **ids = NULL;
 	size_t n = 0, cap = 0, first;
 	int rc = -1;
@@ -212,17 +212,16 @@ trace_redis(const struct redis_target *t, const struct tquery *q,
 		free(ids[i]);
 	n = 0;
 	for (size_t i = first; i < out->n; i++) {
-		const char *sid = json_string_value(json_object_get(out->v[i].rec,
-		    "session"));
+		struct audit_facts f;
 
-		if (sid == NULL || tset_has(out, sid))
+		if (audit_facts_from_json(&f, out->v[i].rec) < 0 ||
+		    f.type != AUDIT_REC_TXN || tset_has(out, f.session))
 			continue;
-		snprintf(idb, sizeof(idb), "%s", sid);
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
 			ids = xrealloc(ids, cap * sizeof(char *));
 		}
-		ids[n++] = xstrdup(idb);
+		ids[n++] = xstrdup(f.session);
 	}
 	if (mget(c, ids, n, 1, out, err, errlen) < 0)
 		goto out;
