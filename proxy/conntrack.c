@@ -36,7 +36,8 @@ struct flow {
 	uint32_t id;			/* conntrack id; 0: slot free */
 	uint8_t source;			/* enum identity_source */
 	int64_t start_ms;
-	char *subscriber, *cls;
+	char *subscriber;
+	const struct policy_class *cls;	/* the configuration's */
 };
 
 static struct {
@@ -81,7 +82,6 @@ flow_remove(struct flow *f)
 	size_t i = (size_t)(f - ct.flows), j = i, k;
 
 	free(f->subscriber);
-	free(f->cls);
 	memset(f, 0, sizeof(*f));
 	ct.nflows--;
 	for (;;) {
@@ -159,7 +159,7 @@ on_new(const struct nf_conntrack *c, uint32_t id,
 	identity_lookup(src, f->start_ms, &who);
 	f->source = (uint8_t)who.source;
 	f->subscriber = xstrdup(who.subscriber);
-	f->cls = xstrdup(who.cls);
+	f->cls = who.cls;
 	ct.nflows++;
 }
 
@@ -191,12 +191,12 @@ on_destroy(const struct nf_conntrack *c, uint32_t id,
 	if (f != NULL) {
 		audit_session_set_identity(&rec, f->subscriber,
 		    identity_source_name((enum identity_source)f->source),
-		    f->cls);
+		    f->cls->name);
 		flow_remove(f);
 	} else {
 		identity_lookup(src, start, &who);
 		audit_session_set_identity(&rec, who.subscriber,
-		    identity_source_name(who.source), who.cls);
+		    identity_source_name(who.source), who.cls->name);
 	}
 	if (nfct_attr_is_set(c, ATTR_ORIG_COUNTER_BYTES) > 0) {
 		rec.bytes_known = 1;
@@ -362,10 +362,8 @@ conntrack_stop(void)
 	pthread_join(ct.thread, NULL);
 	close(ct.stopfd);
 	nfct_close(ct.h);
-	for (size_t i = 0; i < FLOW_CAP; i++) {
+	for (size_t i = 0; i < FLOW_CAP; i++)
 		free(ct.flows[i].subscriber);
-		free(ct.flows[i].cls);
-	}
 	free(ct.flows);
 	memset(&ct, 0, sizeof(ct));
 }

@@ -430,11 +430,11 @@ class_trim(uint8_t c)
 	return c == '\0' || strchr(IDENTITY_CLASS_TRIM, c) != NULL;
 }
 
-const char *
-identity_class_named(const struct config *c, const void *v, size_t n)
+/* class_named - identity_class_named's class itself, or NULL. */
+static const struct policy_class *
+class_named(const struct config *c, const void *v, size_t n)
 {
 	const uint8_t *p = v;
-	const struct policy_class *pc;
 	char name[CLASS_NAME_MAX + 1];
 
 	if (c == NULL || p == NULL)
@@ -457,7 +457,14 @@ identity_class_named(const struct config *c, const void *v, size_t n)
 	}
 	memcpy(name, p, n);
 	name[n] = '\0';
-	pc = config_class(c, name);
+	return config_class(c, name);
+}
+
+const char *
+identity_class_named(const struct config *c, const void *v, size_t n)
+{
+	const struct policy_class *pc = class_named(c, v, n);
+
 	return pc != NULL ? pc->name : NULL;
 }
 
@@ -774,68 +781,75 @@ idstore_apply_record(struct idstore *s, const struct asg *rec)
 static struct {
 	const struct config *conf;
 	struct cidr *statics;		/* -> struct static_entry (config's) */
-	struct cidr *classes;		/* -> struct policy_prefix (config's) */
+	struct cidr *classes;		/* policy.prefixes -> struct
+					 * policy_class (config's) */
 	struct idstore *live;
 	pthread_rwlock_t lock;
 	int init;
-} svc;
+} idsvc;
 
 int
 identity_init(const struct config *c)
 {
 	pthread_rwlockattr_t at;
 
-	if (svc.init)
+	if (idsvc.init)
 		identity_shutdown();
-	svc.conf = c;
-	svc.statics = cidr_new();
-	svc.classes = cidr_new();
-	svc.live = idstore_new();
+	idsvc.conf = c;
+	idsvc.statics = cidr_new();
+	idsvc.classes = cidr_new();
+	idsvc.live = idstore_new();
 	for (size_t i = 0; i < c->identity.nstatics; i++)
-		if (cidr_insert(svc.statics, &c->identity.statics[i].prefix,
+		if (cidr_insert(idsvc.statics, &c->identity.statics[i].prefix,
 		    &c->identity.statics[i], NULL) < 0)
 			return SG_EINVAL;
 	for (size_t i = 0; i < c->policy.nprefixes; i++)
-		if (cidr_insert(svc.classes, &c->policy.prefixes[i].prefix,
-		    &c->policy.prefixes[i], NULL) < 0)
+		if (cidr_insert(idsvc.classes, &c->policy.prefixes[i].prefix,
+		    (void *)c->policy.prefixes[i].cls, NULL) < 0)
 			return SG_EINVAL;
 	pthread_rwlockattr_init(&at);
 	/* Lookups are many and short; the RADIUS thread must not starve. */
 	pthread_rwlockattr_setkind_np(&at,
 	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(&svc.lock, &at);
+	pthread_rwlock_init(&idsvc.lock, &at);
 	pthread_rwlockattr_destroy(&at);
-	svc.init = 1;
+	idsvc.init = 1;
 	return 0;
 }
 
 void
 identity_shutdown(void)
 {
-	if (!svc.init)
+	if (!idsvc.init)
 		return;
-	cidr_free(svc.statics, NULL);
-	cidr_free(svc.classes, NULL);
-	idstore_free(svc.live);
-	pthread_rwlock_destroy(&svc.lock);
-	memset(&svc, 0, sizeof(svc));
+	cidr_free(idsvc.statics, NULL);
+	cidr_free(idsvc.classes, NULL);
+	idstore_free(idsvc.live);
+	pthread_rwlock_destroy(&idsvc.lock);
+	memset(&idsvc, 0, sizeof(idsvc));
+}
+
+/* class_at - the class of a when nothing more specific names one: the
+ * longest policy.prefixes match, else policy.default_class; NULL before
+ * identity_init. */
+static const struct policy_class *
+class_at(const union sockaddr_any *a)
+{
+	const struct policy_class *pc = NULL;
+
+	if (idsvc.conf == NULL)
+		return NULL;
+	if (idsvc.classes != NULL)
+		pc = cidr_lookup(idsvc.classes, a, NULL);
+	return pc != NULL ? pc : idsvc.conf->policy.default_class;
 }
 
 const char *
 identity_class_of(const union sockaddr_any *a)
 {
-	const struct policy_prefix *pp;
-	const struct config *c = svc.conf;
+	const struct policy_class *pc = class_at(a);
 
-	if (c == NULL)
-		return "default";
-	if (svc.classes != NULL &&
-	    (pp = cidr_lookup(svc.classes, a, NULL)) != NULL)
-		return pp->class_name;
-	if (c->policy.default_class != NULL && c->policy.default_class->name)
-		return c->policy.default_class->name;
-	return c->policy.default_class_name != NULL ?
-	    c->policy.default_class_name : "default";
+	return pc != NULL ? pc->name : "default";
 }
 
 static void
@@ -855,13 +869,13 @@ identity_lookup(const union sockaddr_any *a, int64_t now, struct identity *out)
 	const struct static_entry *se = NULL;
 	const struct asg *ra = NULL;
 	unsigned splen = 0, rplen = 0;
-	const char *cls = NULL;
+	const struct policy_class *cls = NULL;
 
 	(void)now;
-	if (svc.init) {
-		se = cidr_lookup(svc.statics, a, &splen);
-		pthread_rwlock_rdlock(&svc.lock);
-		ra = idstore_lookup(svc.live, a, &rplen);
+	if (idsvc.init) {
+		se = cidr_lookup(idsvc.statics, a, &splen);
+		pthread_rwlock_rdlock(&idsvc.lock);
+		ra = idstore_lookup(idsvc.live, a, &rplen);
 		if (ra != NULL && (se == NULL || rplen >= splen)) {
 			snprintf(out->subscriber, sizeof(out->subscriber), "%s",
 			    ra->subscriber);
@@ -869,13 +883,13 @@ identity_lookup(const union sockaddr_any *a, int64_t now, struct identity *out)
 			out->prefix = ra->prefix;
 			/* the class RADIUS named, if still a configured one
 			 * (a record from another node may name any): the
-			 * configuration's string, valid after the unlock */
+			 * configuration's, valid after the unlock */
 			if (ra->cls_radius &&
-			    svc.conf->identity.radius.class_attribute != NULL)
-				cls = identity_class_named(svc.conf, ra->cls,
+			    idsvc.conf->identity.radius.class_attribute != NULL)
+				cls = class_named(idsvc.conf, ra->cls,
 				    strlen(ra->cls));
 		}
-		pthread_rwlock_unlock(&svc.lock);
+		pthread_rwlock_unlock(&idsvc.lock);
 		if (ra != NULL && (se == NULL || rplen >= splen))
 			goto class;
 	}
@@ -884,8 +898,7 @@ identity_lookup(const union sockaddr_any *a, int64_t now, struct identity *out)
 		    se->subscriber);
 		out->source = IDENTITY_STATIC;
 		out->prefix = se->prefix;
-		if (se->class_name != NULL)
-			cls = se->class_name;
+		cls = se->cls;		/* NULL: no class of its own */
 	} else {
 		union sockaddr_any u = *a;
 
@@ -895,9 +908,7 @@ identity_lookup(const union sockaddr_any *a, int64_t now, struct identity *out)
 		host_prefix(a, &out->prefix);
 	}
 class:
-	if (cls == NULL)
-		cls = identity_class_of(a);
-	snprintf(out->cls, sizeof(out->cls), "%s", cls);
+	out->cls = cls != NULL ? cls : class_at(a);
 }
 
 size_t
@@ -905,9 +916,9 @@ identity_apply(const struct asg_input *in, struct asg_vec *out)
 {
 	size_t n;
 
-	pthread_rwlock_wrlock(&svc.lock);
-	n = idstore_apply(svc.live, in, svc.conf->node, out);
-	pthread_rwlock_unlock(&svc.lock);
+	pthread_rwlock_wrlock(&idsvc.lock);
+	n = idstore_apply(idsvc.live, in, idsvc.conf->node, out);
+	pthread_rwlock_unlock(&idsvc.lock);
 	return n;
 }
 
@@ -916,9 +927,9 @@ identity_apply_record(const struct asg *rec)
 {
 	int n;
 
-	pthread_rwlock_wrlock(&svc.lock);
-	n = idstore_apply_record(svc.live, rec);
-	pthread_rwlock_unlock(&svc.lock);
+	pthread_rwlock_wrlock(&idsvc.lock);
+	n = idstore_apply_record(idsvc.live, rec);
+	pthread_rwlock_unlock(&idsvc.lock);
 	return n;
 }
 
@@ -927,8 +938,8 @@ identity_live_count(void)
 {
 	size_t n;
 
-	pthread_rwlock_rdlock(&svc.lock);
-	n = idstore_count(svc.live);
-	pthread_rwlock_unlock(&svc.lock);
+	pthread_rwlock_rdlock(&idsvc.lock);
+	n = idstore_count(idsvc.live);
+	pthread_rwlock_unlock(&idsvc.lock);
 	return n;
 }

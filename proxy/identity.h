@@ -31,10 +31,10 @@
 #include "radius.h"
 
 struct config;
+struct policy_class;
 
 /* IDENTITY_STR_MAX - an escaped 253-octet attribute and its NUL. */
 #define IDENTITY_STR_MAX (3 * 253 + 1)
-#define IDENTITY_CLASS_MAX (253 + 1)	/* a policy class name (1..253) and NUL */
 
 enum identity_source {
 	IDENTITY_ADDRESS,	/* unknown: the subscriber is the address */
@@ -42,9 +42,13 @@ enum identity_source {
 	IDENTITY_RADIUS		/* the live RADIUS table */
 };
 
+/* struct identity - the one answer to "who is this address" that a session
+ * takes at accept and carries to the policy, its audit record and its
+ * tunnel: nothing on a session's path looks the address up again. */
 struct identity {
 	char subscriber[IDENTITY_STR_MAX];
-	char cls[IDENTITY_CLASS_MAX];	/* policy class name */
+	const struct policy_class *cls;	/* the configuration's; never NULL
+					 * once identity_init has run */
 	enum identity_source source;
 	struct cidr_prefix prefix;	/* the entry matched; the host route
 					 * for IDENTITY_ADDRESS */
@@ -224,14 +228,16 @@ void identity_shutdown(void);
  * entry's class; for a RADIUS assignment, the class its class attribute
  * named (while identity.radius.class_attribute is set and the class is
  * configured); else the longest policy.prefixes match, else
- * policy.default_class. now is the caller's clock, kept for callers that
- * log it; the live table is always the present. Any thread; never blocks
- * on I/O. */
+ * policy.default_class; out->cls points into the configuration, so it
+ * outlives the lock and the live entry. now is the caller's clock, kept for
+ * callers that log it; the live table is always the present. Any thread;
+ * never blocks on I/O. Called once per session, at accept. */
 void identity_lookup(const union sockaddr_any *a, int64_t now,
     struct identity *out);
 
-/* identity_class_of - the policy class for an address that no static entry
- * with a class covers (policy.prefixes, else the default). */
+/* identity_class_of - the name of the policy class for an address that no
+ * static entry with a class covers (policy.prefixes, else the default): the
+ * configuration's string, the name identity_lookup's cls has for a. */
 const char *identity_class_of(const union sockaddr_any *a);
 
 /* identity_apply - idstore_apply on the live table, under the write lock. */

@@ -32,7 +32,6 @@
 #include <string.h>
 
 #include "audit.h"
-#include "cidr.h"
 #include "err.h"
 #include "identity.h"
 #include "limiter.h"
@@ -106,7 +105,6 @@ struct pdec {
 
 static struct {
 	const struct config *c;
-	struct cidr *prefixes;		/* policy.prefixes -> struct policy_class */
 	struct rl_local *local;
 	char host[ADDR_STRLEN];
 	char **sentinels;
@@ -130,47 +128,21 @@ pw_of(struct worker *w)
 	return &pws[w->id];
 }
 
-static const struct policy_class *
-class_for(const union sockaddr_any *src, const char *name)
-{
-	const struct policy_class *cls = NULL;
-
-	if (name != NULL && name[0] != '\0')
-		cls = config_class(P.c, name);
-	if (cls == NULL && P.prefixes != NULL)
-		cls = cidr_lookup(P.prefixes, src, NULL);
-	return cls != NULL ? cls : P.c->policy.default_class;
-}
-
 struct policy_sess *
 policy_session_new(struct worker *w, const char *session_id,
-    const union sockaddr_any *src, const union sockaddr_any *dst)
+    const struct identity *id, const union sockaddr_any *src,
+    const union sockaddr_any *dst)
 {
-	struct identity id;
 	struct policy_sess *ps;
-	const struct policy_class *cls;
 	union sockaddr_any d = *dst;
-	char sub[ADDR_STRLEN + 8];
-	const char *s;
-	size_t n;
+	char buf[PC_SUB_ADDR_MAX];
+	const char *s = pc_subscriber(id, src, buf, sizeof(buf));
+	size_t n = strlen(s);
 
-	memset(&id, 0, sizeof(id));
-	identity_lookup(src, now_ms(), &id);
-	if (id.source == IDENTITY_ADDRESS) {
-		/* nobody known: the address, or its IPv6 /64, is whom the
-		 * limits count (an IPv6 host picks any address of its /64) */
-		pc_sub_from_addr(src, sub, sizeof(sub));
-		s = sub;
-		cls = class_for(src, NULL);
-	} else {
-		s = id.subscriber;
-		cls = class_for(src, id.cls);
-	}
-	n = strlen(s);
 	ps = xcalloc(1, sizeof(*ps) + n + 1);
 	memcpy(ps->sub, s, n + 1);
 	ps->sublen = n;
-	ps->cls = cls;
+	ps->cls = id->cls;
 	ps->refs = 1;
 	ps->pw = pw_of(w);
 	snprintf(ps->sid, sizeof(ps->sid), "%s", session_id);
@@ -750,13 +722,6 @@ policy_init(const struct config *c)
 
 	P.c = c;
 	P.local = rl_local_new();
-	if (c->policy.nprefixes > 0) {
-		P.prefixes = cidr_new();
-		for (size_t i = 0; i < c->policy.nprefixes; i++)
-			if (cidr_insert(P.prefixes, &c->policy.prefixes[i].prefix,
-			    (void *)c->policy.prefixes[i].cls, NULL) != 0)
-				return SG_ECONFIG;
-	}
 	if (rc->enabled) {
 		union sockaddr_any u = rc->address;
 
@@ -776,8 +741,6 @@ policy_init(const struct config *c)
 void
 policy_shutdown(void)
 {
-	if (P.prefixes != NULL)
-		cidr_free(P.prefixes, NULL);
 	for (size_t i = 0; i < P.nsentinels; i++)
 		free(P.sentinels[i]);
 	free(P.sentinels);

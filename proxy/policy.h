@@ -39,6 +39,7 @@
 
 struct policy_sess;
 struct audit_session;
+struct identity;
 
 struct policy_req {
 	struct sess_key key;
@@ -58,8 +59,8 @@ struct policy_req {
 typedef void (*policy_cb)(const struct sess_key *key,
     const struct smtp_verdict *v, void *arg);
 
-/* policy_init - on the main thread before any worker starts: the class
- * table of policy.prefixes, the node's shared fallback. 0 or SG_E*. */
+/* policy_init - on the main thread before any worker starts: the node's
+ * shared fallback and the Redis addresses. 0 or SG_E*. */
 int policy_init(const struct config *c);
 /* policy_shutdown - after every worker has ended. */
 void policy_shutdown(void);
@@ -71,10 +72,13 @@ int policy_worker_start(struct worker *w);
  * limiter closes (open decisions are answered), so the loop can end. */
 void policy_worker_stop(struct worker *w);
 
-/* policy_session_new - state for a new SMTP session on w (identity:
- * subscriber and class of src). Never NULL. */
+/* policy_session_new - state for a new SMTP session on w from src to dst,
+ * for the identity id that the session decided at accept (identity_lookup,
+ * once: the same answer its audit record carries): the class is id->cls,
+ * the subscriber pc_subscriber's. id is not kept. Never NULL. */
 struct policy_sess *policy_session_new(struct worker *w, const char *session_id,
-    const union sockaddr_any *src, const union sockaddr_any *dst);
+    const struct identity *id, const union sockaddr_any *src,
+    const union sockaddr_any *dst);
 /* policy_session_end - the session ended: its leases go back, its
  * refusals go into rec (may be NULL). ps is not used after. */
 void policy_session_end(struct policy_sess *ps, struct audit_session *rec);

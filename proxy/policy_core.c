@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cidr.h"
+#include "identity.h"
 
 /* Key names: [0] counts every traffic class ("any"), [1 + traffic] one. */
 static const char *const key_names[1 + TRAFFIC_COUNT][PC_W_COUNT] = {
@@ -558,4 +559,16 @@ pc_sub_from_addr(const union sockaddr_any *a, char *out, size_t outlen)
 	}
 	if (addr_ntop(&u, out, outlen) == NULL && outlen > 0)
 		out[0] = '\0';
+}
+
+const char *
+pc_subscriber(const struct identity *id, const union sockaddr_any *src,
+    char *buf, size_t buflen)
+{
+	if (id->source != IDENTITY_ADDRESS)
+		return id->subscriber;
+	/* nobody known: the address, or its IPv6 /64, is whom the limits
+	 * count (an IPv6 host picks any address of its /64) */
+	pc_sub_from_addr(src, buf, buflen);
+	return buf;
 }

@@ -22,6 +22,8 @@
 #include "core.h"	/* ratelimit/: struct rl_limit */
 #include "smtp.h"
 
+struct identity;
+
 /* Decision points. PC_TLS_BYTES: a tunnel asks for its next byte chunk. */
 enum pc_point {
 	PC_CONNECT,
@@ -147,5 +149,16 @@ char *pc_reply(const char *tmpl, int code, const char *enh, const char *lname,
 /* pc_sub_from_addr - the subscriber id when nobody is known: the IPv4
  * address, or the IPv6 /64 ("2001:db8:1:2::/64"); v4-mapped are unmapped. */
 void pc_sub_from_addr(const union sockaddr_any *a, char *out, size_t outlen);
+
+/* PC_SUB_ADDR_MAX - room pc_subscriber needs in buf: an address or a /64. */
+#define PC_SUB_ADDR_MAX (ADDR_STRLEN + 8)
+
+/* pc_subscriber - whom the limits count for the identity id that was
+ * decided at accept for src: id's subscriber; nobody known
+ * (IDENTITY_ADDRESS): pc_sub_from_addr(src) into buf (PC_SUB_ADDR_MAX),
+ * while the audit record keeps id's plain address. Returns id->subscriber
+ * or buf. Derived from id alone: the address is not looked up again. */
+const char *pc_subscriber(const struct identity *id,
+    const union sockaddr_any *src, char *buf, size_t buflen);
 
 #endif

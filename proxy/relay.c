@@ -1162,20 +1162,18 @@ relay_start(struct worker *w, int listener, int fd,
 {
 	struct relay *r = xcalloc(1, sizeof(*r));
 	struct policy_req req;
+	struct identity id;
 	char s[ADDRPORT_STRLEN], d[ADDRPORT_STRLEN];
 	int rc;
 
 	worker_register(w, &r->hdr, SESS_RELAY);
 	WSTAT_ADD(w, smtp_sessions, 1);
 	audit_session_init(&r->rec, w->id, w->seq++, listener, LISTEN_SMTP, src, dst);
-	{
-		/* who the source is now: kept in the record as it was */
-		struct identity id;
-
-		identity_lookup(src, r->rec.start_ms, &id);
-		audit_session_set_identity(&r->rec, id.subscriber,
-		    identity_source_name(id.source), id.cls);
-	}
+	/* who the source is now, decided once: the record keeps it as it
+	 * was, the policy counts it (policy_session_new below) */
+	identity_lookup(src, r->rec.start_ms, &id);
+	audit_session_set_identity(&r->rec, id.subscriber,
+	    identity_source_name(id.source), id.cls->name);
 	uv_timer_init(&w->loop, &r->timer);
 	r->timer.data = r;
 	r->nhandles = 1;
@@ -1195,7 +1193,7 @@ relay_start(struct worker *w, int listener, int fd,
 	}
 	uv_tcp_nodelay(&r->h[CL], 1);
 
-	r->pol = policy_session_new(w, r->rec.id, src, dst);
+	r->pol = policy_session_new(w, r->rec.id, &id, src, dst);
 	memset(&req, 0, sizeof(req));
 	sess_key_of(&r->hdr, &req.key);
 	req.session_id = r->rec.id;

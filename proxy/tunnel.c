@@ -480,7 +480,7 @@ tunnel_start(struct worker *w, int listener, int cfd,
 
 		identity_lookup(src, t->rec.start_ms, &id);
 		audit_session_set_identity(&t->rec, id.subscriber,
-		    identity_source_name(id.source), id.cls);
+		    identity_source_name(id.source), id.cls->name);
 	}
 	log_debug("event=session_start id=%s worker=%d listener=%d mode=passthrough "
 	    "src=%s dst=%s", t->rec.id, w->id, listener, addr_fmt(src, s, sizeof(s)),

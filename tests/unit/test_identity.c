@@ -14,10 +14,12 @@
 
 #include "addr.h"
 #include "assignments.h"
+#include "audit.h"
 #include "cidr.h"
 #include "config.h"
 #include "err.h"
 #include "identity.h"
+#include "policy_core.h"
 #include "radius.h"
 #include "suites.h"
 #include "util.h"
@@ -460,6 +462,9 @@ static const char class_yaml[] =
     "  prefixes:\n"
     "    - {prefix: 100.64.9.0/24, class: business}\n"
     "identity:\n"
+    "  static:\n"
+    "    - {prefix: 100.64.7.0/24, subscriber: cust-7, class: business}\n"
+    "    - {prefix: 100.64.9.128/25, subscriber: cust-9}\n"
     "  radius:\n"
     "    clients:\n"
     "      - {address: 192.0.2.10, secret: x}\n"
@@ -561,7 +566,7 @@ lookup_class(const char *addr, struct identity *id)
 
 	memset(id, 0, sizeof(*id));
 	identity_lookup(&a, 0, id);
-	return id->cls;
+	return id->cls->name;
 }
 
 /* The service: a RADIUS assignment's class is the one its attribute named;
@@ -642,6 +647,114 @@ test_lookup_class(void)
 	free(c->identity.radius.class_attribute);
 	c->identity.radius.class_attribute = NULL;
 	CU_ASSERT_STRING_EQUAL(lookup_class("100.64.3.7", &id), "residential");
+	identity_shutdown();
+	asg_vec_free(&out);
+	config_free(c);
+}
+
+/* session - one identity decision for src, as relay_start takes it at
+ * accept: into the audit record rec and the subscriber the policy counts
+ * (*psub, in buf). */
+static void
+session(const char *addr, struct identity *id, struct audit_session *rec,
+    const char **psub, char *buf)
+{
+	union sockaddr_any src = A(addr), dst = A("192.0.2.25");
+
+	memset(id, 0, sizeof(*id));
+	identity_lookup(&src, 0, id);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(id->cls);
+	audit_session_init(rec, 0, 1, 0, LISTEN_SMTP, &src, &dst);
+	audit_session_set_identity(rec, id->subscriber,
+	    identity_source_name(id->source), id->cls->name);
+	*psub = pc_subscriber(id, &src, buf, PC_SUB_ADDR_MAX);
+}
+
+/* One decision per session (class_yaml): the record and the limiter name
+ * the same subscriber and class, even when the table changes after. */
+static void
+test_one_decision(void)
+{
+	char buf[PC_SUB_ADDR_MAX];
+	struct config *c = class_config();
+	const struct policy_class *biz, *res;
+	struct asg_vec out = { NULL, 0, 0 };
+	struct asg_input e;
+	struct identity id, now;
+	struct audit_session rec;
+	union sockaddr_any a;
+	const char *sub;
+	static const struct {
+		const char *addr;
+		enum identity_source source;
+		const char *record;	/* the audit record's subscriber */
+		const char *counted;	/* the limiter's */
+		const char *cls;
+		int own_class;		/* the static entry names it */
+	} cases[] = {
+		{ "100.64.7.9", IDENTITY_STATIC, "cust-7", "cust-7",
+		  "business", 1 },
+		{ "100.64.9.200", IDENTITY_STATIC, "cust-9", "cust-9",
+		  "business", 0 },
+		{ "100.64.9.9", IDENTITY_ADDRESS, "100.64.9.9", "100.64.9.9",
+		  "business", 0 },
+		{ "2001:db8:1:2:aaaa::7", IDENTITY_ADDRESS,
+		  "2001:db8:1:2:aaaa::7", "2001:db8:1:2::/64", "residential", 0 },
+		{ "::ffff:100.64.4.4", IDENTITY_ADDRESS, "100.64.4.4",
+		  "100.64.4.4", "residential", 0 },
+	};
+
+	CU_ASSERT_EQUAL_FATAL(identity_init(c), 0);
+	biz = config_class(c, "business");
+	res = config_class(c, "residential");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(biz);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(res);
+
+	/* RADIUS names alice and the class; the class is the configuration's
+	 * own struct, not a name to look up again */
+	e = in(RADIUS_STATUS_START, 1000, "alice", "192.0.2.10", "s1",
+	    "100.64.3.7/32");
+	e.cls = biz->name;
+	e.cls_radius = 1;
+	CU_ASSERT_EQUAL(identity_apply(&e, &out), 1);
+	session("100.64.3.7", &id, &rec, &sub, buf);
+	CU_ASSERT_EQUAL(id.source, IDENTITY_RADIUS);
+	CU_ASSERT_PTR_EQUAL(id.cls, biz);
+	/* the address moves to bob before the session is done with it */
+	e = in(RADIUS_STATUS_START, 2000, "bob", "192.0.2.10", "s2",
+	    "100.64.3.7/32");
+	CU_ASSERT_EQUAL(identity_apply(&e, &out), 2);	/* moved, start */
+	a = A("100.64.3.7");
+	identity_lookup(&a, 0, &now);
+	CU_ASSERT_STRING_EQUAL(now.subscriber, "bob");
+	CU_ASSERT_PTR_EQUAL(now.cls, res);
+	/* the record and the limiter both name the decision taken */
+	CU_ASSERT_STRING_EQUAL(rec.subscriber, "alice");
+	CU_ASSERT_STRING_EQUAL(pc_subscriber(&id, &a, buf, sizeof(buf)),
+	    "alice");
+	CU_ASSERT_STRING_EQUAL(sub, rec.subscriber);
+	CU_ASSERT_STRING_EQUAL(rec.policy_class, "business");
+	CU_ASSERT_PTR_EQUAL(id.cls, biz);
+	audit_session_free(&rec);
+
+	/* static entries and nobody known: the record keeps the address,
+	 * the limits count it (IPv4) or its /64 (IPv6); v4-mapped is IPv4.
+	 * A class no static entry names comes from the one policy.prefixes
+	 * table that identity_class_of (the RADIUS listener's) reads too. */
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		session(cases[i].addr, &id, &rec, &sub, buf);
+		CU_ASSERT_EQUAL(id.source, cases[i].source);
+		CU_ASSERT_STRING_EQUAL(rec.subscriber, cases[i].record);
+		CU_ASSERT_STRING_EQUAL(sub, cases[i].counted);
+		CU_ASSERT_PTR_EQUAL(id.cls, config_class(c, cases[i].cls));
+		CU_ASSERT_STRING_EQUAL(rec.policy_class, cases[i].cls);
+		a = A(cases[i].addr);
+		if (!cases[i].own_class)
+			CU_ASSERT_PTR_EQUAL(identity_class_of(&a),
+			    id.cls->name);
+		audit_session_free(&rec);
+	}
+
 	identity_shutdown();
 	asg_vec_free(&out);
 	config_free(c);
@@ -794,6 +907,7 @@ suite_identity_register(void)
 	    CU_add_test(s, "class_named", test_class_named) == NULL ||
 	    CU_add_test(s, "radius_class", test_radius_class) == NULL ||
 	    CU_add_test(s, "lookup_class", test_lookup_class) == NULL ||
+	    CU_add_test(s, "one_decision", test_one_decision) == NULL ||
 	    CU_add_test(s, "covers", test_covers) == NULL ||
 	    CU_add_test(s, "query_files", test_query_files) == NULL)
 		return -1;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "identity.h"
 #include "policy_core.h"
 #include "suites.h"
 #include "util.h"
@@ -496,6 +497,35 @@ test_violation(void)
 	CU_ASSERT_EQUAL(now, 0);
 }
 
+/* pc_subscriber: the decided identity, or (nobody known) the address's
+ * IPv4 or /64 key; the identity itself is left as the record keeps it. */
+static void
+test_subscriber(void)
+{
+	struct identity id;
+	union sockaddr_any a;
+	char buf[PC_SUB_ADDR_MAX];
+
+	memset(&id, 0, sizeof(id));
+	CU_ASSERT_EQUAL_FATAL(addr_parse(&a, "[2001:db8:1:2:aaaa::7]:25", -1),
+	    0);
+	snprintf(id.subscriber, sizeof(id.subscriber), "cust-7");
+	id.source = IDENTITY_STATIC;
+	CU_ASSERT_PTR_EQUAL(pc_subscriber(&id, &a, buf, sizeof(buf)),
+	    id.subscriber);
+	id.source = IDENTITY_RADIUS;
+	CU_ASSERT_PTR_EQUAL(pc_subscriber(&id, &a, buf, sizeof(buf)),
+	    id.subscriber);
+	id.source = IDENTITY_ADDRESS;
+	snprintf(id.subscriber, sizeof(id.subscriber), "2001:db8:1:2:aaaa::7");
+	CU_ASSERT_PTR_EQUAL(pc_subscriber(&id, &a, buf, sizeof(buf)), buf);
+	CU_ASSERT_STRING_EQUAL(buf, "2001:db8:1:2::/64");
+	CU_ASSERT_STRING_EQUAL(id.subscriber, "2001:db8:1:2:aaaa::7");
+	CU_ASSERT_EQUAL_FATAL(addr_parse(&a, "[::ffff:100.64.0.9]:25", -1), 0);
+	CU_ASSERT_STRING_EQUAL(pc_subscriber(&id, &a, buf, sizeof(buf)),
+	    "100.64.0.9");
+}
+
 static void
 test_sub_from_addr(void)
 {
@@ -543,6 +573,7 @@ suite_policy_register(void)
 	    CU_add_test(s, "reply_text", test_reply_text) == NULL ||
 	    CU_add_test(s, "violation", test_violation) == NULL ||
 	    CU_add_test(s, "sub_from_addr", test_sub_from_addr) == NULL ||
+	    CU_add_test(s, "subscriber", test_subscriber) == NULL ||
 	    CU_add_test(s, "tls_chunk", test_chunk) == NULL)
 		return -1;
 	return 0;
