@@ -9,9 +9,10 @@
  * decision in flight one more; the last one frees it. A decision that
  * answers after its session ended gives its fresh lease straight back.
  *
- * Lock-out: when a subscriber limit denies (answered by Redis), one more
- * decision counts a violation against the class's "viol" limit; when that
- * one denies, the subscriber is locked (RL_LOCK, lockout.duration). Every
+ * Lock-out (the rule is the core's: pc_after_answer, pc_after_violation):
+ * when a subscriber limit denies (answered by Redis), one more decision
+ * counts a violation against the class's "viol" limit; when that one
+ * denies, the subscriber is locked (RL_LOCK, lockout.duration). Every
  * later decision carries the lock, so the next question (normally the next
  * connect) gets the "locked" reply. Locks live only in Redis: without
  * Redis there is no lock-out.
@@ -321,7 +322,7 @@ lock_cb(void *arg, int err)
 }
 
 static void
-lock_out(struct pworker *pw, const struct policy_sess *ps)
+lock_out(struct pworker *pw, const struct policy_sess *ps, uint32_t lock_ms)
 {
 	const struct lockout_conf *lo = &ps->cls->lockout;
 	char e[300];
@@ -333,38 +334,46 @@ lock_out(struct pworker *pw, const struct policy_sess *ps)
 	    log_esc(e, sizeof(e), ps->sub, ps->sublen), ps->cls->name,
 	    lo->violations, lo->within_ms / 1000, lo->duration_ms / 1000);
 	if (pw->rl == NULL || rl_lock(pw->rl, "sub", ps->sub, ps->sublen,
-	    lo->duration_ms, lock_cb, copy) != 0)
+	    lock_ms, lock_cb, copy) != 0)
 		lock_cb(copy, SG_EINVAL);
+}
+
+static void after(struct pworker *pw, struct policy_sess *ps,
+    const struct pc_after *next);
+
+static enum pc_answer
+answer_of(const struct rl_result *res)
+{
+	return res->verdict == RL_ALLOW ? PC_ALLOW : res->verdict == RL_DENY
+	    ? PC_DENY : PC_ERROR;
 }
 
 static void
 violation_cb(void *arg, const struct rl_result *res)
 {
 	struct policy_sess *ps = arg;
+	struct pc_after next;
 
-	if (res->verdict == RL_DENY && res->source == RL_SRC_REDIS)
-		lock_out(ps->pw, ps);
+	pc_after_violation(ps->cls, answer_of(res),
+	    res->source == RL_SRC_REDIS, &next);
+	after(ps->pw, ps, &next);
 	ps_unref(ps);
 }
 
-/* violation - a subscriber limit denied: count it; the Nth within the
- * window locks the subscriber out. */
+/* after - carry out the lock-out step the core decided (policy_core.h). */
 static void
-violation(struct pworker *pw, struct policy_sess *ps, const struct pc_facts *f)
+after(struct pworker *pw, struct policy_sess *ps, const struct pc_after *next)
 {
-	struct rl_limit l;
 	struct rl_request rq;
-	int now;
 
-	if (pw->rl == NULL)
+	if (next->step == PC_STEP_NONE || pw->rl == NULL)
 		return;		/* locks live only in Redis */
-	if (!pc_violation(f, &l, &now)) {
-		if (now)
-			lock_out(pw, ps);
+	if (next->step == PC_STEP_LOCK) {
+		lock_out(pw, ps, next->lock_ms);
 		return;
 	}
 	memset(&rq, 0, sizeof(rq));
-	rq.limits = &l;
+	rq.limits = &next->viol;
 	rq.nlimits = 1;
 	ps->refs++;
 	if (rl_decide(pw->rl, &rq, violation_cb, ps) != 0)
@@ -405,12 +414,12 @@ finish(struct pdec *d, const struct rl_result *res)
 	struct pworker *pw = ps->pw;
 	struct smtp_verdict v;
 	struct pc_facts f;
+	struct pc_after next;
 	char buf[PC_REPLY_MAX], e[300], r[PC_REPLY_MAX + 16];
 	enum pc_answer a;
 	int idx = res->deny_index;
 
-	a = res->verdict == RL_ALLOW ? PC_ALLOW : res->verdict == RL_DENY
-	    ? PC_DENY : PC_ERROR;
+	a = answer_of(res);
 	if (d->plan.deny)
 		a = PC_DENY;
 	pc_verdict(P.c, &d->plan, d->point, a, idx, res->retry_after_ms, &v, buf);
@@ -439,14 +448,10 @@ finish(struct pdec *d, const struct rl_result *res)
 		    source_name(res->source), (long long)res->retry_after_ms,
 		    log_esc(r, sizeof(r), buf, strlen(buf)));
 		record_refusal(ps, d, idx, &v, res->source);
-		if (a == PC_DENY && !d->plan.deny && idx >= 0 &&
-		    (size_t)idx < d->plan.n &&
-		    d->plan.meta[idx].scope == PC_S_SUB &&
-		    d->plan.meta[idx].what != PC_W_LOCK &&
-		    res->source == RL_SRC_REDIS) {
-			facts_of(d, 0, &f);
-			violation(pw, ps, &f);
-		}
+		facts_of(d, 0, &f);
+		pc_after_answer(&f, &d->plan, a, idx,
+		    res->source == RL_SRC_REDIS, &next);
+		after(pw, ps, &next);
 	}
 	d->cb(&d->key, &v, d->arg);
 }

@@ -310,6 +310,41 @@ pc_violation(const struct pc_facts *f, struct rl_limit *l, int *lock_now)
 	return 1;
 }
 
+enum pc_step
+pc_after_answer(const struct pc_facts *f, const struct pc_plan *p,
+    enum pc_answer a, int deny_index, int from_redis, struct pc_after *out)
+{
+	int now;
+
+	memset(out, 0, sizeof(*out));
+	out->step = PC_STEP_NONE;
+	if (a != PC_DENY || p->deny || !from_redis || deny_index < 0 ||
+	    (size_t)deny_index >= p->n ||
+	    p->meta[deny_index].scope != PC_S_SUB ||
+	    p->meta[deny_index].what == PC_W_LOCK)
+		return out->step;
+	if (pc_violation(f, &out->viol, &now))
+		out->step = PC_STEP_VIOLATION;
+	else if (now) {
+		out->step = PC_STEP_LOCK;
+		out->lock_ms = f->cls->lockout.duration_ms;
+	}
+	return out->step;
+}
+
+enum pc_step
+pc_after_violation(const struct policy_class *cls, enum pc_answer a,
+    int from_redis, struct pc_after *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->step = PC_STEP_NONE;
+	if (a == PC_DENY && from_redis) {
+		out->step = PC_STEP_LOCK;
+		out->lock_ms = cls->lockout.duration_ms;
+	}
+	return out->step;
+}
+
 /* Replies ------------------------------------------------------------ */
 
 /* enh_len - length of an RFC 3463 code "c.sss.ddd" at s followed by a

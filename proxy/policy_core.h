@@ -124,6 +124,40 @@ int pc_violation(const struct pc_facts *f, struct rl_limit *l, int *lock_now);
 /* The limiter's answer, as policy.c got it. */
 enum pc_answer { PC_ALLOW, PC_DENY, PC_ERROR };
 
+/*
+ * Lock-out: what follows an answer. A subscriber limit that Redis denied
+ * (not the lock itself, not "deny: true", not a destination or global
+ * limit) is a violation; the class's lockout.violations-th violation within
+ * lockout.within locks the subscriber out for lockout.duration. Locks live
+ * only in Redis: an answer of the in-process fallback never counts. The
+ * core decides; policy.c carries the step out (one more limiter decision,
+ * or the lock) and feeds the violation's answer back (pc_after_violation).
+ */
+enum pc_step {
+	PC_STEP_NONE,		/* nothing follows */
+	PC_STEP_VIOLATION,	/* count one: ask the limiter for viol alone,
+				 * its answer to pc_after_violation */
+	PC_STEP_LOCK		/* lock the subscriber out for lock_ms */
+};
+
+struct pc_after {
+	enum pc_step step;
+	struct rl_limit viol;		/* PC_STEP_VIOLATION (id: f->sub) */
+	uint32_t lock_ms;		/* PC_STEP_LOCK */
+};
+
+/* pc_after_answer - the step after answer a (deny_index as the limiter gave
+ * it; from_redis: Redis answered) to plan p, built for facts f. Returns
+ * out->step. */
+enum pc_step pc_after_answer(const struct pc_facts *f, const struct pc_plan *p,
+    enum pc_answer a, int deny_index, int from_redis, struct pc_after *out);
+
+/* pc_after_violation - the step after answer a to a PC_STEP_VIOLATION
+ * question for a subscriber of class cls: PC_STEP_LOCK when Redis denied
+ * it, else PC_STEP_NONE. Returns out->step. */
+enum pc_step pc_after_violation(const struct policy_class *cls,
+    enum pc_answer a, int from_redis, struct pc_after *out);
+
 #define PC_REPLY_MAX 512
 
 /* pc_verdict - the verdict for answer a of plan p at point (deny_index,

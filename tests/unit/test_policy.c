@@ -2,7 +2,7 @@
  * test_policy.c - the pure policy core (proxy/policy_core.c): which limits
  * each decision point checks for each traffic class and scope, the replies
  * for every action at every point (codes, RFC 3463 enhanced codes, %l/%r),
- * the lock-out limit and the subscriber id of an unknown address. The
+ * the lock-out limit and rule, and the subscriber id of an unknown address. The
  * configuration is built by hand so that this suite does not depend on the
  * YAML loader.
  */
@@ -497,6 +497,93 @@ test_violation(void)
 	CU_ASSERT_EQUAL(now, 0);
 }
 
+/* The lock-out rule: a subscriber limit that Redis denied counts one
+ * violation; the lockout.violations-th locks. Decided without Redis. */
+static void
+test_lockout_rule(void)
+{
+	struct pc_facts f;
+	struct pc_plan p;
+	struct pc_after a;
+	int sub, dst, all;
+
+	conf_reset();
+	f = facts(TRAFFIC_MX);
+	pc_plan_build(&C, &f, PC_CONNECT, &p);
+	sub = find(&p, "sub", "mx.conn");
+	dst = find(&p, "dst", "any.conn");
+	all = find(&p, "all", "any.conn");
+	CU_ASSERT_FATAL(sub > 0 && dst > 0 && all > 0);
+	CU_ASSERT_EQUAL_FATAL(p.lim[0].kind, RL_LOCK);
+	/* denied by Redis: count a violation against the class's "viol" */
+	CU_ASSERT_EQUAL(pc_after_answer(&f, &p, PC_DENY, sub, 1, &a),
+	    PC_STEP_VIOLATION);
+	CU_ASSERT_EQUAL(a.step, PC_STEP_VIOLATION);
+	CU_ASSERT_EQUAL(a.viol.kind, RL_RATE);
+	CU_ASSERT_STRING_EQUAL(a.viol.scope, "sub");
+	CU_ASSERT_STRING_EQUAL(a.viol.name, "viol");
+	CU_ASSERT_EQUAL(a.viol.idlen, 5);
+	CU_ASSERT_EQUAL(memcmp(a.viol.id, "alice", 5), 0);
+	CU_ASSERT_EQUAL(a.viol.limit, 4);	/* the 5th is denied */
+	CU_ASSERT_EQUAL(a.viol.period_ms, 600000);
+	CU_ASSERT_EQUAL(a.viol.cost, 1);
+	/* no violation: the fallback's answer, a pass, an error, the lock
+	 * itself, a shared scope, no limit named */
+	CU_ASSERT_EQUAL(pc_after_answer(&f, &p, PC_DENY, sub, 0, &a),
+	    PC_STEP_NONE);
+	CU_ASSERT_EQUAL(a.step, PC_STEP_NONE);
+	CU_ASSERT_EQUAL(pc_after_answer(&f, &p, PC_ALLOW, -1, 1, &a),
+	    PC_STEP_NONE);
+	CU_ASSERT_EQUAL(pc_after_answer(&f, &p, PC_ERROR, sub, 1, &a),
+	    PC_STEP_NONE);
+	CU_ASSERT_EQUAL(pc_after_answer(&f, &p, PC_DENY, 0, 1, &a),
+	    PC_STEP_NONE);
+	CU_ASSERT_EQUAL(pc_after_answer(&f, &p, PC_DENY, dst, 1, &a),
+	    PC_STEP_NONE);
+	CU_ASSERT_EQUAL(pc_after_answer(&f, &p, PC_DENY, all, 1, &a),
+	    PC_STEP_NONE);
+	CU_ASSERT_EQUAL(pc_after_answer(&f, &p, PC_DENY, -1, 1, &a),
+	    PC_STEP_NONE);
+	CU_ASSERT_EQUAL(pc_after_answer(&f, &p, PC_DENY, (int)p.n, 1, &a),
+	    PC_STEP_NONE);
+	/* "deny: true" refuses without asking: no violation */
+	f.cls = &classes[1];
+	pc_plan_build(&C, &f, PC_CONNECT, &p);
+	CU_ASSERT_EQUAL_FATAL(p.deny, 1);
+	CU_ASSERT_EQUAL(pc_after_answer(&f, &p, PC_DENY, -1, 1, &a),
+	    PC_STEP_NONE);
+	/* locking at the first violation: lock at once, for the duration */
+	f.cls = &classes[0];
+	pc_plan_build(&C, &f, PC_RCPT, &p);
+	sub = find(&p, "sub", "mx.rcpt");
+	CU_ASSERT_FATAL(sub > 0);
+	classes[0].lockout.violations = 1;
+	CU_ASSERT_EQUAL(pc_after_answer(&f, &p, PC_DENY, sub, 1, &a),
+	    PC_STEP_LOCK);
+	CU_ASSERT_EQUAL(a.lock_ms, 3600000);
+	CU_ASSERT_EQUAL(pc_after_answer(&f, &p, PC_DENY, sub, 0, &a),
+	    PC_STEP_NONE);
+	/* a class without a lock-out */
+	classes[0].lockout.violations = 0;
+	CU_ASSERT_EQUAL(pc_after_answer(&f, &p, PC_DENY, sub, 1, &a),
+	    PC_STEP_NONE);
+	classes[0].lockout.violations = 5;
+	classes[0].lockout.duration_ms = 0;
+	CU_ASSERT_EQUAL(pc_after_answer(&f, &p, PC_DENY, sub, 1, &a),
+	    PC_STEP_NONE);
+	/* the answer to the violation: Redis denying it locks */
+	conf_reset();
+	CU_ASSERT_EQUAL(pc_after_violation(&classes[0], PC_DENY, 1, &a),
+	    PC_STEP_LOCK);
+	CU_ASSERT_EQUAL(a.lock_ms, 3600000);
+	CU_ASSERT_EQUAL(pc_after_violation(&classes[0], PC_DENY, 0, &a),
+	    PC_STEP_NONE);
+	CU_ASSERT_EQUAL(pc_after_violation(&classes[0], PC_ALLOW, 1, &a),
+	    PC_STEP_NONE);
+	CU_ASSERT_EQUAL(pc_after_violation(&classes[0], PC_ERROR, 1, &a),
+	    PC_STEP_NONE);
+}
+
 /* pc_subscriber: the decided identity, or (nobody known) the address's
  * IPv4 or /64 key; the identity itself is left as the record keeps it. */
 static void
@@ -572,6 +659,7 @@ suite_policy_register(void)
 	    CU_add_test(s, "verdicts", test_verdicts) == NULL ||
 	    CU_add_test(s, "reply_text", test_reply_text) == NULL ||
 	    CU_add_test(s, "violation", test_violation) == NULL ||
+	    CU_add_test(s, "lockout_rule", test_lockout_rule) == NULL ||
 	    CU_add_test(s, "sub_from_addr", test_sub_from_addr) == NULL ||
 	    CU_add_test(s, "subscriber", test_subscriber) == NULL ||
 	    CU_add_test(s, "tls_chunk", test_chunk) == NULL)
