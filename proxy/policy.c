@@ -110,7 +110,7 @@ static struct {
 	char host[ADDR_STRLEN];
 	char **sentinels;
 	size_t nsentinels;
-} P;
+} pol_state;			/* the node's: shared by every worker */
 
 static struct pworker pws[WORKER_MAX];
 
@@ -206,7 +206,7 @@ lease_release(struct pworker *pw, void *lease)
 	if (pw->rl != NULL)
 		rl_release(pw->rl, lease);
 	else {
-		rl_local_release(P.local, lease, rl_local_now_us());
+		rl_local_release(pol_state.local, lease, rl_local_now_us());
 		free(lease);
 	}
 }
@@ -266,7 +266,7 @@ renew_tick(uv_timer_t *t)
 			if (ps->lease[i] == NULL)
 				continue;
 			if (pw->rl == NULL) {
-				rl_local_decide(P.local, ps->lease[i],
+				rl_local_decide(pol_state.local, ps->lease[i],
 				    rl_local_now_us(), &o);
 				continue;
 			}
@@ -422,7 +422,8 @@ finish(struct pdec *d, const struct rl_result *res)
 	a = answer_of(res);
 	if (d->plan.deny)
 		a = PC_DENY;
-	pc_verdict(P.c, &d->plan, d->point, a, idx, res->retry_after_ms, &v, buf);
+	pc_verdict(pol_state.c, &d->plan, d->point, a, idx,
+	    res->retry_after_ms, &v, buf);
 	if (res->source == RL_SRC_REDIS)
 		atomic_fetch_add_explicit(&pw->st.redis, 1, memory_order_relaxed);
 	else if (res->source == RL_SRC_LOCAL)
@@ -498,7 +499,7 @@ local_decide(struct pdec *d, struct rl_result *res)
 		free(rp);
 		return;
 	}
-	rl_local_decide(P.local, rp, rl_local_now_us(), &o);
+	rl_local_decide(pol_state.local, rp, rl_local_now_us(), &o);
 	res->verdict = o.allow ? RL_ALLOW : RL_DENY;
 	res->deny_index = o.allow ? -1 : o.deny_index;
 	res->retry_after_ms = o.retry_ms;
@@ -595,7 +596,7 @@ audit_refuse(struct policy_sess *ps, const struct policy_req *req,
 	int64_t now = now_ms(), last;
 	uint64_t n;
 
-	pc_audit_down(P.c, &v, buf);
+	pc_audit_down(pol_state.c, &v, buf);
 	n = audit_count_tempfail();
 	atomic_fetch_add_explicit(&ps->pw->st.decisions, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&ps->pw->st.refused, 1, memory_order_relaxed);
@@ -632,7 +633,7 @@ policy_ask(const struct policy_req *req, policy_cb cb, void *arg)
 	}
 	switch (req->point) {
 	case SMTP_AT_CONNECT:
-		if (audit_tempfail(P.c)) {
+		if (audit_tempfail(pol_state.c)) {
 			audit_refuse(ps, req, cb, arg);
 			return;
 		}
@@ -650,7 +651,7 @@ policy_ask(const struct policy_req *req, policy_cb cb, void *arg)
 		break;
 	case SMTP_AT_STARTTLS:
 		pt = PC_STARTTLS;
-		ps->tls_chunk = pc_tls_chunk(P.c, ps->cls);
+		ps->tls_chunk = pc_tls_chunk(pol_state.c, ps->cls);
 		bytes = ps->tls_chunk;
 		break;
 	default:
@@ -661,7 +662,7 @@ policy_ask(const struct policy_req *req, policy_cb cb, void *arg)
 	    ? TRAFFIC_TLS : pt == PC_CONNECT ? TRAFFIC_MX : traffic_of(req->cls));
 	ps->refs++;
 	facts_of(d, bytes, &f);
-	pc_plan_build(P.c, &f, pt, &d->plan);
+	pc_plan_build(pol_state.c, &f, pt, &d->plan);
 	dispatch(d);
 	ps_unref(ps);
 }
@@ -689,7 +690,7 @@ policy_tls_more(struct policy_sess *ps, const struct sess_key *key,
 
 	ps->refs++;
 	facts_of(d, ps->tls_chunk, &f);
-	pc_plan_build(P.c, &f, PC_TLS_BYTES, &d->plan);
+	pc_plan_build(pol_state.c, &f, PC_TLS_BYTES, &d->plan);
 	dispatch(d);
 	ps_unref(ps);
 }
@@ -725,17 +726,18 @@ policy_init(const struct config *c)
 	const struct redis_conf *rc = &c->redis;
 	char a[ADDRPORT_STRLEN];
 
-	P.c = c;
-	P.local = rl_local_new();
+	pol_state.c = c;
+	pol_state.local = rl_local_new();
 	if (rc->enabled) {
 		union sockaddr_any u = rc->address;
 
-		addr_ntop(&u, P.host, sizeof(P.host));
-		P.nsentinels = rc->nsentinels;
-		P.sentinels = xcalloc(rc->nsentinels + 1, sizeof(char *));
+		addr_ntop(&u, pol_state.host, sizeof(pol_state.host));
+		pol_state.nsentinels = rc->nsentinels;
+		pol_state.sentinels = xcalloc(rc->nsentinels + 1,
+		    sizeof(char *));
 		for (size_t i = 0; i < rc->nsentinels; i++)
-			P.sentinels[i] = xstrdup(addr_fmt(&rc->sentinels[i], a,
-			    sizeof(a)));
+			pol_state.sentinels[i] = xstrdup(addr_fmt(
+			    &rc->sentinels[i], a, sizeof(a)));
 		if (rc->database != 0)
 			log_warn("event=policy_redis_database database=%u "
 			    "note=\"the limiter uses database 0\"", rc->database);
@@ -746,22 +748,22 @@ policy_init(const struct config *c)
 void
 policy_shutdown(void)
 {
-	for (size_t i = 0; i < P.nsentinels; i++)
-		free(P.sentinels[i]);
-	free(P.sentinels);
-	if (P.local != NULL)
-		rl_local_free(P.local);
-	memset(&P, 0, sizeof(P));
+	for (size_t i = 0; i < pol_state.nsentinels; i++)
+		free(pol_state.sentinels[i]);
+	free(pol_state.sentinels);
+	if (pol_state.local != NULL)
+		rl_local_free(pol_state.local);
+	memset(&pol_state, 0, sizeof(pol_state));
 }
 
 static void
 rl_conf_of(const struct config *c, struct rl_conf *rc)
 {
 	memset(rc, 0, sizeof(*rc));
-	rc->host = P.host;
+	rc->host = pol_state.host;
 	rc->port = addr_port(&c->redis.address);
-	rc->sentinels = (const char *const *)P.sentinels;
-	rc->nsentinels = P.nsentinels;
+	rc->sentinels = (const char *const *)pol_state.sentinels;
+	rc->nsentinels = pol_state.nsentinels;
 	rc->master_name = c->redis.master_name;
 	rc->password = c->redis.password.value;
 	rc->deadline_ms = (int)c->redis.timeout_ms;
@@ -778,9 +780,9 @@ policy_worker_start(struct worker *w)
 
 	memset(pw, 0, sizeof(*pw));
 	pw->w = w;
-	if (P.c != NULL && P.c->redis.enabled) {
-		rl_conf_of(P.c, &rc);
-		rc.local = P.local;
+	if (pol_state.c != NULL && pol_state.c->redis.enabled) {
+		rl_conf_of(pol_state.c, &rc);
+		rc.local = pol_state.local;
 		if ((pw->rl = rl_new(&w->loop, &rc)) == NULL)
 			return SG_ECONFIG;
 	}
@@ -915,7 +917,7 @@ static int
 adm_run(const struct config *c, struct adm *a)
 {
 	struct rl_conf rc;
-	int started = P.c != NULL;
+	int started = pol_state.c != NULL;
 
 	if (!c->redis.enabled)
 		return SG_ECONFIG;
