@@ -19,6 +19,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "lockout.h"
 #include "redis_uv.h"
 
 #define ADMIN_DEADLINE_MS 2000
@@ -607,6 +608,7 @@ rl_new(uv_loop_t *loop, const struct rl_conf *conf)
 	cc.nsentinels = conf->nsentinels;
 	cc.master_name = conf->master_name;
 	cc.password = conf->password;
+	cc.database = conf->database;
 	cc.connect_timeout_ms = conf->connect_timeout_ms;
 	cc.deadline_ms = rl->conf.deadline_ms;
 	cc.backoff_min_ms = conf->backoff_min_ms;
@@ -751,15 +753,6 @@ admin_send(struct rl *rl, int argc, const char **argv, const size_t *len,
 	return err;
 }
 
-static size_t
-lock_key(char *key, const char *scope, const void *id, size_t idlen)
-{
-	struct rl_limit l = { .kind = RL_LOCK, .scope = scope, .id = id,
-		.idlen = idlen, .name = "lock" };
-
-	return rl_key(key, &l);
-}
-
 int
 rl_lock(struct rl *rl, const char *scope, const void *id, size_t idlen,
     int64_t ttl_ms, void (*cb)(void *arg, int err), void *arg)
@@ -770,7 +763,7 @@ rl_lock(struct rl *rl, const char *scope, const void *id, size_t idlen,
 
 	if (ttl_ms <= 0 || ttl_ms > RL_MAX_US / 1000)
 		return SG_EINVAL;
-	len[1] = lock_key(key, scope, id, idlen);
+	len[1] = rl_lock_key(key, scope, id, idlen);
 	len[4] = (size_t)snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_ms);
 	return admin_send(rl, 5, argv, len, cb, arg);
 }
@@ -783,7 +776,7 @@ rl_unlock(struct rl *rl, const char *scope, const void *id, size_t idlen,
 	const char *argv[] = { "DEL", key };
 	size_t len[2] = { 3, 0 };
 
-	len[1] = lock_key(key, scope, id, idlen);
+	len[1] = rl_lock_key(key, scope, id, idlen);
 	return admin_send(rl, 2, argv, len, cb, arg);
 }
 

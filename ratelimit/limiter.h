@@ -43,6 +43,7 @@ struct rl_conf {
 	size_t nsentinels;
 	const char *master_name;	/* default "mymaster" */
 	const char *password;		/* optional; never logged */
+	unsigned database;		/* SELECT when not 0 */
 	const char *node;		/* lease holder prefix; default host:pid */
 	int deadline_ms;		/* per decision; default 50 */
 	int connect_timeout_ms;		/* default 1000 */

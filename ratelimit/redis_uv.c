@@ -132,9 +132,8 @@ rnd(struct rl_conn *c)
 	return c->rnd;
 }
 
-/* split_hostport - "host:port" or "[v6]:port"; 0 or SG_EINVAL. */
-static int
-split_hostport(const char *s, char **host, int *port)
+int
+rl__split_hostport(const char *s, char **host, int *port)
 {
 	const char *colon = strrchr(s, ':'), *h = s;
 	size_t hl;
@@ -615,6 +614,32 @@ on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 	req_del(c, r);
 }
 
+int
+rl__is_primary(const redisReply *r)
+{
+	return r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+	    r->element[0]->type == REDIS_REPLY_STRING &&
+	    strcmp(r->element[0]->str, "master") == 0;
+}
+
+int
+rl__primary_addr(const redisReply *r, char **host, int *port)
+{
+	char *end;
+	long p;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    r->element[1]->type != REDIS_REPLY_STRING)
+		return -EHOSTUNREACH;
+	p = strtol(r->element[1]->str, &end, 10);
+	if (*end != '\0' || p <= 0 || p > 65535)
+		return SG_EPROTO;
+	*host = xstrdup(r->element[0]->str);
+	*port = (int)p;
+	return 0;
+}
+
 /* Internal handshake callbacks: arg is the rl_conn. */
 
 static void
@@ -624,9 +649,7 @@ role_cb(void *arg, int err, const redisReply *r)
 
 	if (r == NULL || r->type == REDIS_REPLY_ERROR)
 		return;
-	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
-	    r->element[0]->type != REDIS_REPLY_STRING ||
-	    strcmp(r->element[0]->str, "master") != 0) {
+	if (!rl__is_primary(r)) {
 		log_warn("event=redis_not_primary addr=%s", c->addr);
 		rl_conn_reset(c, -EAGAIN);
 	}
@@ -636,28 +659,21 @@ static void
 sentinel_cb(void *arg, int err, const redisReply *r)
 {
 	struct rl_conn *c = arg;
-	char *end;
-	long port;
+	char *host;
+	int port, rc;
 
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    r->element[0]->type != REDIS_REPLY_STRING ||
-	    r->element[1]->type != REDIS_REPLY_STRING) {
-		if (r != NULL && r->type != REDIS_REPLY_ERROR)
-			rl_conn_reset(c, -EHOSTUNREACH);
+	if (r == NULL || r->type == REDIS_REPLY_ERROR)
+		return;
+	if ((rc = rl__primary_addr(r, &host, &port)) < 0) {
+		rl_conn_reset(c, rc);
 		return;
 	}
-	port = strtol(r->element[1]->str, &end, 10);
-	if (*end != '\0' || port <= 0 || port > 65535) {
-		rl_conn_reset(c, SG_EPROTO);
-		return;
-	}
-	if (strcmp(c->m_host, r->element[0]->str) != 0 ||
-	    c->m_port != (int)port)
-		log_info("event=redis_primary addr=%s:%ld sentinel=%s",
-		    r->element[0]->str, port, c->addr);
+	if (strcmp(c->m_host, host) != 0 || c->m_port != port)
+		log_info("event=redis_primary addr=%s:%d sentinel=%s", host,
+		    port, c->addr);
 	free(c->m_host);
-	c->m_host = xstrdup(r->element[0]->str);
-	c->m_port = (int)port;
+	c->m_host = host;
+	c->m_port = port;
 	c->have_master = 1;
 	c->resolved = 1;
 }
@@ -761,6 +777,14 @@ attempt(struct rl_conn *c)
 
 		send_setup(c, 1, argv, len, role_cb, c);
 	}
+	if (c->conf.database != 0) {
+		char db[16];
+		const char *argv[] = { "SELECT", db };
+		size_t len[] = { 6, 0 };
+
+		len[1] = (size_t)snprintf(db, sizeof(db), "%u", c->conf.database);
+		send_setup(c, 2, argv, len, NULL, NULL);
+	}
 	if (c->ops->setup != NULL)
 		c->ops->setup(c->arg, c);
 	if (c->setup_left == 0 && c->ac != NULL) {
@@ -801,7 +825,7 @@ rl_conn_new(uv_loop_t *loop, const struct rl_conn_conf *conf,
 	c->s_port = xcalloc(conf->nsentinels + 1, sizeof(*c->s_port));
 	c->conf.nsentinels = 0;
 	for (size_t i = 0; i < conf->nsentinels; i++)
-		if (split_hostport(conf->sentinels[i],
+		if (rl__split_hostport(conf->sentinels[i],
 		    &c->s_host[c->conf.nsentinels],
 		    &c->s_port[c->conf.nsentinels]) == 0)
 			c->conf.nsentinels++;

@@ -33,6 +33,7 @@ struct rl_conn_conf {
 	size_t nsentinels;
 	const char *master_name;	/* with sentinels */
 	const char *password;		/* AUTH to the primary; never logged */
+	unsigned database;		/* SELECT after AUTH when not 0 */
 	int connect_timeout_ms;		/* connect + handshake; default 1000 */
 	int deadline_ms;		/* default request deadline; default 50 */
 	int backoff_min_ms;		/* default 100 */
@@ -87,6 +88,16 @@ int rl_conn_is_up(const struct rl_conn *c);
 size_t rl_conn_inflight(const struct rl_conn *c);
 /* rl_conn_addr - "host:port" of the current or last target. */
 const char *rl_conn_addr(const struct rl_conn *c);
+
+/* Shared with redis_sync.c, the same handshake without a loop:
+ * rl__split_hostport - "host:port" or "[v6]:port"; 0 or SG_EINVAL;
+ * rl__primary_addr - the primary named by a SENTINEL
+ * get-master-addr-by-name reply (*host to free()); 0, -EHOSTUNREACH
+ * (the sentinel does not know it) or SG_EPROTO;
+ * rl__is_primary - 1 if a ROLE reply says "master". */
+int rl__split_hostport(const char *s, char **host, int *port);
+int rl__primary_addr(const struct redisReply *r, char **host, int *port);
+int rl__is_primary(const struct redisReply *r);
 
 /* rl_conn_free - close; pending requests complete with -ECANCELED; then
  * ops->closed runs from the loop and the memory is gone. */

@@ -1,0 +1,102 @@
+/*
+ * lockout.c - the lock-out keyspace (lockout.h).
+ */
+#include "lockout.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+size_t
+rl_lock_key(char *out, const char *scope, const void *id, size_t idlen)
+{
+	struct rl_limit l = { .kind = RL_LOCK, .scope = scope, .id = id,
+		.idlen = idlen, .name = "lock" };
+
+	return rl_key(out, &l);
+}
+
+/* failed - err for a command that did not answer as it should. */
+static int
+failed(const redisContext *c, const redisReply *r, const char *cmd,
+    char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s failed: %s", cmd, r == NULL ? c->errstr :
+	    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+	return -1;
+}
+
+int
+rl_locks_list(redisContext *c, struct rl_lock_info **out, size_t *n,
+    char *err, size_t errlen)
+{
+	char cursor[32] = "0";
+	struct rl_lock_info *v = NULL;
+	size_t cap = 0;
+	int rc = 0;
+
+	*n = 0;
+	do {
+		redisReply *r = redisCommand(c, "SCAN %s MATCH %s COUNT 1000",
+		    cursor, RL_LOCK_SUB_MATCH);
+
+		if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
+		    r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY) {
+			rc = failed(c, r, "SCAN", err, errlen);
+			freeReplyObject(r);
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		for (size_t i = 0; i < r->element[1]->elements && rc == 0; i++) {
+			redisReply *k = r->element[1]->element[i], *t;
+			char sub[RL_LOCK_SUB_MAX];
+
+			if (k->type != REDIS_REPLY_STRING ||
+			    rl_lock_subscriber(k->str, k->len, sub,
+			    sizeof(sub)) < 0)
+				continue;
+			t = redisCommand(c, "PTTL %b", k->str, k->len);
+			if (t == NULL || t->type != REDIS_REPLY_INTEGER)
+				rc = failed(c, t, "PTTL", err, errlen);
+			else if (t->integer != -2) {	/* -2: gone meanwhile */
+				if (*n == cap) {
+					cap = cap ? cap * 2 : 16;
+					v = xrealloc(v, cap * sizeof(*v));
+				}
+				memcpy(v[*n].subscriber, sub, sizeof(sub));
+				v[(*n)++].ttl_ms = t->integer;
+			}
+			freeReplyObject(t);
+		}
+		freeReplyObject(r);
+	} while (rc == 0 && strcmp(cursor, "0") != 0);
+	if (rc != 0) {
+		free(v);
+		v = NULL;
+		*n = 0;
+	}
+	*out = v;
+	return rc;
+}
+
+int
+rl_locks_lift(redisContext *c, const char *subscriber, char *err,
+    size_t errlen)
+{
+	char key[RL_KEY_MAX];
+	size_t klen = rl_lock_key(key, "sub", subscriber, strlen(subscriber));
+	redisReply *r = redisCommand(c, "DEL %b", key, klen);
+	int rc;
+
+	if (r == NULL || r->type != REDIS_REPLY_INTEGER)
+		rc = failed(c, r, "DEL", err, errlen);
+	else
+		rc = r->integer > 0;
+	freeReplyObject(r);
+	return rc;
+}
