@@ -118,12 +118,7 @@ struct asg *asg_vec_push(struct asg_vec *vec, const struct asg *a);
 void asg_vec_clear(struct asg_vec *vec);	/* free elements, keep room */
 void asg_vec_free(struct asg_vec *vec);
 
-/* asg_to_json - the record as one compact JSON object (no newline), schema
- * in docs/identity.md; heap string, *len its length. */
-char *asg_to_json(const struct asg *a, size_t *len);
-/* asg_from_json - parse a record; 0, or SG_EINVAL when it is not an
- * assignment record of version 1 (out is then untouched). */
-int asg_from_json(const char *json, size_t len, struct asg *out);
+/* The record's JSON and its Redis keys: asg_schema.h. */
 
 /* An accounting event, ready for the state machine. Strings are escaped,
  * "" when absent. */

@@ -33,12 +33,15 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "asg_schema.h"
 #include "audit.h"
 #include "cidr.h"
 #include "config.h"
 #include "err.h"
 #include "identity.h"
 #include "log.h"
+#include "redis_conf.h"
+#include "redis_sync.h"
 #include "redis_uv.h"
 
 #define RTX_KEEP_MS 30000		/* answer retransmissions this long */
@@ -50,53 +53,8 @@
 #define JOB_MAX_ERRORS 3		/* error replies before a write is dropped */
 #define BATCH_FLUSH (1u << 20)		/* write the file batch at this size */
 #define RCVBUF (8 << 20)
-#define CHANNEL "sg:asg"
-#define PLENS_KEY "sg:asg:plens"
 #define STATS_LOG_MS 60000
-
-/* The history script: KEYS[1] the prefix's ZSET; ARGV record, score
- * (start ms), ttl ms, the record's "nas" and "acct_session_id" fields as
- * written (needles), open (1/0), start_unknown (1/0), channel, cutoff ms.
- * The session's open member is replaced by the record; an open record for
- * a session Redis already has closed is stale (a replay, a late write) and
- * changes nothing; a Stop whose start this node did not know takes the
- * start of the open member it closes, and adds nothing if there is none.
- * Closed members that ended before the cutoff go. Members are matched as
- * text (asg_to_json writes every field the same way), not decoded: this
- * runs for every accounting request. Published only when it changed. */
-static const char script[] =
-"local key, rec, score = KEYS[1], ARGV[1], tonumber(ARGV[2])\n"
-"local open, unknown = ARGV[6] == '1', ARGV[7] == '1'\n"
-"local cutoff = tonumber(ARGV[9])\n"
-"local matched = false\n"
-"local m = redis.call('ZRANGE', key, 0, -1)\n"
-"for i = 1, #m do\n"
-"  local s = m[i]\n"
-"  local e = string.match(s, '\"end_ms\":(%d+)')\n"
-"  if e and tonumber(e) < cutoff then\n"
-"    redis.call('ZREM', key, s)\n"
-"  elseif string.find(s, ARGV[5], 1, true) and\n"
-"      string.find(s, ARGV[4], 1, true) then\n"
-"    if not e then\n"
-"      if unknown then\n"
-"        local st = string.match(s, '\"start\":\"[^\"]*\",\"start_ms\":%d+')\n"
-"        if st then\n"
-"          rec = string.gsub(rec, '\"start\":\"[^\"]*\",\"start_ms\":%d+,\"start_unknown\":true', st, 1)\n"
-"          score = tonumber(string.match(st, '(%d+)$'))\n"
-"        end\n"
-"      end\n"
-"      if s ~= rec then redis.call('ZREM', key, s) end\n"
-"      matched = true\n"
-"    elseif open and score <= tonumber(e) then\n"
-"      return 0\n"
-"    end\n"
-"  end\n"
-"end\n"
-"if unknown and not matched then return 0 end\n"
-"redis.call('ZADD', key, score, rec)\n"
-"redis.call('PEXPIRE', key, ARGV[3])\n"
-"redis.call('PUBLISH', ARGV[8], rec)\n"
-"return 1\n";
+#define SUB_TIMEOUT_MS 5000		/* a command of the subscriber thread */
 
 /* A Redis write of one record. */
 struct job {
@@ -107,7 +65,7 @@ struct job {
 	uint8_t family;
 	uint8_t errors;		/* error replies so far */
 	uint8_t plen;
-	char key[CIDR_STRLEN + 16];
+	char key[ASG_KEY_MAX];
 	const char *nas, *sid;	/* needles: into data, after the record */
 	size_t len;
 	char data[];		/* record NUL "nas":"..." NUL "acct_session_id":"..." NUL */
@@ -165,9 +123,8 @@ static struct {
 	uint8_t plens_sent[2][129];	/* SADD done on this connection */
 	struct job *rhead, *rtail;	/* replay queue */
 	size_t nreplay, replay_inflight;
-	char *host;
-	char **sentinels;
-	struct rl_conn_conf rconf;
+	struct rl_redis_conf rconf;	/* the redis section, as connections
+					 * take it */
 
 	struct radius_stats st;
 	atomic_ullong remote_applied;	/* written by the subscriber thread */
@@ -419,14 +376,13 @@ job_send(struct job *j)
 	if (!S.redis_up)
 		return -ENOTCONN;
 	if (!S.plens_sent[fi][j->plen]) {
-		char tag[8];
-		const char *sv[] = { "SADD", PLENS_KEY, tag };
+		char tag[ASG_PLEN_TAG_MAX];
+		const char *sv[] = { "SADD", ASG_PLENS_KEY, tag };
 		size_t sl[3];
 
-		snprintf(tag, sizeof(tag), "%d/%u", fi == 0 ? 4 : 6, j->plen);
 		sl[0] = 4;
-		sl[1] = strlen(PLENS_KEY);
-		sl[2] = strlen(tag);
+		sl[1] = strlen(ASG_PLENS_KEY);
+		sl[2] = asg_plen_tag(tag, j->family, j->plen);
 		if (rl_conn_command(S.redis, 3, sv, sl, 0, sadd_cb, NULL,
 		    NULL) == 0)
 			S.plens_sent[fi][j->plen] = 1;
@@ -445,7 +401,7 @@ job_send(struct job *j)
 	argv[8] = j->sid;
 	argv[9] = j->open ? "1" : "0";
 	argv[10] = j->start_unknown ? "1" : "0";
-	argv[11] = CHANNEL;
+	argv[11] = ASG_CHANNEL;
 	argv[12] = cutoff;
 	for (int i = 0; i < 13; i++)
 		len[i] = i == 4 ? j->len : strlen(argv[i]);
@@ -464,19 +420,9 @@ script_cb(void *arg, int err, const redisReply *r)
 static void
 redis_setup(void *arg, struct rl_conn *c)
 {
-	const char *argv[3] = { "SCRIPT", "LOAD", script };
-	size_t len[3] = { 6, 4, strlen(script) };
-	char db[16];
+	const char *argv[3] = { "SCRIPT", "LOAD", asg_history_script };
+	size_t len[3] = { 6, 4, strlen(asg_history_script) };
 
-	if (S.conf->redis.database != 0) {
-		const char *sv[2] = { "SELECT", db };
-		size_t sl[2];
-
-		snprintf(db, sizeof(db), "%u", S.conf->redis.database);
-		sl[0] = 6;
-		sl[1] = strlen(db);
-		rl_conn_setup(c, 2, sv, sl, NULL, NULL);
-	}
 	rl_conn_setup(c, 3, argv, len, script_cb, NULL);
 }
 
@@ -502,37 +448,14 @@ static const struct rl_conn_ops redis_ops = {
 	redis_setup, redis_event, redis_closed
 };
 
-/* field_span - the text ,"key":"value" of a record written by
- * asg_to_json, without the comma: where it starts and its length. */
-static int
-field_span(const char *json, size_t len, const char *key, size_t *off,
-    size_t *n)
-{
-	char pat[40];
-	const char *p, *end = json + len;
-	int k = snprintf(pat, sizeof(pat), ",\"%s\":\"", key);
-
-	if ((p = memmem(json, len, pat, (size_t)k)) == NULL)
-		return -1;
-	*off = (size_t)(p + 1 - json);
-	for (p += k; p < end && *p != '"'; p++)
-		if (*p == '\\')
-			p++;
-	if (p >= end)
-		return -1;
-	*n = (size_t)(p + 1 - (json + *off));
-	return 0;
-}
-
 static struct job *
 job_new(const struct asg *a, const char *json, size_t len)
 {
 	size_t no = 0, nl = 0, so = 0, sl = 0;
 	struct job *j;
-	char pbuf[CIDR_STRLEN];
 
-	if (field_span(json, len, "nas", &no, &nl) < 0 ||
-	    field_span(json, len, "acct_session_id", &so, &sl) < 0)
+	if (asg_json_field(json, len, "nas", &no, &nl) < 0 ||
+	    asg_json_field(json, len, "acct_session_id", &so, &sl) < 0)
 		abort();	/* asg_to_json always writes both */
 	j = xcalloc(1, sizeof(*j) + len + nl + sl + 3);
 	memcpy(j->data, json, len);
@@ -546,9 +469,7 @@ job_new(const struct asg *a, const char *json, size_t len)
 	j->start_unknown = (uint8_t)a->start_unknown;
 	j->family = (uint8_t)a->prefix.family;
 	j->plen = (uint8_t)a->prefix.plen;
-	/* the prefix is printed by us (cidr_fmt): no untrusted byte in a key */
-	snprintf(j->key, sizeof(j->key), "sg:{asg:%s}:h",
-	    cidr_fmt(&a->prefix, pbuf, sizeof(pbuf)));
+	asg_history_key(j->key, &a->prefix);
 	return j;
 }
 
@@ -871,67 +792,13 @@ tick_cb(uv_timer_t *t)
 static redisContext *
 sub_connect(void)
 {
-	const struct redis_conf *rc = &S.conf->redis;
-	struct timeval tv = { 1, 0 };
-	char host[ADDR_STRLEN];
-	int port = 0;
-	redisContext *c = NULL;
-	redisReply *r;
+	char err[256];
+	redisContext *c = rl_sync_connect(&S.rconf.conn, SUB_TIMEOUT_MS, err,
+	    sizeof(err));
 
-	if (rc->nsentinels > 0) {
-		for (size_t i = 0; i < rc->nsentinels && port == 0; i++) {
-			redisContext *s;
-
-			addr_ntop(&rc->sentinels[i], host, sizeof(host));
-			s = redisConnectWithTimeout(host,
-			    addr_port(&rc->sentinels[i]), tv);
-			if (s == NULL || s->err) {
-				if (s != NULL)
-					redisFree(s);
-				continue;
-			}
-			redisSetTimeout(s, tv);
-			r = redisCommand(s, "SENTINEL get-master-addr-by-name %s",
-			    rc->master_name);
-			if (r != NULL && r->type == REDIS_REPLY_ARRAY &&
-			    r->elements == 2 &&
-			    r->element[0]->type == REDIS_REPLY_STRING &&
-			    r->element[1]->type == REDIS_REPLY_STRING) {
-				snprintf(host, sizeof(host), "%s",
-				    r->element[0]->str);
-				port = atoi(r->element[1]->str);
-			}
-			freeReplyObject(r);
-			redisFree(s);
-		}
-		if (port == 0)
-			return NULL;
-	} else {
-		addr_ntop(&rc->address, host, sizeof(host));
-		port = addr_port(&rc->address);
-	}
-	c = redisConnectWithTimeout(host, port, tv);
-	if (c == NULL || c->err)
-		goto fail;
-	redisSetTimeout(c, (struct timeval){ 5, 0 });
-	if (rc->password.value != NULL) {
-		r = redisCommand(c, "AUTH %b", rc->password.value,
-		    rc->password.len);
-		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-			freeReplyObject(r);
-			goto fail;
-		}
-		freeReplyObject(r);
-	}
-	if (rc->database != 0) {
-		r = redisCommand(c, "SELECT %u", rc->database);
-		freeReplyObject(r);
-	}
+	if (c == NULL)
+		log_debug("event=radius_subscriber_connect error=\"%s\"", err);
 	return c;
-fail:
-	if (c != NULL)
-		redisFree(c);
-	return NULL;
 }
 
 /* sub_apply - a record from Redis; load: from the startup load, where
@@ -940,14 +807,9 @@ static void
 sub_apply(const char *json, size_t len, int load)
 {
 	struct asg a;
-	char own[300];
-	int n;
 
-	/* our own PUBLISH comes back: skip it before parsing (the records
-	 * are written by asg_to_json, "node" right after "type") */
-	n = snprintf(own, sizeof(own), "\"node\":\"%s\",", S.conf->node);
-	if (!load && n > 0 && (size_t)n < sizeof(own) &&
-	    memmem(json, MIN(len, 80), own, (size_t)n) != NULL)
+	/* our own PUBLISH comes back: skip it before parsing */
+	if (!load && asg_json_from_node(json, len, S.conf->node))
 		return;
 	if (asg_from_json(json, len, &a) < 0)
 		return;
@@ -969,8 +831,8 @@ sub_load(void)
 	if (c == NULL)
 		return;
 	do {
-		redisReply *r = redisCommand(c, "SCAN %s MATCH sg:{asg:*}:h COUNT 1000",
-		    cursor);
+		redisReply *r = redisCommand(c, "SCAN %s MATCH %s COUNT 1000",
+		    cursor, ASG_HISTORY_MATCH);
 
 		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
 			freeReplyObject(r);
@@ -1016,7 +878,7 @@ sub_main(void *arg)
 		backoff = backoff == 0 ? 500 : MIN(backoff * 2, 5000);
 		if ((c = sub_connect()) == NULL)
 			continue;
-		r = redisCommand(c, "SUBSCRIBE %s", CHANNEL);
+		r = redisCommand(c, "SUBSCRIBE %s", ASG_CHANNEL);
 		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
 			freeReplyObject(r);
 			redisFree(c);
@@ -1095,31 +957,13 @@ sha1_hex(const char *s, char out[41])
 static int
 redis_start(void)
 {
-	const struct redis_conf *rc = &S.conf->redis;
-	char a[ADDRPORT_STRLEN];
-
-	sha1_hex(script, S.sha);
+	sha1_hex(asg_history_script, S.sha);
 	snprintf(S.ttl, sizeof(S.ttl), "%llu",
 	    (unsigned long long)S.conf->identity.history_ms);
-	memset(&S.rconf, 0, sizeof(S.rconf));
-	addr_ntop(&rc->address, a, sizeof(a));
-	S.host = xstrdup(a);
-	S.rconf.host = S.host;
-	S.rconf.port = addr_port(&rc->address);
-	if (rc->nsentinels > 0) {
-		S.sentinels = xcalloc(rc->nsentinels, sizeof(char *));
-		for (size_t i = 0; i < rc->nsentinels; i++)
-			S.sentinels[i] = xstrdup(addr_fmt(&rc->sentinels[i], a,
-			    sizeof(a)));
-		S.rconf.sentinels = (const char *const *)S.sentinels;
-		S.rconf.nsentinels = rc->nsentinels;
-		S.rconf.master_name = rc->master_name;
-	}
-	S.rconf.password = rc->password.value;
-	S.rconf.connect_timeout_ms = (int)rc->connect_timeout_ms;
-	S.rconf.deadline_ms = (int)MAX(rc->timeout_ms, 1);
-	S.rconf.max_inflight = 65536;
-	S.redis = rl_conn_new(&S.loop, &S.rconf, &redis_ops, NULL);
+	rl_redis_conf_init(&S.rconf, &S.conf->redis);
+	S.rconf.conn.deadline_ms = MAX(S.rconf.conn.deadline_ms, 1);
+	S.rconf.conn.max_inflight = 65536;
+	S.redis = rl_conn_new(&S.loop, &S.rconf.conn, &redis_ops, NULL);
 	return S.redis != NULL ? 0 : SG_EINVAL;
 }
 
@@ -1205,11 +1049,7 @@ radius_server_stop(void)
 	}
 	free(S.buckets);
 	free(S.batch);
-	free(S.host);
-	if (S.sentinels != NULL)
-		for (size_t i = 0; i < S.conf->redis.nsentinels; i++)
-			free(S.sentinels[i]);
-	free(S.sentinels);
+	rl_redis_conf_free(&S.rconf);
 	cidr_free(S.clients, NULL);
 	S.started = 0;
 }

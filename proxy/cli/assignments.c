@@ -3,9 +3,9 @@
  * history in Redis or in JSON-lines files (contract in assignments.h,
  * record schema and keys in docs/identity.md).
  *
- * Redis: sg:asg:plens names the prefix lengths in use ("4/32", "6/56");
- * for each one of A's family, A masked to that length names the history
- * key sg:{asg:<prefix>}:h, a ZSET of records scored by start. The members
+ * Redis (keys in asg_schema.h): the prefix lengths in use; for each one of
+ * A's family, A masked to that length names the history key, a ZSET of
+ * records scored by start. The members
  * with start <= T, latest first, are the candidates; an open member is the
  * assignment's current state, a closed one its final state.
  *
@@ -26,7 +26,6 @@
 #include "cidr.h"
 #include "util.h"
 
-#define PLENS_KEY "sg:asg:plens"
 #define LINE_MAX_LEN (1 << 20)
 
 static int
@@ -177,13 +176,11 @@ asg_query_files(char *const *files, size_t nfiles,
 
 /* mask_key - the history key of a's prefix of length plen, or -1. */
 static int
-mask_key(const union sockaddr_any *a, int family, unsigned plen, char *key,
-    size_t keylen)
+mask_key(const union sockaddr_any *a, int family, unsigned plen, char *key)
 {
 	union sockaddr_any u = *a;
 	struct cidr_prefix p;
 	uint8_t b[16];
-	char pbuf[CIDR_STRLEN];
 
 	addr_unmap(&u);
 	if (u.sa.sa_family != family)
@@ -198,7 +195,7 @@ mask_key(const union sockaddr_any *a, int family, unsigned plen, char *key,
 		b[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
 	if (cidr_prefix_set(&p, family, b, plen) < 0)
 		return -1;
-	snprintf(key, keylen, "sg:{asg:%s}:h", cidr_fmt(&p, pbuf, sizeof(pbuf)));
+	asg_history_key(key, &p);
 	return 0;
 }
 
@@ -214,9 +211,9 @@ asg_query_redis(struct redisContext *c, const union sockaddr_any *a,
 	(void)port;
 	addr_unmap(&u);
 	fam = u.sa.sa_family;
-	pl = redisCommand(c, "SMEMBERS %s", PLENS_KEY);
+	pl = redisCommand(c, "SMEMBERS %s", ASG_PLENS_KEY);
 	if (pl == NULL || pl->type != REDIS_REPLY_ARRAY) {
-		snprintf(err, errlen, "SMEMBERS %s: %s", PLENS_KEY,
+		snprintf(err, errlen, "SMEMBERS %s: %s", ASG_PLENS_KEY,
 		    pl == NULL ? c->errstr : pl->type == REDIS_REPLY_ERROR ?
 		    pl->str : "unexpected reply");
 		freeReplyObject(pl);
@@ -225,17 +222,13 @@ asg_query_redis(struct redisContext *c, const union sockaddr_any *a,
 	snprintf(ts, sizeof(ts), "%lld", (long long)t);
 	for (size_t i = 0; i < pl->elements && rc == 0; i++) {
 		const char *m = pl->element[i]->str;
-		char key[CIDR_STRLEN + 16], *end;
-		unsigned long plen;
+		char key[ASG_KEY_MAX];
+		unsigned plen;
+		int mfam;
 		redisReply *z;
 
-		if (m == NULL || (m[0] != '4' && m[0] != '6') || m[1] != '/')
-			continue;
-		if ((m[0] == '4') != (fam == AF_INET))
-			continue;
-		plen = strtoul(m + 2, &end, 10);
-		if (*end != '\0' || mask_key(&u, fam, (unsigned)plen, key,
-		    sizeof(key)) < 0)
+		if (m == NULL || asg_plen_parse(m, &mfam, &plen) < 0 ||
+		    mfam != fam || mask_key(&u, fam, plen, key) < 0)
 			continue;
 		z = redisCommand(c, "ZREVRANGEBYSCORE %s %s -inf LIMIT 0 %d",
 		    key, ts, ASG_QUERY_LIMIT);

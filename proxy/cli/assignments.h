@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "asg_schema.h"
 #include "identity.h"
 
 struct redisContext;
