@@ -26,6 +26,7 @@
 #include "policy.h"
 
 #include <errno.h>
+#include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -37,8 +38,11 @@
 #include "identity.h"
 #include "limiter.h"
 #include "local.h"
+#include "lockout.h"
 #include "log.h"
 #include "policy_core.h"
+#include "redis_conf.h"
+#include "redis_sync.h"
 
 #define RENEW_TICK_MS 10000
 #define RENEW_AFTER_MS (PC_LEASE_TTL_MS / 3)
@@ -107,9 +111,7 @@ struct pdec {
 static struct {
 	const struct config *c;
 	struct rl_local *local;
-	char host[ADDR_STRLEN];
-	char **sentinels;
-	size_t nsentinels;
+	struct rl_redis_conf redis;	/* c->redis as the limiter takes it */
 } pol_state;			/* the node's: shared by every worker */
 
 static struct pworker pws[WORKER_MAX];
@@ -723,34 +725,17 @@ policy_tls_end(struct policy_sess *ps, const char *what)
 int
 policy_init(const struct config *c)
 {
-	const struct redis_conf *rc = &c->redis;
-	char a[ADDRPORT_STRLEN];
-
 	pol_state.c = c;
 	pol_state.local = rl_local_new();
-	if (rc->enabled) {
-		union sockaddr_any u = rc->address;
-
-		addr_ntop(&u, pol_state.host, sizeof(pol_state.host));
-		pol_state.nsentinels = rc->nsentinels;
-		pol_state.sentinels = xcalloc(rc->nsentinels + 1,
-		    sizeof(char *));
-		for (size_t i = 0; i < rc->nsentinels; i++)
-			pol_state.sentinels[i] = xstrdup(addr_fmt(
-			    &rc->sentinels[i], a, sizeof(a)));
-		if (rc->database != 0)
-			log_warn("event=policy_redis_database database=%u "
-			    "note=\"the limiter uses database 0\"", rc->database);
-	}
+	if (c->redis.enabled)
+		rl_redis_conf_init(&pol_state.redis, &c->redis);
 	return 0;
 }
 
 void
 policy_shutdown(void)
 {
-	for (size_t i = 0; i < pol_state.nsentinels; i++)
-		free(pol_state.sentinels[i]);
-	free(pol_state.sentinels);
+	rl_redis_conf_free(&pol_state.redis);
 	if (pol_state.local != NULL)
 		rl_local_free(pol_state.local);
 	memset(&pol_state, 0, sizeof(pol_state));
@@ -759,15 +744,18 @@ policy_shutdown(void)
 static void
 rl_conf_of(const struct config *c, struct rl_conf *rc)
 {
+	const struct rl_conn_conf *cc = &pol_state.redis.conn;
+
 	memset(rc, 0, sizeof(*rc));
-	rc->host = pol_state.host;
-	rc->port = addr_port(&c->redis.address);
-	rc->sentinels = (const char *const *)pol_state.sentinels;
-	rc->nsentinels = pol_state.nsentinels;
-	rc->master_name = c->redis.master_name;
-	rc->password = c->redis.password.value;
-	rc->deadline_ms = (int)c->redis.timeout_ms;
-	rc->connect_timeout_ms = (int)c->redis.connect_timeout_ms;
+	rc->host = cc->host;
+	rc->port = cc->port;
+	rc->sentinels = cc->sentinels;
+	rc->nsentinels = cc->nsentinels;
+	rc->master_name = cc->master_name;
+	rc->password = cc->password;
+	rc->database = cc->database;
+	rc->deadline_ms = cc->deadline_ms;
+	rc->connect_timeout_ms = cc->connect_timeout_ms;
 	rc->fail = c->redis.on_failure == REDIS_FAIL_CLOSED ? RL_FAIL_CLOSED
 	    : RL_FAIL_OPEN;
 }
@@ -839,140 +827,78 @@ policy_get_stats(struct policy_stats *st)
 
 /* Lock administration ------------------------------------------------ */
 
-/*
- * Each call runs a private loop with its own limiter (fail closed: no
- * fallback), waits until it is up, sends one command and closes again.
- * The workers' loops are never touched from another thread.
- */
-struct adm {
-	uv_loop_t loop;
-	uv_timer_t timer;
-	struct rl *rl;
-	int64_t deadline;
-	int done, err, sent;
-	const char *lift;		/* lift: the subscriber; list: NULL */
-	struct policy_lock *locks;
-	size_t nlocks;
-};
-
-static void
-adm_list_cb(void *arg, int err, size_t n, const char *const *keys,
-    const int64_t *ttl)
-{
-	struct adm *a = arg;
-
-	a->done = 1;
-	a->err = err;
-	if (err != 0)
-		return;
-	a->locks = xcalloc(n + 1, sizeof(*a->locks));
-	for (size_t i = 0; i < n; i++) {
-		if (strncmp(keys[i], "sg:{sub:", 8) != 0)
-			continue;
-		(void)rl_lock_subscriber(keys[i], strlen(keys[i]),
-		    a->locks[a->nlocks].subscriber,
-		    sizeof(a->locks[a->nlocks].subscriber));
-		a->locks[a->nlocks++].ttl_ms = ttl[i];
-	}
-}
-
-static void
-adm_lift_cb(void *arg, int err)
-{
-	struct adm *a = arg;
-
-	a->done = 1;
-	a->err = err;
-}
-
-static void
-adm_tick(uv_timer_t *t)
-{
-	struct adm *a = t->data;
-	int rc;
-
-	if (a->done || now_ms() > a->deadline) {
-		if (!a->done) {
-			a->done = 1;
-			a->err = -ETIMEDOUT;
-		}
-		uv_timer_stop(t);
-		return;
-	}
-	if (a->sent || !rl_is_up(a->rl))
-		return;
-	a->sent = 1;
-	if (a->lift != NULL)
-		rc = rl_unlock(a->rl, "sub", a->lift, strlen(a->lift),
-		    adm_lift_cb, a);
-	else
-		rc = rl_locks(a->rl, adm_list_cb, a);
-	if (rc != 0) {
-		a->done = 1;
-		a->err = rc;
-	}
-}
-
+/* Each call opens its own blocking connection (redis_sync.h) to the
+ * configured primary and database; the workers' loops are never touched
+ * from another thread. */
 static int
-adm_run(const struct config *c, struct adm *a)
+locks_connect(const struct config *c, redisContext **rcp)
 {
-	struct rl_conf rc;
-	int started = pol_state.c != NULL;
+	struct rl_redis_conf rc;
+	char err[256];
 
 	if (!c->redis.enabled)
 		return SG_ECONFIG;
-	if (!started)
-		policy_init(c);
-	rl_conf_of(c, &rc);
-	rc.fail = RL_FAIL_CLOSED;
-	rc.deadline_ms = LOCKS_WAIT_MS;
-	if (uv_loop_init(&a->loop) < 0)
-		return SG_ESYS;
-	if ((a->rl = rl_new(&a->loop, &rc)) == NULL) {
-		uv_loop_close(&a->loop);
-		return SG_ECONFIG;
+	rl_redis_conf_init(&rc, &c->redis);
+	*rcp = rl_sync_connect(&rc.conn, LOCKS_WAIT_MS, err, sizeof(err));
+	rl_redis_conf_free(&rc);
+	if (*rcp == NULL) {
+		log_warn("event=policy_locks_failed error=\"%s\"", err);
+		return -ECONNREFUSED;
 	}
-	a->deadline = now_ms() + c->redis.connect_timeout_ms + LOCKS_WAIT_MS;
-	uv_timer_init(&a->loop, &a->timer);
-	a->timer.data = a;
-	uv_timer_start(&a->timer, adm_tick, 0, 5);
-	while (!a->done && uv_run(&a->loop, UV_RUN_ONCE))
-		;
-	uv_close((uv_handle_t *)&a->timer, NULL);
-	rl_free(a->rl, NULL, NULL);
-	uv_run(&a->loop, UV_RUN_DEFAULT);
-	uv_loop_close(&a->loop);
-	if (!started)
-		policy_shutdown();
-	return a->done ? a->err : -ETIMEDOUT;
+	return 0;
 }
 
 int
 policy_locks_list(const struct config *c, struct policy_lock **out, size_t *n)
 {
-	struct adm a;
-	int err;
+	struct rl_lock_info *v;
+	redisContext *rc;
+	char err[256];
+	int e;
 
-	memset(&a, 0, sizeof(a));
 	*out = NULL;
 	*n = 0;
-	if ((err = adm_run(c, &a)) != 0) {
-		free(a.locks);
-		return err;
+	if ((e = locks_connect(c, &rc)) != 0)
+		return e;
+	if (rl_locks_list(rc, &v, n, err, sizeof(err)) < 0) {
+		log_warn("event=policy_locks_failed error=\"%s\"", err);
+		redisFree(rc);
+		return SG_EPROTO;
 	}
-	*out = a.locks;
-	*n = a.nlocks;
+	redisFree(rc);
+	*out = xcalloc(*n + 1, sizeof(**out));
+	for (size_t i = 0; i < *n; i++) {
+		memcpy((*out)[i].subscriber, v[i].subscriber,
+		    sizeof((*out)[i].subscriber));
+		(*out)[i].ttl_ms = v[i].ttl_ms;
+	}
+	free(v);
 	return 0;
+}
+
+/* locks_lift - 0 lifted, 1 there was none, or a negative code. */
+static int
+locks_lift(const struct config *c, const char *subscriber)
+{
+	redisContext *rc;
+	char err[256];
+	int e;
+
+	if ((e = locks_connect(c, &rc)) != 0)
+		return e;
+	e = rl_locks_lift(rc, subscriber, err, sizeof(err));
+	if (e < 0)
+		log_warn("event=policy_locks_failed error=\"%s\"", err);
+	redisFree(rc);
+	return e < 0 ? SG_EPROTO : e == 1 ? 0 : 1;
 }
 
 int
 policy_locks_lift(const struct config *c, const char *subscriber)
 {
-	struct adm a;
+	int e = locks_lift(c, subscriber);
 
-	memset(&a, 0, sizeof(a));
-	a.lift = subscriber;
-	return adm_run(c, &a);
+	return e == 1 ? 0 : e;
 }
 
 int
@@ -1009,17 +935,5 @@ policy_admin_list(void *arg, char **body, size_t *len)
 int
 policy_admin_lift(void *arg, const char *subscriber)
 {
-	struct policy_lock *l;
-	size_t n;
-	int err, found = 0;
-
-	if ((err = policy_locks_list(arg, &l, &n)) != 0)
-		return err;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(l[i].subscriber, subscriber) == 0)
-			found = 1;
-	free(l);
-	if (!found)
-		return 1;
-	return policy_locks_lift(arg, subscriber);
+	return locks_lift(arg, subscriber);
 }

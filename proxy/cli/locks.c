@@ -1,9 +1,9 @@
 /*
  * locks.c - `subgate locks`: the port-25 lock-outs the policy set in Redis
  * (docs/policy.md "Lock-out"), listed and lifted without restarting any
- * gateway. Keys are the limiter's own (ratelimit/core.h rl_key), so the
- * tool and subgated agree byte for byte; listing walks SCAN (an operator
- * command: it visits the keyspace once).
+ * gateway, in the Redis and database of the configuration (Sentinel
+ * included) or at --redis. The keyspace and both operations are the
+ * limiter's own (ratelimit/lockout.h), shared with subgated's admin endpoint.
  *
  *   subgate locks [-c FILE | --redis HOST:PORT] list [--json]
  *   subgate locks [-c FILE | --redis HOST:PORT] lift SUBSCRIBER
@@ -19,11 +19,15 @@
 
 #include "addr.h"
 #include "config.h"
-#include "core.h"
 #include "log.h"
 #include "jsonw.h"
 #include "locks.h"
+#include "lockout.h"
+#include "redis_conf.h"
+#include "redis_sync.h"
 #include "util.h"
+
+#define LOCKS_TIMEOUT_MS 2000	/* connect, and every command */
 
 static void
 usage(FILE *f)
@@ -68,65 +72,36 @@ print_json(const char *sub, long long ttl_ms)
 static int
 list(redisContext *rc, int json)
 {
-	char cursor[32] = "0", sub[256];
-	redisReply *r, *t;
-	char esc[sizeof(sub) * 4 + 8];
-	int n = 0;
+	struct rl_lock_info *v;
+	char err[256], esc[RL_LOCK_SUB_MAX * 4 + 8];
+	size_t n;
 
-	do {
-		r = redisCommand(rc, "SCAN %s MATCH sg:{sub:*}:lock:l COUNT 1000",
-		    cursor);
-		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-			fprintf(stderr, "subgate locks: SCAN failed: %s\n",
-			    r != NULL && r->type == REDIS_REPLY_ERROR ? r->str
-			    : rc->errstr);
-			freeReplyObject(r);
-			return 2;
-		}
-		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-		for (size_t i = 0; i < r->element[1]->elements; i++) {
-			redisReply *k = r->element[1]->element[i];
-
-			if (k->type != REDIS_REPLY_STRING ||
-			    rl_lock_subscriber(k->str, k->len, sub, sizeof(sub)) < 0)
-				continue;
-			t = redisCommand(rc, "PTTL %b", k->str, k->len);
-			if (t != NULL && t->type == REDIS_REPLY_INTEGER &&
-			    t->integer >= 0) {
-				if (json)
-					print_json(sub, t->integer);
-				else
-					printf("%-40s %8lld s\n", shown(sub, esc,
-					    sizeof(esc)), (t->integer + 999) / 1000);
-				n++;
-			}
-			freeReplyObject(t);
-		}
-		freeReplyObject(r);
-	} while (strcmp(cursor, "0") != 0);
+	if (rl_locks_list(rc, &v, &n, err, sizeof(err)) < 0) {
+		fprintf(stderr, "subgate locks: %s\n", err);
+		return 2;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (json)
+			print_json(v[i].subscriber, v[i].ttl_ms);
+		else
+			printf("%-40s %8lld s\n", shown(v[i].subscriber, esc,
+			    sizeof(esc)), ((long long)v[i].ttl_ms + 999) / 1000);
+	free(v);
 	return n > 0 ? 0 : 1;
 }
 
 static int
 lift(redisContext *rc, const char *subscriber)
 {
-	char key[RL_KEY_MAX];
-	struct rl_limit l = { .kind = RL_LOCK, .scope = "sub",
-		.id = subscriber, .idlen = strlen(subscriber), .name = "lock" };
-	size_t klen = rl_key(key, &l);
-	redisReply *r = redisCommand(rc, "DEL %b", key, klen);
-	int ret;
+	char err[256];
+	int r = rl_locks_lift(rc, subscriber, err, sizeof(err));
 
-	if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
-		fprintf(stderr, "subgate locks: DEL failed: %s\n",
-		    r != NULL && r->type == REDIS_REPLY_ERROR ? r->str : rc->errstr);
-		freeReplyObject(r);
+	if (r < 0) {
+		fprintf(stderr, "subgate locks: %s\n", err);
 		return 2;
 	}
-	ret = r->integer > 0 ? 0 : 1;
-	printf("%s %s\n", subscriber, ret == 0 ? "lifted" : "not locked");
-	freeReplyObject(r);
-	return ret;
+	printf("%s %s\n", subscriber, r == 1 ? "lifted" : "not locked");
+	return r == 1 ? 0 : 1;
 }
 
 int
@@ -139,14 +114,15 @@ locks_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *cpath = NULL, *raddr = "127.0.0.1:6379", *pw = NULL;
+	const char *cpath = NULL, *raddr = "127.0.0.1:6379";
 	struct config *c = NULL;
+	struct rl_redis_conf rconf;
 	union sockaddr_any a;
-	struct timeval tv = { 2, 0 };
 	redisContext *rc = NULL;
-	char err[512], host[ADDR_STRLEN];
+	char err[512];
 	int ch, json = 0, ret = 2;
 
+	memset(&rconf, 0, sizeof(rconf));
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -182,29 +158,21 @@ locks_main(int argc, char **argv)
 			    "(without Redis there are no lock-outs)\n", cpath);
 			goto out;
 		}
-		a = c->redis.address;
-		pw = c->redis.password.value;
+		rl_redis_conf_init(&rconf, &c->redis);
 	} else if (addr_parse(&a, raddr, 6379) < 0) {
 		fprintf(stderr, "subgate locks: bad --redis %s\n", raddr);
 		return 2;
+	} else {
+		addr_ntop(&a, rconf.host, sizeof(rconf.host));
+		rconf.conn.host = rconf.host;
+		rconf.conn.port = addr_port(&a);
 	}
-	rc = redisConnectWithTimeout(addr_ntop(&a, host, sizeof(host)),
-	    addr_port(&a), tv);
-	if (rc == NULL || rc->err) {
+	rconf.conn.connect_timeout_ms = LOCKS_TIMEOUT_MS;
+	if ((rc = rl_sync_connect(&rconf.conn, LOCKS_TIMEOUT_MS, err,
+	    sizeof(err))) == NULL) {
 		fprintf(stderr, "subgate locks: cannot connect to Redis: %s\n",
-		    rc != NULL ? rc->errstr : "out of memory");
+		    err);
 		goto out;
-	}
-	redisSetTimeout(rc, tv);
-	if (pw != NULL) {
-		redisReply *r = redisCommand(rc, "AUTH %s", pw);
-
-		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-			fprintf(stderr, "subgate locks: AUTH refused\n");
-			freeReplyObject(r);
-			goto out;
-		}
-		freeReplyObject(r);
 	}
 	if (strcmp(argv[optind], "list") == 0)
 		ret = list(rc, json);
@@ -213,6 +181,7 @@ locks_main(int argc, char **argv)
 out:
 	if (rc != NULL)
 		redisFree(rc);
+	rl_redis_conf_free(&rconf);
 	if (c != NULL)
 		config_free(c);
 	return ret;

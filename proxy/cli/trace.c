@@ -713,37 +713,25 @@ trace_main(int argc, char **argv)
 	/* The source. */
 	if (o.nfiles == 0 && o.redis == NULL && conf != NULL) {
 		if (conf->redis.enabled && conf->audit.index_redis) {
-			const struct redis_conf *r = &conf->redis;
-
-			addr_ntop(&r->address, rt.host, sizeof(rt.host));
-			rt.port = addr_port(&r->address);
-			rt.password = r->password.value;
-			rt.database = r->database;
-			rt.timeout_ms = (int)MAX(r->connect_timeout_ms, 1000);
-			if (r->nsentinels > 0) {
-				rt.sentinels = xcalloc(r->nsentinels, 64);
-				rt.sentinel_ports = xcalloc(r->nsentinels, sizeof(int));
-				for (size_t i = 0; i < r->nsentinels; i++) {
-					addr_ntop(&r->sentinels[i], rt.sentinels[i], 64);
-					rt.sentinel_ports[i] = addr_port(&r->sentinels[i]);
-				}
-				rt.nsentinels = r->nsentinels;
-				rt.master_name = r->master_name;
-			}
+			rl_redis_conf_init(&rt.rc, &conf->redis);
+			rt.timeout_ms = (int)MAX(conf->redis.connect_timeout_ms,
+			    1000);
 			o.redis = "(config)";
 		} else if (strcmp(conf->audit_path, "-") != 0) {
 			o.files = xrealloc(o.files, sizeof(char *));
 			o.files[o.nfiles++] = conf->audit_path;
 		}
 	} else if (o.redis != NULL) {
-		if (split_hostport(o.redis, rt.host, sizeof(rt.host), &rt.port) < 0) {
+		if (split_hostport(o.redis, rt.rc.host, sizeof(rt.rc.host),
+		    &rt.rc.conn.port) < 0) {
 			fprintf(stderr, "subgate trace: bad --redis %s\n", o.redis);
 			goto out;
 		}
+		rt.rc.conn.host = rt.rc.host;
 		rt.timeout_ms = 2000;
 		if (conf != NULL) {
-			rt.password = conf->redis.password.value;
-			rt.database = conf->redis.database;
+			rt.rc.conn.password = conf->redis.password.value;
+			rt.rc.conn.database = conf->redis.database;
 		}
 	}
 	if (o.nfiles > 0 && o.redis != NULL && strcmp(o.redis, "(config)") != 0) {
@@ -816,8 +804,7 @@ out:
 	free(keep);
 	tset_free(&set);
 	free(o.files);
-	free(rt.sentinels);
-	free(rt.sentinel_ports);
+	rl_redis_conf_free(&rt.rc);
 	if (key != NULL) {
 		explicit_bzero(key, keylen);
 		free(key);

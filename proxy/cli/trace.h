@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "audit_key.h"
+#include "redis_conf.h"
 
 #define TRACE_LIMIT_DEFAULT 10000
 
@@ -61,22 +62,14 @@ void tset_finish(struct tset *s);
 void tset_free(struct tset *s);
 
 struct redis_target {
-	char host[64];
-	int port;
-	const char *password;		/* NULL: no AUTH */
-	unsigned database;
-	int timeout_ms;
-	/* Sentinel: when nsentinels > 0, ask them for master_name first. */
-	char (*sentinels)[64];
-	int *sentinel_ports;
-	size_t nsentinels;
-	const char *master_name;
+	struct rl_redis_conf rc;	/* where (Sentinel), password, database */
+	int timeout_ms;			/* connect and every command */
 };
 
 struct redisContext;
 /* trace_redis_connect - a synchronous connection to the primary (through
- * Sentinel if configured), authenticated, database selected; NULL with err
- * set. */
+ * Sentinel if configured), authenticated, database selected
+ * (redis_sync.h); NULL with err set. */
 struct redisContext *trace_redis_connect(const struct redis_target *t,
     char *err, size_t errlen);
 void trace_redis_close(struct redisContext *c);

@@ -13,100 +13,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "redis_sync.h"
 #include "util.h"
 
 #define MGET_CHUNK 256
 
-static redisContext *
-connect_one(const char *host, int port, int timeout_ms, char *err,
-    size_t errlen)
-{
-	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-	redisContext *c = redisConnectWithTimeout(host, port, tv);
-
-	if (c == NULL || c->err) {
-		snprintf(err, errlen, "redis %s:%d: %s", host, port,
-		    c != NULL ? c->errstr : "cannot allocate");
-		if (c != NULL)
-			redisFree(c);
-		return NULL;
-	}
-	redisSetTimeout(c, tv);
-	return c;
-}
-
-/* ask_sentinels - the primary's address from the first sentinel that knows. */
-static int
-ask_sentinels(const struct redis_target *t, char *host, size_t hlen, int *port,
-    char *err, size_t errlen)
-{
-	const char *name = t->master_name != NULL ? t->master_name : "mymaster";
-
-	for (size_t i = 0; i < t->nsentinels; i++) {
-		redisContext *c = connect_one(t->sentinels[i], t->sentinel_ports[i],
-		    t->timeout_ms, err, errlen);
-		redisReply *r;
-
-		if (c == NULL)
-			continue;
-		r = redisCommand(c, "SENTINEL get-master-addr-by-name %s", name);
-		if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-		    r->element[0]->type == REDIS_REPLY_STRING &&
-		    r->element[1]->type == REDIS_REPLY_STRING) {
-			snprintf(host, hlen, "%s", r->element[0]->str);
-			*port = atoi(r->element[1]->str);
-			freeReplyObject(r);
-			redisFree(c);
-			return 0;
-		}
-		snprintf(err, errlen, "sentinel %s:%d does not know %s",
-		    t->sentinels[i], t->sentinel_ports[i], name);
-		if (r != NULL)
-			freeReplyObject(r);
-		redisFree(c);
-	}
-	return -1;
-}
-
 redisContext *
 trace_redis_connect(const struct redis_target *t, char *err, size_t errlen)
 {
-	char host[64];
-	int port = t->port;
-	redisContext *c;
-	redisReply *r;
+	struct rl_conn_conf cc = t->rc.conn;
 
-	snprintf(host, sizeof(host), "%s", t->host);
-	if (t->nsentinels > 0 &&
-	    ask_sentinels(t, host, sizeof(host), &port, err, errlen) < 0)
-		return NULL;
-	if ((c = connect_one(host, port, t->timeout_ms, err, errlen)) == NULL)
-		return NULL;
-	if (t->password != NULL) {
-		r = redisCommand(c, "AUTH %s", t->password);
-		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-			/* the reply text, never the password */
-			snprintf(err, errlen, "redis AUTH: %s", r != NULL ? r->str
-			    : c->errstr);
-			goto fail;
-		}
-		freeReplyObject(r);
-	}
-	if (t->database != 0) {
-		r = redisCommand(c, "SELECT %u", t->database);
-		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-			snprintf(err, errlen, "redis SELECT %u: %s", t->database,
-			    r != NULL ? r->str : c->errstr);
-			goto fail;
-		}
-		freeReplyObject(r);
-	}
-	return c;
-fail:
-	if (r != NULL)
-		freeReplyObject(r);
-	redisFree(c);
-	return NULL;
+	cc.connect_timeout_ms = t->timeout_ms;
+	return rl_sync_connect(&cc, t->timeout_ms, err, errlen);
 }
 
 void
