@@ -7,6 +7,7 @@
 
 #define SUITES(X) \
 	X(addr)   \
+	X(asg_schema) \
 	X(audit)  \
 	X(buf)    \
 	X(cidr)   \

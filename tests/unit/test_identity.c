@@ -1,9 +1,10 @@
 /*
  * test_identity.c - the pure parts of subscriber identity: escaping, the
  * assignment state machine (Start, Interim-Update, Stop, an address moving
- * to another subscriber, Accounting-On/Off), records from other nodes, the
- * record's JSON, input from decoded radclient packets, and "who held A at
- * T" over JSON-lines files (proxy/cli/assignments.c).
+ * to another subscriber, Accounting-On/Off), records from other nodes,
+ * input from decoded radclient packets, and "who held A at T" over
+ * JSON-lines files (proxy/cli/assignments.c). The record itself:
+ * test_asg_schema.c.
  */
 #include <CUnit/CUnit.h>
 #include <arpa/inet.h>
@@ -351,52 +352,6 @@ test_remote_records(void)
 	r.event = ASG_STOP;
 	CU_ASSERT_EQUAL(idstore_apply_record(s, &r), 1);
 	CU_ASSERT_PTR_NULL(who(s, "100.64.3.7"));
-	idstore_free(s);
-}
-
-static void
-test_json(void)
-{
-	struct idstore *s = idstore_new();
-	struct asg_vec out = { NULL, 0, 0 };
-	struct asg_input e;
-	struct asg back;
-	char *j;
-	size_t len;
-
-	e = in(RADIUS_STATUS_START, 1795905194306LL, "al%22ice", "192.0.2.10",
-	    "s\"1", "2001:db8:1:200::/56");
-	idstore_apply(s, &e, "gw1", &out);
-	e = in(RADIUS_STATUS_STOP, 1795905200000LL, "al%22ice", "192.0.2.10",
-	    "s\"1", "2001:db8:1:200::/56");
-	idstore_apply(s, &e, "gw1", &out);
-	j = asg_to_json(&out.v[1], &len);
-	CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"v\":1,\"type\":\"assignment\","
-	    "\"node\":\"gw1\",\"event\":\"stop\","
-	    "\"time\":\"2026-11-28T22:33:20.000Z\""));
-	CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"prefix\":\"2001:db8:1:200::/56\""));
-	CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"start\":\"2026-11-28T22:33:14.306Z\""
-	    ",\"start_ms\":1795905194306,\"end\":\"2026-11-28T22:33:20.000Z\","
-	    "\"end_ms\":1795905200000"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"acct_session_id\":\"s\\\"1\""));
-	CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"source\":\"radius\""));
-	CU_ASSERT_EQUAL(asg_from_json(j, len, &back), 0);
-	CU_ASSERT_EQUAL(back.event, ASG_STOP);
-	CU_ASSERT_EQUAL(back.start_ms, 1795905194306LL);
-	CU_ASSERT_EQUAL(back.end_ms, 1795905200000LL);
-	CU_ASSERT_STRING_EQUAL(back.subscriber, "al%22ice");
-	CU_ASSERT_STRING_EQUAL(back.session_id, "s\"1");
-	CU_ASSERT_STRING_EQUAL(back.nas_name, "bras1");
-	CU_ASSERT_EQUAL(back.prefix.plen, 56);
-	asg_free(&back);
-	free(j);
-	/* not an assignment, wrong version, broken */
-	CU_ASSERT_EQUAL(asg_from_json("{\"v\":1,\"type\":\"session\"}", 24,
-	    &back), SG_EINVAL);
-	CU_ASSERT_EQUAL(asg_from_json("{\"v\":2,\"type\":\"assignment\"}", 27,
-	    &back), SG_EINVAL);
-	CU_ASSERT_EQUAL(asg_from_json("{\"v\":1,", 7, &back), SG_EINVAL);
-	asg_vec_free(&out);
 	idstore_free(s);
 }
 
@@ -902,7 +857,6 @@ suite_identity_register(void)
 	    CU_add_test(s, "nas_reboot", test_nas_reboot) == NULL ||
 	    CU_add_test(s, "longest_prefix", test_longest_prefix) == NULL ||
 	    CU_add_test(s, "remote_records", test_remote_records) == NULL ||
-	    CU_add_test(s, "json", test_json) == NULL ||
 	    CU_add_test(s, "from_radius", test_from_radius) == NULL ||
 	    CU_add_test(s, "class_named", test_class_named) == NULL ||
 	    CU_add_test(s, "radius_class", test_radius_class) == NULL ||
