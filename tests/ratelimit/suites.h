@@ -10,7 +10,8 @@
 #define SUITES(X) \
 	X(core)   \
 	X(redis)  \
-	X(sentinel)
+	X(sentinel) \
+	X(sync)
 
 #define X(name) int suite_##name##_register(void);
 SUITES(X)
