@@ -6,9 +6,10 @@
  * accounting packets or a slow Redis never delays an SMTP worker, and the
  * workers never delay an Accounting-Response. It owns: the UDP socket on
  * identity.radius.listen, the table of recent requests (retransmissions),
- * the batch of records waiting for the audit file, one Redis connection
- * (redis_uv.h) for the history, and a second thread that subscribes to the
- * other nodes' updates. The live table itself is identity.c's.
+ * the batch of records waiting for the audit file and one Redis connection
+ * (redis_uv.h) for the history (radius_store.c), and a second thread that
+ * subscribes to the other nodes' updates (radius_sub.c). The live table
+ * itself is identity.c's.
  *
  * An Accounting-Response is sent only once the request's records are
  * stored: appended to the audit file and, while Redis is up, acknowledged
@@ -57,5 +58,15 @@ void radius_server_stop(void);
 /* radius_server_stats - a snapshot, from any thread (refreshed by the
  * listener every loop iteration). */
 void radius_server_stats(struct radius_stats *st);
+
+/* Shared by the listener's files (radius_server.c, radius_store.c):
+ * radius__ratelog_ok - 1 if a line of this kind may be logged at now (ms):
+ * a few per window, then one line saying how many were suppressed. */
+struct radius__ratelog {
+	uint64_t window;
+	unsigned n;
+	uint64_t suppressed;
+};
+int radius__ratelog_ok(struct radius__ratelog *r, uint64_t now);
 
 #endif
