@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "config.h"
 #include "err.h"
 #include "util.h"
@@ -157,10 +158,7 @@ asg_covers(const struct asg *a, const union sockaddr_any *addr, int64_t t)
 struct asg *
 asg_vec_push(struct asg_vec *vec, const struct asg *a)
 {
-	if (vec->n == vec->cap) {
-		vec->cap = vec->cap ? vec->cap * 2 : 8;
-		vec->v = xrealloc(vec->v, vec->cap * sizeof(*vec->v));
-	}
+	GROW(vec->v, vec->cap, vec->n + 1);
 	asg_copy(&vec->v[vec->n], a);
 	return &vec->v[vec->n++];
 }
@@ -480,10 +478,7 @@ collect_cb(const struct cidr_prefix *p, void *value, void *arg)
 	if (c->by_nas ? strcmp(a->nas, c->nas) != 0 :
 	    !same_session(a, c->nas, c->sid, c->sub))
 		return 0;
-	if (c->n == c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 8;
-		c->v = xrealloc(c->v, c->cap * sizeof(*c->v));
-	}
+	GROW(c->v, c->cap, c->n + 1);
 	c->v[c->n++] = *p;
 	return 0;
 }

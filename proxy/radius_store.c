@@ -14,6 +14,7 @@
 
 #include "asg_schema.h"
 #include "audit.h"
+#include "buf.h"
 #include "config.h"
 #include "err.h"
 #include "identity.h"
@@ -52,8 +53,7 @@ static struct {
 	struct radius__ratelog log;	/* Redis error replies */
 
 	struct radius_store_req *bhead, *btail;	/* batch */
-	char *batch;
-	size_t blen, bcap;
+	struct buf batch;		/* records, one per line */
 
 	struct rl_conn *redis;
 	int redis_up;
@@ -281,14 +281,9 @@ job_new(const struct asg *a, const char *json, size_t len)
 static void
 batch_append(const char *json, size_t len)
 {
-	if (store.blen + len + 1 > store.bcap) {
-		store.bcap = MAX(store.bcap * 2, store.blen + len + 1 + 65536);
-		store.batch = xrealloc(store.batch, store.bcap);
-	}
-	if (store.blen > 0)
-		store.batch[store.blen++] = '\n';
-	memcpy(store.batch + store.blen, json, len);
-	store.blen += len;
+	if (store.batch.len > 0)
+		buf_add(&store.batch, "\n", 1);
+	buf_add(&store.batch, json, len);
 }
 
 /* A failed write keeps the batch (and its requests pending) for the next
@@ -300,12 +295,12 @@ radius_store_flush(void)
 
 	if (store.bhead == NULL)
 		return;
-	if (store.blen > 0) {
-		if (audit_write_line(store.batch, store.blen) < 0) {
+	if (store.batch.len > 0) {
+		if (audit_write_line(store.batch.p, store.batch.len) < 0) {
 			store.st->file_errors++;
 			return;
 		}
-		store.blen = 0;
+		store.batch.len = 0;
 	}
 	e = store.bhead;
 	store.bhead = store.btail = NULL;
@@ -403,7 +398,7 @@ radius_store_submit(struct radius_store_req *r)
 	else
 		store.bhead = r;
 	store.btail = r;
-	if (store.blen >= BATCH_FLUSH)
+	if (store.batch.len >= BATCH_FLUSH)
 		radius_store_flush();
 }
 
@@ -431,7 +426,7 @@ radius_store_free(void)
 	}
 	store.rtail = NULL;
 	store.nreplay = 0;
-	free(store.batch);
+	buf_free(&store.batch);
 	rl_redis_conf_free(&store.rconf);
 	memset(&store, 0, sizeof(store));
 }

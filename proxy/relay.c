@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "buf.h"
 #include "err.h"
 #include "identity.h"
 #include "intercept.h"
@@ -90,10 +91,7 @@ struct relay {
 	uint8_t eof;			/* bit per side */
 	uint8_t nhandles;		/* open handles; free at 0 */
 	uint8_t in_core;		/* depth of core calls on the stack */
-	struct obuf {			/* output of one core call, per side */
-		char *p;
-		size_t len, cap;
-	} ob[2];
+	struct buf ob[2];		/* output of one core call, per side */
 	unsigned closing : 1;		/* relay_close ran */
 	unsigned close_pending : 1;	/* EV_CLOSE: flush, then close */
 	unsigned tunnel_pending : 1;	/* EV_TUNNEL: flush, then hand over */
@@ -156,8 +154,8 @@ relay_free(struct relay *r)
 	}
 	sh_free(r->sh);
 	tls_free(r->tls);
-	free(r->ob[CL].p);
-	free(r->ob[UP].p);
+	buf_free(&r->ob[CL]);
+	buf_free(&r->ob[UP]);
 	if (!r->handed_off) {
 		policy_session_end(r->pol, &r->rec);
 		r->pol = NULL;
@@ -328,20 +326,13 @@ relay_emit(struct relay *r, int side, const void *p, size_t n)
 static void
 relay_write(struct relay *r, int side, const void *p, size_t n)
 {
-	struct obuf *o = &r->ob[side];
-
 	if (r->closing || n == 0 || !(r->init & (1u << side)))
 		return;
 	if (r->in_core == 0) {
 		relay_emit(r, side, p, n);
 		return;
 	}
-	if (o->len + n > o->cap) {
-		o->cap = MAX(o->len + n, MAX(o->cap * 2, (size_t)1024));
-		o->p = xrealloc(o->p, o->cap);
-	}
-	memcpy(o->p + o->len, p, n);
-	o->len += n;
+	buf_add(&r->ob[side], p, n);
 }
 
 static void
@@ -354,7 +345,7 @@ core_enter(struct relay *r)
 static void
 core_leave(struct relay *r)
 {
-	struct obuf o;
+	struct buf o;
 	int side;
 
 	if (--r->in_core > 0)
@@ -365,7 +356,7 @@ core_leave(struct relay *r)
 			continue;
 		memset(&r->ob[side], 0, sizeof(r->ob[side]));
 		relay_emit(r, side, o.p, o.len);
-		free(o.p);
+		buf_free(&o);
 	}
 }
 

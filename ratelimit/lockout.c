@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "util.h"
 
 size_t
@@ -64,10 +65,7 @@ rl_locks_list(redisContext *c, struct rl_lock_info **out, size_t *n,
 			if (t == NULL || t->type != REDIS_REPLY_INTEGER)
 				rc = failed(c, t, "PTTL", err, errlen);
 			else if (t->integer != -2) {	/* -2: gone meanwhile */
-				if (*n == cap) {
-					cap = cap ? cap * 2 : 16;
-					v = xrealloc(v, cap * sizeof(*v));
-				}
+				v = xgrow(v, &cap, *n + 1, sizeof(*v), 16);
 				memcpy(v[*n].subscriber, sub, sizeof(sub));
 				v[(*n)++].ttl_ms = t->integer;
 			}

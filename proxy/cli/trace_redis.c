@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "redis_sync.h"
 #include "util.h"
 
@@ -115,10 +116,7 @@ trace_redis(const struct redis_target *t, const struct tquery *q,
 			out->truncated = 1;
 			break;
 		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			ids = xrealloc(ids, cap * sizeof(char *));
-		}
+		ids = xgrow(ids, &cap, n + 1, sizeof(*ids), 64);
 		ids[n++] = xstrndup(r->element[i]->str, r->element[i]->len);
 	}
 	freeReplyObject(r);
@@ -135,10 +133,7 @@ trace_redis(const struct redis_target *t, const struct tquery *q,
 		if (audit_facts_from_json(&f, out->v[i].rec) < 0 ||
 		    f.type != AUDIT_REC_TXN || tset_has(out, f.session))
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			ids = xrealloc(ids, cap * sizeof(char *));
-		}
+		ids = xgrow(ids, &cap, n + 1, sizeof(*ids), 64);
 		ids[n++] = xstrdup(f.session);
 	}
 	if (mget(c, ids, n, 1, out, err, errlen) < 0)
