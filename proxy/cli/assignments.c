@@ -24,9 +24,8 @@
 #include <zlib.h>
 
 #include "cidr.h"
+#include "jsonl.h"
 #include "util.h"
-
-#define LINE_MAX_LEN (1 << 20)
 
 static int
 cmp_asg(const void *x, const void *y)
@@ -126,34 +125,18 @@ static int
 scan_file(const char *path, struct asg_vec *state,
     const union sockaddr_any *a, size_t *bad, char *err, size_t errlen)
 {
-	gzFile f;
-	char *buf = xmalloc(LINE_MAX_LEN);
+	struct jsonl r;
+	char *line;
+	size_t len;
 
-	f = strcmp(path, "-") == 0 ? gzdopen(dup(STDIN_FILENO), "rb") :
-	    gzopen(path, "rb");
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: cannot open", path);
-		free(buf);
+	if (jsonl_open(&r, path, err, errlen) < 0)
 		return -1;
-	}
-	while (gzgets(f, buf, LINE_MAX_LEN) != NULL) {
-		size_t len = strlen(buf);
-
-		if (len == LINE_MAX_LEN - 1 && buf[len - 1] != '\n') {
-			/* longer than any record: skip the rest of it */
-			int ch;
-
-			while ((ch = gzgetc(f)) != -1 && ch != '\n')
-				;
-			continue;
-		}
-		while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-			len--;
-		if (asg_query_line(state, buf, len, a) < 0 && bad != NULL)
+	while ((line = jsonl_next(&r, &len)) != NULL)
+		if (asg_query_line(state, line, len, a) < 0 && bad != NULL)
 			(*bad)++;
-	}
-	gzclose(f);
-	free(buf);
+	if (bad != NULL)
+		*bad += r.too_long;
+	jsonl_close(&r);
 	return 0;
 }
 

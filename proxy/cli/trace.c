@@ -20,13 +20,12 @@
 #include <time.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "cidr.h"
 #include "config.h"
 #include "err.h"
 #include "util.h"
-#ifdef HAVE_ASSIGNMENTS
 #include "assignments.h"
-#endif
 
 #define COL_MAX 48		/* widest table column, octets */
 #define DEFAULT_WINDOW_MS (5 * 60 * 1000)
@@ -80,10 +79,7 @@ tset_add(struct tset *s, json_t *rec, int ctx)
 	struct trec *t;
 	size_t h;
 
-	if (s->n == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 64;
-		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
-	}
+	s->v = xgrow(s->v, &s->cap, s->n + 1, sizeof(*s->v), 64);
 	t = &s->v[s->n];
 	if (audit_facts_from_json(&f, rec) < 0 || audit_rec_id(t->id, &f) < 0 ||
 	    tset_has(s, t->id)) {
@@ -414,7 +410,7 @@ print_json(const struct tset *s, const unsigned char *keep)
 struct topts {
 	const char *config, *redis, *hmac_key_file;
 	char **files;
-	size_t nfiles;
+	size_t nfiles, filecap;
 	int json;
 	int have_q;
 	enum audit_ix kind;
@@ -436,7 +432,6 @@ overlaps(const json_t *r, int64_t start, int64_t lo, int64_t hi)
 	return start <= hi && end >= lo;
 }
 
-#ifdef HAVE_ASSIGNMENTS
 /* print_holder - who held the address at --at, from the assignment
  * history (RADIUS; assignments.h). Returns how many, or -1 on error. */
 static int
@@ -495,7 +490,6 @@ print_holder(const struct topts *o, const struct redis_target *rt,
 	asg_vec_free(&v);
 	return rc;
 }
-#endif
 
 int
 trace_main(int argc, char **argv)
@@ -594,7 +588,7 @@ trace_main(int argc, char **argv)
 			o.redis = optarg;
 			break;
 		case O_FILE:
-			o.files = xrealloc(o.files, (o.nfiles + 1) * sizeof(char *));
+			GROW(o.files, o.filecap, o.nfiles + 1);
 			o.files[o.nfiles++] = optarg;
 			break;
 		case O_JSON:
@@ -718,7 +712,7 @@ trace_main(int argc, char **argv)
 			    1000);
 			o.redis = "(config)";
 		} else if (strcmp(conf->audit_path, "-") != 0) {
-			o.files = xrealloc(o.files, sizeof(char *));
+			GROW(o.files, o.filecap, o.nfiles + 1);
 			o.files[o.nfiles++] = conf->audit_path;
 		}
 	} else if (o.redis != NULL) {
@@ -778,7 +772,6 @@ trace_main(int argc, char **argv)
 				keep[i] = 0;
 		free(cov);
 	}
-#ifdef HAVE_ASSIGNMENTS
 	if (o.kind == AUDIT_IX_SRC) {
 		union sockaddr_any a;
 		int held;
@@ -790,7 +783,6 @@ trace_main(int argc, char **argv)
 		}
 		found += (size_t)held;
 	}
-#endif
 	found += o.json ? print_json(&set, keep) : print_table(&set, keep);
 	fprintf(stderr, "subgate trace: %zu record%s from %s (%s), %lld ms%s",
 	    found, found == 1 ? "" : "s", srcdesc, q.key,

@@ -17,66 +17,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "jsonl.h"
 #include "util.h"
-
-#define LINE_MAX_BYTES (16u * 1024 * 1024)
-#define CHUNK (256 * 1024)
-
-struct reader {
-	gzFile f;
-	char *buf;
-	size_t len, off, cap;
-	int eof;
-};
-
-/* next_line - the next line (without newline, NUL-terminated) or NULL. */
-static char *
-next_line(struct reader *r, size_t *n)
-{
-	for (;;) {
-		char *nl = r->len > r->off ? memchr(r->buf + r->off, '\n',
-		    r->len - r->off) : NULL;
-		int got;
-
-		if (nl != NULL) {
-			char *line = r->buf + r->off;
-
-			*nl = '\0';
-			*n = (size_t)(nl - line);
-			r->off = (size_t)(nl - r->buf) + 1;
-			return line;
-		}
-		if (r->eof) {
-			if (r->off < r->len) {
-				char *line = r->buf + r->off;
-
-				*n = r->len - r->off;
-				r->buf[r->len] = '\0';
-				r->off = r->len;
-				return line;
-			}
-			return NULL;
-		}
-		if (r->off > 0) {
-			memmove(r->buf, r->buf + r->off, r->len - r->off);
-			r->len -= r->off;
-			r->off = 0;
-		}
-		if (r->cap - r->len < CHUNK + 1) {
-			if (r->cap >= LINE_MAX_BYTES) {
-				r->len = 0;	/* a monster line: drop it */
-			} else {
-				r->cap = r->cap ? r->cap * 2 : 2 * CHUNK;
-				r->buf = xrealloc(r->buf, r->cap);
-			}
-		}
-		got = gzread(r->f, r->buf + r->len, CHUNK);
-		if (got <= 0)
-			r->eof = 1;
-		else
-			r->len += (size_t)got;
-	}
-}
 
 /* scan - one file; want_sessions: only session records with an id in want
  * (second pass). */
@@ -84,20 +26,13 @@ static int
 scan(const char *path, const struct tquery *q, const struct tset *want,
     struct tset *out, char *err, size_t errlen)
 {
-	struct reader r;
+	struct jsonl r;
 	char id[AUDIT_RECID_MAX], keys[AUDIT_IX_MAX][AUDIT_KEY_MAX], *line;
 	size_t n;
 
-	memset(&r, 0, sizeof(r));
-	r.f = strcmp(path, "-") == 0 ? gzdopen(dup(STDIN_FILENO), "rb")
-	    : gzopen(path, "rb");
-	if (r.f == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno
-		    : ENOMEM));
+	if (jsonl_open(&r, path, err, errlen) < 0)
 		return -1;
-	}
-	gzbuffer(r.f, CHUNK);
-	while ((line = next_line(&r, &n)) != NULL) {
+	while ((line = jsonl_next(&r, &n)) != NULL) {
 		struct audit_facts f;
 		json_t *rec;
 		int nk, hit = 0;
@@ -139,8 +74,8 @@ scan(const char *path, const struct tquery *q, const struct tset *want,
 		}
 		tset_add(out, rec, 0);
 	}
-	gzclose(r.f);
-	free(r.buf);
+	out->bad_lines += r.too_long;
+	jsonl_close(&r);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 	X(cidr)   \
 	X(config) \
 	X(identity) \
+	X(jsonl)  \
 	X(jsonw)  \
 	X(policy) \
 	X(radius) \
