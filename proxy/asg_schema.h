@@ -2,7 +2,7 @@
  * asg_schema.h - the assignment history as it is stored: its Redis keys,
  * its record (one JSON object per event of an assignment, docs/identity.md
  * "The assignment record") and the Lua script that keeps a prefix's history
- * by matching the record's bytes. The writer (radius_server.c) and the
+ * by matching the record's bytes. The writer (radius_store.c) and the
  * readers (`subgate trace`, cli/assignments.c) take all three from here, so
  * that the script and the byte layout it depends on change together.
  *

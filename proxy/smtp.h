@@ -4,8 +4,9 @@
  *
  * The glue feeds it the bytes each side sent (smtp_feed_client,
  * smtp_feed_upstream); the core answers through two callbacks: send() with
- * bytes for one side (forwarded bytes point into the caller's input, so the
- * glue can write them without a copy) and event() for everything else
+ * bytes for one side (forwarded bytes point into the caller's input and are
+ * valid only during the call: relay.c gathers them per side and writes
+ * them once the core returns) and event() for everything else
  * (policy questions, finished transactions, the switch to an opaque tunnel,
  * the end of the session). It never touches a socket, a timer or the loop:
  * unit tests and fuzzers drive it directly.
