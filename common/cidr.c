@@ -153,6 +153,23 @@ cidr_prefix_set(struct cidr_prefix *p, int family, const void *addr,
 	return 0;
 }
 
+int
+cidr_prefix_of(struct cidr_prefix *p, const union sockaddr_any *a,
+    unsigned plen)
+{
+	uint8_t b[16];
+	unsigned bits;
+	int fam;
+
+	if (addr_raw(a, &fam, b) != 0)
+		return SG_EINVAL;
+	bits = family_bits(fam);
+	plen = MIN(plen, bits);
+	for (unsigned i = plen; i < bits; i++)
+		b[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+	return cidr_prefix_set(p, fam, b, plen);
+}
+
 static int
 parse_fail(char *err, size_t errlen, const char *s, size_t n, const char *why)
 {

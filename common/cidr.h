@@ -42,6 +42,13 @@ void cidr_free(struct cidr *t, void (*vfree)(void *));
 int cidr_prefix_set(struct cidr_prefix *p, int family, const void *addr,
     unsigned plen);
 
+/* cidr_prefix_of - the prefix of length plen (of the address's family, a
+ * v4-mapped address counting as IPv4; plen above its width means the whole
+ * address) that holds a: host bits cleared. SG_EINVAL if a is neither IPv4
+ * nor IPv6. */
+int cidr_prefix_of(struct cidr_prefix *p, const union sockaddr_any *a,
+    unsigned plen);
+
 /* cidr_parse - "100.64.0.0/10", "fd00:1::/48", or a bare address (a host
  * route, /32 or /128). Strict: no host bits past the length, no leading zeros
  * or signs in the length, no names. On SG_EINVAL, err (if not NULL) holds a

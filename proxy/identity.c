@@ -679,12 +679,8 @@ identity_class_of(const union sockaddr_any *a)
 static void
 host_prefix(const union sockaddr_any *a, struct cidr_prefix *p)
 {
-	uint8_t b[16];
-	int fam;
-
 	memset(p, 0, sizeof(*p));
-	if (addr_raw(a, &fam, b) == 0)
-		(void)cidr_prefix_set(p, fam, b, fam == AF_INET ? 32 : 128);
+	(void)cidr_prefix_of(p, a, 128);	/* the whole address */
 }
 
 void

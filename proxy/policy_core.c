@@ -581,17 +581,12 @@ pc_sub_from_addr(const union sockaddr_any *a, char *out, size_t outlen)
 {
 	union sockaddr_any u = *a;
 	struct cidr_prefix p;
-	uint8_t b[16];
 
-	addr_unmap(&u);
-	if (u.sa.sa_family == AF_INET6) {
-		memcpy(b, &u.sin6.sin6_addr, 16);
-		memset(b + 8, 0, 8);
-		if (cidr_prefix_set(&p, AF_INET6, b, 64) == 0) {
-			cidr_fmt(&p, out, outlen);
-			return;
-		}
+	if (cidr_prefix_of(&p, a, 64) == 0 && p.family == AF_INET6) {
+		cidr_fmt(&p, out, outlen);
+		return;
 	}
+	addr_unmap(&u);
 	if (addr_ntop(&u, out, outlen) == NULL && outlen > 0)
 		out[0] = '\0';
 }

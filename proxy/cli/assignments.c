@@ -161,22 +161,10 @@ asg_query_files(char *const *files, size_t nfiles,
 static int
 mask_key(const union sockaddr_any *a, int family, unsigned plen, char *key)
 {
-	union sockaddr_any u = *a;
 	struct cidr_prefix p;
-	uint8_t b[16];
 
-	addr_unmap(&u);
-	if (u.sa.sa_family != family)
-		return -1;
-	if (family == AF_INET)
-		memcpy(b, &u.sin.sin_addr, 4);
-	else
-		memcpy(b, &u.sin6.sin6_addr, 16);
-	if (plen > (family == AF_INET ? 32u : 128u))
-		return -1;
-	for (unsigned i = plen; i < (family == AF_INET ? 32u : 128u); i++)
-		b[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
-	if (cidr_prefix_set(&p, family, b, plen) < 0)
+	if (plen > (family == AF_INET ? 32u : 128u) ||
+	    cidr_prefix_of(&p, a, plen) < 0 || p.family != family)
 		return -1;
 	asg_history_key(key, &p);
 	return 0;

@@ -566,6 +566,37 @@ test_crosscheck_v6(void)
 	crosscheck(AF_INET6);
 }
 
+static void
+test_prefix_of(void)
+{
+	static const struct {
+		const char *addr;
+		unsigned plen;
+		const char *want;
+	} t[] = {
+		{ "2001:db8:1:2:aaaa:bbbb:cccc:dddd", 64, "2001:db8:1:2::/64" },
+		{ "2001:db8:1:2:aaaa:bbbb:cccc:dddd", 61, "2001:db8:1::/61" },
+		{ "2001:db8::1", 128, "2001:db8::1/128" },
+		{ "2001:db8::1", 200, "2001:db8::1/128" },	/* capped */
+		{ "198.51.100.77", 24, "198.51.100.0/24" },
+		{ "198.51.100.77", 64, "198.51.100.77/32" },
+		{ "198.51.100.77", 0, "0.0.0.0/0" },
+		{ "::ffff:198.51.100.77", 28, "198.51.100.64/28" },
+	};
+	struct cidr_prefix p;
+	union sockaddr_any a;
+	char out[64];
+
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		CU_ASSERT_EQUAL_FATAL(addr_parse(&a, t[i].addr, 0), 0);
+		CU_ASSERT_EQUAL_FATAL(cidr_prefix_of(&p, &a, t[i].plen), 0);
+		cidr_fmt(&p, out, sizeof(out));
+		CU_ASSERT_STRING_EQUAL(out, t[i].want);
+	}
+	memset(&a, 0, sizeof(a));
+	CU_ASSERT_EQUAL(cidr_prefix_of(&p, &a, 8), SG_EINVAL);
+}
+
 int
 suite_cidr_register(void)
 {
@@ -581,7 +612,8 @@ suite_cidr_register(void)
 	    CU_add_test(s, "walk", test_walk) == NULL ||
 	    CU_add_test(s, "free_values", test_free_values) == NULL ||
 	    CU_add_test(s, "crosscheck_v4", test_crosscheck_v4) == NULL ||
-	    CU_add_test(s, "crosscheck_v6", test_crosscheck_v6) == NULL)
+	    CU_add_test(s, "crosscheck_v6", test_crosscheck_v6) == NULL ||
+	    CU_add_test(s, "prefix_of", test_prefix_of) == NULL)
 		return -1;
 	return 0;
 }
