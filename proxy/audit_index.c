@@ -26,6 +26,7 @@
 #include "audit_key.h"
 #include "err.h"
 #include "log.h"
+#include "redis_conf.h"
 #include "redis_uv.h"
 
 #define MAX_INFLIGHT 32768	/* commands in flight on the connection */
@@ -64,9 +65,7 @@ static struct {
 	unsigned ntrim;
 	char ret_s[24];
 	int64_t ret_ms;
-	char host[ADDR_STRLEN];
-	char **sentinels;
-	char dbs[16];
+	struct rl_redis_conf redis;	/* c->redis, as every client takes it */
 	int64_t last_err_log;
 
 	atomic_uint_fast64_t queued, indexed, dropped, errors;
@@ -301,21 +300,6 @@ async_cb(uv_async_t *a)
 }
 
 static void
-setup_cb(void *arg, int err, const struct redisReply *r)
-{
-}
-
-static void
-conn_setup(void *arg, struct rl_conn *c)
-{
-	const char *argv[] = { "SELECT", writer.dbs };
-	size_t len[] = { 6, strlen(writer.dbs) };
-
-	if (writer.conf->redis.database != 0)
-		rl_conn_setup(c, 2, argv, len, setup_cb, NULL);
-}
-
-static void
 conn_event(void *arg, enum rl_conn_event ev, int err)
 {
 	switch (ev) {
@@ -335,7 +319,6 @@ conn_event(void *arg, enum rl_conn_event ev, int err)
 }
 
 static const struct rl_conn_ops conn_ops = {
-	.setup = conn_setup,
 	.event = conn_event,
 	.closed = closed_cb,
 };
@@ -352,7 +335,7 @@ int
 audit_index_start(const struct config *c)
 {
 	const struct redis_conf *r = &c->redis;
-	struct rl_conn_conf cc;
+	struct rl_conn_conf *cc = &writer.redis.conn;
 	int rc;
 
 	if (!c->audit.index_redis || !r->enabled)
@@ -361,36 +344,20 @@ audit_index_start(const struct config *c)
 	writer.ret_ms = (int64_t)c->audit.retention_ms;
 	snprintf(writer.ret_s, sizeof(writer.ret_s), "%llu",
 	    (unsigned long long)MAX(c->audit.retention_ms / 1000, 1));
-	snprintf(writer.dbs, sizeof(writer.dbs), "%u", r->database);
-	memset(&cc, 0, sizeof(cc));
-	addr_ntop(&r->address, writer.host, sizeof(writer.host));
-	cc.host = writer.host;
-	cc.port = addr_port(&r->address);
-	if (r->nsentinels > 0) {
-		writer.sentinels = xcalloc(r->nsentinels, sizeof(char *));
-		for (size_t i = 0; i < r->nsentinels; i++) {
-			writer.sentinels[i] = xmalloc(ADDRPORT_STRLEN);
-			addr_fmt(&r->sentinels[i], writer.sentinels[i], ADDRPORT_STRLEN);
-		}
-		cc.sentinels = (const char *const *)writer.sentinels;
-		cc.nsentinels = r->nsentinels;
-		cc.master_name = r->master_name;
-	}
-	cc.password = r->password.value;
-	cc.connect_timeout_ms = (int)r->connect_timeout_ms;
-	cc.deadline_ms = DEADLINE_MS;
-	cc.max_inflight = MAX_INFLIGHT;
+	rl_redis_conf_init(&writer.redis, r);
+	cc->deadline_ms = DEADLINE_MS;		/* writes, not decisions */
+	cc->max_inflight = MAX_INFLIGHT;
 	if ((rc = uv_loop_init(&writer.loop)) < 0)
 		return rc;
 	uv_async_init(&writer.loop, &writer.async, async_cb);
 	uv_timer_init(&writer.loop, &writer.timer);
-	writer.conn = rl_conn_new(&writer.loop, &cc, &conn_ops, NULL);
+	writer.conn = rl_conn_new(&writer.loop, cc, &conn_ops, NULL);
 	if ((rc = uv_thread_create(&writer.thread, writer_main, NULL)) < 0)
 		return rc;
 	writer.started = 1;
 	audit_set_sink(ix_sink);
 	log_info("event=audit_index_start redis=%s:%d sentinels=%zu "
-	    "retention_s=%s", writer.host, cc.port, r->nsentinels, writer.ret_s);
+	    "retention_s=%s", cc->host, cc->port, r->nsentinels, writer.ret_s);
 	return 0;
 }
 
@@ -405,11 +372,7 @@ audit_index_stop(void)
 	uv_thread_join(&writer.thread);
 	if (uv_loop_close(&writer.loop) < 0)
 		log_warn("event=audit_index_loop_busy");
-	for (size_t i = 0; writer.sentinels != NULL && i < writer.conf->redis.nsentinels;
-	    i++)
-		free(writer.sentinels[i]);
-	free(writer.sentinels);
-	writer.sentinels = NULL;
+	rl_redis_conf_free(&writer.redis);
 	writer.started = 0;
 }
 

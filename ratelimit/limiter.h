@@ -118,11 +118,6 @@ int rl_lock(struct rl *rl, const char *scope, const void *id, size_t idlen,
 int rl_unlock(struct rl *rl, const char *scope, const void *id,
     size_t idlen, void (*cb)(void *arg, int err), void *arg);
 
-/* rl_locks - the locks held now: cb gets n keys ("sg:{scope:id}:lock:l",
- * id escaped) and their remaining ms, valid during the call. */
-int rl_locks(struct rl *rl, void (*cb)(void *arg, int err, size_t n,
-    const char *const *keys, const int64_t *ttl_ms), void *arg);
-
 /* rl_is_up - Redis connected, script loaded, not on the fallback. */
 int rl_is_up(const struct rl *rl);
 

@@ -21,6 +21,8 @@
 
 #include "harness.h"
 #include "suites.h"
+#include "lockout.h"
+#include "redis_sync.h"
 #include "redis_uv.h"
 
 struct srv rl_test_srv;
@@ -682,9 +684,6 @@ test_silent_server(void)
 
 struct lockres {
 	int done, err;
-	size_t n;
-	int64_t ttl;
-	char key[RL_KEY_MAX];
 };
 
 static void
@@ -693,21 +692,6 @@ lock_cb(void *arg, int err)
 	struct lockres *lr = arg;
 
 	lr->err = err;
-	lr->done = 1;
-}
-
-static void
-list_cb(void *arg, int err, size_t n, const char *const *keys,
-    const int64_t *ttl)
-{
-	struct lockres *lr = arg;
-
-	lr->err = err;
-	lr->n = n;
-	if (n > 0) {
-		snprintf(lr->key, sizeof(lr->key), "%s", keys[0]);
-		lr->ttl = ttl[0];
-	}
 	lr->done = 1;
 }
 
@@ -736,12 +720,24 @@ test_locks(void)
 	CU_ASSERT_EQUAL(t.deny, 1);
 	CU_ASSERT_EQUAL(t.last_deny_index, 0);
 	CU_ASSERT_TRUE(t.last_retry > 1000 && t.last_retry <= 2000);
+	/* the operators' view of the same lock (lockout.c) */
+	{
+		struct rl_conn_conf cc = { .host = c.host, .port = c.port };
+		struct rl_lock_info *v = NULL;
+		redisContext *sc;
+		size_t n = 0;
+		char err[256];
+
+		sc = rl_sync_connect(&cc, 1000, err, sizeof(err));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+		CU_ASSERT_EQUAL(rl_locks_list(sc, &v, &n, err, sizeof(err)), 0);
+		CU_ASSERT_EQUAL_FATAL(n, 1);
+		CU_ASSERT_STRING_EQUAL(v[0].subscriber, "mallory");
+		CU_ASSERT_TRUE(v[0].ttl_ms > 1000 && v[0].ttl_ms <= 2000);
+		free(v);
+		redisFree(sc);
+	}
 	memset(&lr, 0, sizeof(lr));
-	CU_ASSERT_EQUAL(rl_locks(rl, list_cb, &lr), 0);
-	CU_ASSERT(run_until(&loop, &lr.done, 2000));
-	CU_ASSERT_EQUAL(lr.n, 1);
-	CU_ASSERT_STRING_EQUAL(lr.key, "sg:{sub:mallory}:lock:l");
-	CU_ASSERT_TRUE(lr.ttl > 1000 && lr.ttl <= 2000);
 	memset(&lr, 0, sizeof(lr));
 	CU_ASSERT_EQUAL(rl_unlock(rl, "sub", "mallory", 7, lock_cb, &lr), 0);
 	CU_ASSERT(run_until(&loop, &lr.done, 2000));
