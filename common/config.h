@@ -305,6 +305,21 @@ struct intercept_conf {
 
 struct admin_conf {
 	union sockaddr_any listen;	/* AF_UNSPEC: no admin endpoint */
+	struct secret token;		/* bearer token; value NULL: none */
+	int token_for_reads;		/* 1: /metrics and /locks need it too */
+	char **hosts;			/* Host names accepted besides the
+					 * listen literal and localhost */
+	size_t nhosts;
+};
+
+/* upstream.deny / upstream.allow: original destinations a port-25 session
+ * must not reach (proxy/dest_deny.h); the longest matching prefix of
+ * either list decides, allow winning a tie. */
+struct upstream_conf {
+	struct cidr_prefix *deny;
+	size_t ndeny;
+	struct cidr_prefix *allow;
+	size_t nallow;
 };
 
 struct config {
@@ -334,6 +349,7 @@ struct config {
 	struct geoip_conf geoip;
 	struct admin_conf admin;
 	struct intercept_conf intercept;
+	struct upstream_conf upstream;
 };
 
 extern const char config_default_yaml[];

@@ -256,6 +256,33 @@ check_intercept(struct ctx *x, struct config *c)
 		    "at least one port is required with nftables: true");
 }
 
+/* check_admin - the admin endpoint answers without a token only on
+ * loopback (issue 9 item 5; docs/operator-guide.md "Metrics"). */
+static void
+check_admin(struct ctx *x, struct config *c)
+{
+	const union sockaddr_any *a = &c->admin.listen;
+	union sockaddr_any u = *a;
+	char s[ADDRPORT_STRLEN];
+	int loopback = 0;
+
+	if (a->sa.sa_family == AF_UNSPEC || c->admin.token.value != NULL)
+		return;
+	addr_unmap(&u);
+	if (u.sa.sa_family == AF_INET)
+		loopback = (ntohl(u.sin.sin_addr.s_addr) >> 24) == 127;
+	else if (u.sa.sa_family == AF_INET6)
+		loopback = IN6_IS_ADDR_LOOPBACK(&u.sin6.sin6_addr);
+	if (!loopback)
+		config__xerr(x, &c->admin.listen, NULL, "admin.listen", "%s is "
+		    "not a loopback address: admin.token_file is required",
+		    addr_fmt(a, s, sizeof(s)));
+	else if (c->admin.token_for_reads)
+		config__xerr(x, &c->admin.token_for_reads, NULL,
+		    "admin.token_required_for_reads", "requires "
+		    "admin.token_file");
+}
+
 /* config__check_config - cross-section rules, after the whole document
  * applied. */
 void
@@ -267,6 +294,7 @@ config__check_config(struct ctx *x, struct config *c)
 	check_policy(x, c);
 	check_others(x, c);
 	check_intercept(x, c);
+	check_admin(x, c);
 	if (x->failed || c->upstream_source != SOURCE_SUBSCRIBER)
 		return;
 	for (i = 0; i < c->nlisteners; i++) {

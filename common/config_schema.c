@@ -34,11 +34,37 @@ const struct key config__listener_keys[] = {
 	END
 };
 
+static const struct key deny_key[] = {
+	{ .name = "deny", .type = K_PREFIX, 0, sizeof(struct cidr_prefix) },
+	END
+};
+
+static const struct list_def deny_list = {
+	.esize = sizeof(struct cidr_prefix), .keys = deny_key, .scalar = 1,
+	.max = 4096, .prefix_off = 0
+};
+
+static const struct key allow_key[] = {
+	{ .name = "allow", .type = K_PREFIX, 0, sizeof(struct cidr_prefix) },
+	END
+};
+
+static const struct list_def allow_list = {
+	.esize = sizeof(struct cidr_prefix), .keys = allow_key, .scalar = 1,
+	.max = 4096, .prefix_off = 0
+};
+
 static const struct key upstream_keys[] = {
 	{ .name = "connect_timeout", .type = K_DURATION, CF(connect_timeout), 100, 10 * MIN_,
 	    NULL, NULL, "TCP connect to the original destination" },
 	{ .name = "source", .type = K_ENUM, CF(upstream_source), 0, 0, config__source_names, NULL,
 	    "upstream source address: gateway's own or subscriber's (tproxy)" },
+	{ .name = "deny", .type = K_LIST, CF(upstream.deny), .list = &deny_list,
+	    .aux = offsetof(struct config, upstream.ndeny),
+	    .help = "port 25: destinations refused with 554 5.7.1" },
+	{ .name = "allow", .type = K_LIST, CF(upstream.allow), .list = &allow_list,
+	    .aux = offsetof(struct config, upstream.nallow),
+	    .help = "exceptions to deny (the longer prefix wins)" },
 	END
 };
 
@@ -430,9 +456,27 @@ static const struct key geoip_keys[] = {
 	END
 };
 
+static const struct key admin_host_key[] = {
+	{ .name = "hosts", .type = K_NAME, 0, sizeof(char *) },
+	END
+};
+
+static const struct list_def admin_host_list = {
+	.esize = sizeof(char *), .keys = admin_host_key, .scalar = 1,
+	.max = 64, .prefix_off = -1
+};
+
 static const struct key admin_keys[] = {
 	{ .name = "listen", .type = K_ADDR, CF(admin.listen), .flags = KF_OPT,
 	    .help = "HTTP metrics and lock-outs; \"\" = off" },
+	{ .name = "token_file", .type = K_SECRET_FILE, CF(admin.token),
+	    .flags = KF_OPT, .help = "bearer token: first line of the file" },
+	{ .name = "token_required_for_reads", .type = K_BOOL,
+	    CF(admin.token_for_reads),
+	    .help = "true: /metrics and /locks need the token too" },
+	{ .name = "hosts", .type = K_LIST, CF(admin.hosts),
+	    .list = &admin_host_list, .aux = offsetof(struct config, admin.nhosts),
+	    .help = "Host names accepted besides the listen address, localhost" },
 	END
 };
 

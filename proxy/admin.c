@@ -11,10 +11,13 @@
  * after tunnels), which Prometheus' rate() does not mind.
  *
  * Bounds: at most ADMIN_CONN_LIMIT connections, ADMIN_TIMEOUT_S idle
- * timeout, no request body accepted.
+ * timeout, no request body accepted. What a request gets (Host, token,
+ * route) is admin_route.h's decision; this file reads the counters and
+ * speaks HTTP.
  */
 #include "util.h"	/* before uv.h: sys/param.h defines MIN/MAX too */
 #include "admin.h"
+#include "admin_route.h"
 
 #include <microhttpd.h>
 #include <stdarg.h>
@@ -38,7 +41,6 @@
 
 #define ADMIN_CONN_LIMIT 16
 #define ADMIN_TIMEOUT_S 10
-#define SUBSCRIBER_MAX 255
 
 static struct MHD_Daemon *daemon_h;
 static struct worker *workers;
@@ -274,133 +276,69 @@ metrics_body(struct buf *b)
 
 /* HTTP ----------------------------------------------------------------- */
 
-static enum MHD_Result
-reply(struct MHD_Connection *conn, unsigned status, const char *ctype,
-    char *body, size_t len)
-{
-	struct MHD_Response *r;
-	enum MHD_Result rc;
+static struct admin_access access_rules;
 
-	/* body is malloc'd and becomes MHD's (MHD_RESPMEM_MUST_FREE) */
-	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	if (r == NULL) {
-		free(body);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	rc = MHD_queue_response(conn, status, r);
-	MHD_destroy_response(r);
-	return rc;
+static void
+view_metrics(void *arg, struct buf *b)
+{
+	(void)arg;
+	metrics_body(b);
 }
 
-static enum MHD_Result
-reply_text(struct MHD_Connection *conn, unsigned status, const char *text)
-{
-	return reply(conn, status, "text/plain; charset=utf-8", xstrdup(text),
-	    strlen(text));
-}
-
-/* reply_err - 503 with the text of an SG_E* code from the policy. */
-static enum MHD_Result
-reply_err(struct MHD_Connection *conn, int err)
-{
-	char msg[200];
-
-	snprintf(msg, sizeof(msg), "lock-out store unavailable: %s%s\n",
-	    sg_strerror(err), err == SG_ECONFIG ? " (is redis configured?)" : "");
-	return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, msg);
-}
-
-/* subscriber_ok - the id after /locks/: printable, bounded. */
 static int
-subscriber_ok(const char *s)
+view_healthy(void *arg)
 {
-	size_t n = strlen(s);
+	int alive = 0;
 
-	if (n == 0 || n > SUBSCRIBER_MAX)
-		return 0;
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
-			return 0;
-	return 1;
+	(void)arg;
+	for (int i = 0; i < nworkers; i++)
+		alive += !atomic_load(&workers[i].exited);
+	return alive == nworkers;
 }
 
-static enum MHD_Result
-locks(struct MHD_Connection *conn, const char *method, const char *url)
-{
-	const struct admin_locks_ops *ops = atomic_load(&locks_ops);
-	char *body = NULL, esc[300];
-	size_t len = 0;
-	int rc;
-
-	if (ops == NULL)
-		return reply_text(conn, MHD_HTTP_NOT_FOUND,
-		    "lock-out management is not available\n");
-	if (strcmp(url, "/locks") == 0) {
-		if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
-			return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
-			    "GET /locks\n");
-		if ((rc = ops->list(ops->arg, &body, &len)) < 0) {
-			free(body);
-			return reply_err(conn, rc);
-		}
-		return reply(conn, MHD_HTTP_OK, "application/json", body, len);
-	}
-	url += strlen("/locks/");
-	if (strcmp(method, MHD_HTTP_METHOD_DELETE) != 0)
-		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
-		    "DELETE /locks/<subscriber>\n");
-	if (!subscriber_ok(url))
-		return reply_text(conn, MHD_HTTP_BAD_REQUEST, "bad subscriber\n");
-	rc = ops->lift(ops->arg, url);
-	log_info("event=admin_unlock subscriber=%s result=%s",
-	    log_esc(esc, sizeof(esc), url, strlen(url)),
-	    rc == 0 ? "lifted" : rc == 1 ? "not_locked" : sg_strerror(rc));
-	if (rc == 0)
-		return reply_text(conn, MHD_HTTP_OK, "lifted\n");
-	if (rc == 1)
-		return reply_text(conn, MHD_HTTP_NOT_FOUND, "not locked\n");
-	return reply_err(conn, rc);
-}
-
+/* handler - libmicrohttpd's request callback: admin_route decides, this
+ * sends. */
 static enum MHD_Result
 handler(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_size, void **con_cls)
 {
 	static int first;
-	struct buf b = { 0 };
-	int alive = 0;
+	struct admin_view v = { view_metrics, view_healthy,
+	    atomic_load(&locks_ops), NULL };
+	struct admin_req q;
+	struct admin_reply out;
+	struct MHD_Response *r;
+	enum MHD_Result rc;
 
-	/* First call: headers only. Any body is refused below. */
+	/* First call: headers only. Any body is refused by admin_route. */
 	if (*con_cls == NULL) {
 		*con_cls = &first;
 		return MHD_YES;
 	}
-	if (*upload_size != 0)
-		return reply_text(conn, MHD_HTTP_CONTENT_TOO_LARGE, "no body\n");
-	if (strcmp(url, "/locks") == 0 || strncmp(url, "/locks/", 7) == 0)
-		return locks(conn, method, url);
-	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
-	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only\n");
-	if (strcmp(url, "/metrics") == 0) {
-		buf_reserve(&b, 8192);
-		metrics_body(&b);
-		return reply(conn, MHD_HTTP_OK,
-		    "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
+	q.method = method;
+	q.url = url;
+	q.host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_HOST);
+	q.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	q.upload = *upload_size;
+	admin_route(&access_rules, &v, &q, &out);
+	/* body is malloc'd and becomes MHD's (MHD_RESPMEM_MUST_FREE) */
+	r = MHD_create_response_from_buffer(out.len, out.body,
+	    MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		free(out.body);
+		return MHD_NO;
 	}
-	if (strcmp(url, "/healthz") == 0) {
-		for (int i = 0; i < nworkers; i++)
-			alive += !atomic_load(&workers[i].exited);
-		return alive == nworkers
-		    ? reply_text(conn, MHD_HTTP_OK, "ok\n")
-		    : reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-		    "workers stopped\n");
-	}
-	return reply_text(conn, MHD_HTTP_NOT_FOUND,
-	    "not found: /metrics /healthz /locks\n");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, out.ctype);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (out.challenge)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		    "Bearer realm=\"subgate\"");
+	rc = MHD_queue_response(conn, out.status, r);
+	MHD_destroy_response(r);
+	return rc;
 }
 
 /* mhd_log - libmicrohttpd's error messages; fmt is its own. */
@@ -432,6 +370,12 @@ admin_start(const struct config *c, struct worker *w, int nw)
 		return 0;
 	workers = w;
 	nworkers = nw;
+	access_rules.listen = a;
+	access_rules.token = c->admin.token.value;
+	access_rules.token_len = c->admin.token.len;
+	access_rules.token_for_reads = c->admin.token_for_reads;
+	access_rules.hosts = c->admin.hosts;
+	access_rules.nhosts = c->admin.nhosts;
 	if (a->sa.sa_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	daemon_h = MHD_start_daemon(flags, addr_port(a), NULL, NULL, handler,

@@ -10,8 +10,9 @@
  *
  * The /locks routes answer 404 until a module registers struct
  * admin_locks_ops (the policy engine: it owns the locks, in Redis or in its
- * local fallback). The endpoint has no authentication: bind it to loopback or
- * a management network only (docs/operator-guide.md "Metrics").
+ * local fallback). Access (Host check, the bearer token of admin.token_file
+ * for DELETE and, if configured, for reads) is admin_route.h's
+ * (docs/operator-guide.md "Metrics").
  */
 #ifndef SUBGATE_ADMIN_H
 #define SUBGATE_ADMIN_H

@@ -1,12 +1,11 @@
 /*
  * intercept.c - listening sockets, original destination, loop check and
- * upstream sockets (see intercept.h). The local address snapshot is written
- * once by the main thread before workers start and only read afterwards.
+ * upstream sockets (see intercept.h). The gateway's own addresses are
+ * dest_deny.h's set, kept current by netwatch.c.
  */
 #include "intercept.h"
 
 #include <errno.h>
-#include <ifaddrs.h>
 #include <linux/netfilter_ipv4.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dest_deny.h"
 #include "err.h"
 #include "log.h"
 #include "util.h"
@@ -26,9 +26,6 @@
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24
 #endif
-
-static union sockaddr_any *local_addrs;
-static size_t nlocal;
 
 static int
 is_unspecified(const union sockaddr_any *a)
@@ -102,33 +99,6 @@ fail:
 }
 
 int
-intercept_snapshot_local(void)
-{
-	struct ifaddrs *ifa, *p;
-	size_t n = 0;
-
-	if (getifaddrs(&ifa) < 0)
-		return -errno;
-	for (p = ifa; p != NULL; p = p->ifa_next)
-		n++;
-	free(local_addrs);
-	local_addrs = xcalloc(n + 1, sizeof(*local_addrs));
-	nlocal = 0;
-	for (p = ifa; p != NULL; p = p->ifa_next) {
-		if (p->ifa_addr == NULL || (p->ifa_addr->sa_family != AF_INET &&
-		    p->ifa_addr->sa_family != AF_INET6))
-			continue;
-		memcpy(&local_addrs[nlocal], p->ifa_addr,
-		    p->ifa_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
-						      : sizeof(struct sockaddr_in6));
-		addr_unmap(&local_addrs[nlocal]);
-		nlocal++;
-	}
-	freeifaddrs(ifa);
-	return 0;
-}
-
-int
 intercept_orig_dst(int fd, const struct listener_conf *lc,
     const union sockaddr_any *local, const union sockaddr_any *peer,
     union sockaddr_any *dst)
@@ -168,12 +138,7 @@ intercept_orig_dst(int fd, const struct listener_conf *lc,
 static int
 is_local_host(const union sockaddr_any *a)
 {
-	if (is_loopback(a) || is_unspecified(a))
-		return 1;
-	for (size_t i = 0; i < nlocal; i++)
-		if (addr_eq_host(&local_addrs[i], a))
-			return 1;
-	return 0;
+	return is_loopback(a) || is_unspecified(a) || dest_own_is(a);
 }
 
 int

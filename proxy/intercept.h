@@ -17,18 +17,15 @@
  * negative errno; *what names the call that failed. */
 int intercept_listen(const struct listener_conf *lc, const char **what);
 
-/* intercept_snapshot_local - remember the addresses of local interfaces
- * (getifaddrs); called once before the workers start. */
-int intercept_snapshot_local(void);
-
 /* intercept_orig_dst - where the subscriber meant to go. local and peer are
  * the accepted socket's addresses, already unmapped. 0 or SG_ENOORIGDST. */
 int intercept_orig_dst(int fd, const struct listener_conf *lc,
     const union sockaddr_any *local, const union sockaddr_any *peer,
     union sockaddr_any *dst);
 
-/* intercept_is_loop - 1 if dst is this gateway (a local interface, the
- * listener, the accepted socket's local address), else 0. */
+/* intercept_is_loop - 1 if dst is this gateway (one of its addresses as
+ * netwatch.h keeps them, the listener, the accepted socket's local
+ * address), else 0. */
 int intercept_is_loop(const struct config *c, const struct listener_conf *lc,
     const union sockaddr_any *local, const union sockaddr_any *dst);
 

@@ -29,11 +29,13 @@
 #include "audit.h"
 #include "audit_index.h"
 #include "config.h"
+#include "dest_deny.h"
 #include "err.h"
 #include "geoip.h"
 #include "identity.h"
 #include "intercept.h"
 #include "log.h"
+#include "netwatch.h"
 #include "conntrack.h"
 #include "nft.h"
 #include "nft_rules.h"
@@ -377,8 +379,10 @@ main(int argc, char **argv)
 		log_err("event=audit_index_failed error=\"%s\"", uv_strerror(rc));
 		return 1;
 	}
-	if ((rc = intercept_snapshot_local()) < 0)
-		log_warn("event=getifaddrs_failed error=\"%s\"", strerror(-rc));
+	/* the gateway's own addresses (loop check), kept current from
+	 * netlink, and upstream.deny: before the first session */
+	(void)netwatch_start();
+	dest_deny_init(c);
 	/* identity: before the workers (they look up), the RADIUS listener
 	 * (its own thread) before the first session too */
 	if ((rc = identity_init(c)) < 0) {
@@ -471,6 +475,7 @@ main(int argc, char **argv)
 	uv_run(loop, UV_RUN_DEFAULT);
 
 	conntrack_stop();
+	netwatch_stop();
 	admin_stop();	/* it reads the workers' counters */
 	for (int i = 0; i < nworkers; i++) {
 		worker_join(&workers[i]);
@@ -487,6 +492,7 @@ main(int argc, char **argv)
 	audit_close();
 	geoip_close();
 	identity_shutdown();
+	dest_deny_init(NULL);
 	config_free(c);
 	return 0;
 }

@@ -42,6 +42,7 @@
 
 #include "audit.h"
 #include "buf.h"
+#include "dest_deny.h"
 #include "err.h"
 #include "identity.h"
 #include "intercept.h"
@@ -1145,6 +1146,31 @@ connect_verdict(const struct sess_key *key, const struct smtp_verdict *v,
 	    "policy", 0);
 }
 
+/* deny_dest - upstream.deny (dest_deny.h): refuse with 554 5.7.1 before the
+ * policy counts the session or any upstream is dialled; 1 if refused. The
+ * fixed upstream of an intercept: none listener is the operator's choice,
+ * not the subscriber's, and is never checked. */
+static int
+deny_dest(struct relay *r, const union sockaddr_any *dst)
+{
+	static const char reply[] = "554 5.7.1 This destination cannot be "
+	    "reached through this gateway (subgate)";
+	const struct config *c = conf_of(r);
+	struct cidr_prefix hit;
+	char d[ADDRPORT_STRLEN], p[CIDR_STRLEN];
+
+	if (c->listeners[r->rec.listener].intercept == INTERCEPT_NONE ||
+	    !dest_deny_refuses(dst, &hit))
+		return 0;
+	log_warn("event=destination_denied id=%s dst=%s prefix=%s", r->rec.id,
+	    addr_fmt(dst, d, sizeof(d)), cidr_fmt(&hit, p, sizeof(p)));
+	r->rec.cls = "blocked";
+	audit_session_add_decision(&r->rec, "connect", "upstream.deny", reply,
+	    "none");
+	do_shutdown(r, reply, "upstream_denied", 0);
+	return 1;
+}
+
 /* Public ------------------------------------------------------------- */
 
 void
@@ -1183,6 +1209,8 @@ relay_start(struct worker *w, int listener, int fd,
 		return;
 	}
 	uv_tcp_nodelay(&r->h[CL], 1);
+	if (deny_dest(r, dst))
+		return;
 
 	r->pol = policy_session_new(w, r->rec.id, &id, src, dst);
 	memset(&req, 0, sizeof(req));
