@@ -7,11 +7,13 @@
 
 #define SUITES(X) \
 	X(addr)   \
+	X(admin)  \
 	X(asg_schema) \
 	X(audit)  \
 	X(buf)    \
 	X(cidr)   \
 	X(config) \
+	X(dest_deny) \
 	X(identity) \
 	X(jsonl)  \
 	X(jsonw)  \
