@@ -309,7 +309,9 @@ find_subgated() {
 # it has its own (keys given in EXTRA win; later keys are not merged).
 gw_config() {
 	local name=$1 icpt=$2 extra=${3:-} f=$SG_TMP/gw-$1.yaml
-	local upstream='upstream: { connect_timeout: 3s, source: gateway }'
+	# allow: the "internet" namespace's ULA MX addresses (fd00:203::/64)
+	# are in upstream.deny's default fc00::/7
+	local upstream='upstream: { connect_timeout: 3s, source: gateway, allow: ["fd00:203::/64"] }'
 	local limits='limits: { buffer: 256k, max_sessions: 0, session_max_time: 1h }'
 	local smtp='smtp: { bare_newline: normalize, timeouts: {greeting: 30s, command: 30s, data_init: 30s, data_block: 30s, data_end: 30s, client_idle: 60s} }'
 	local shutdown='shutdown: { drain_timeout: 10s }'

@@ -793,7 +793,7 @@ main() {
 	run_test passthrough_not_limited redirect limited redirect 'limits: { buffer: 256k, max_sessions: 1, session_max_time: 1h }'
 	run_test sigterm_drain redirect none
 	run_test tproxy_gateway_source tproxy tproxy-gw tproxy
-	run_test tproxy_subscriber_source tproxy tproxy-sub tproxy 'upstream: { connect_timeout: 3s, source: subscriber }'
+	run_test tproxy_subscriber_source tproxy tproxy-sub tproxy 'upstream: { connect_timeout: 3s, source: subscriber, allow: ["fd00:203::/64"] }'
 	gw_stop
 
 	for t in "$SG_TMP"/t/*/note; do

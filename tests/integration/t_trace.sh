@@ -261,6 +261,8 @@ listeners:
   - listen: "[::]:10025"
     mode: smtp
     intercept: redirect
+upstream:
+  allow: ["fd00:203::/64"]    # the ULA MX, in upstream.deny's fc00::/7
 identity:
   static:
     - { prefix: "100.64.0.0/24", subscriber: "cust-geo" }
