@@ -42,7 +42,7 @@
 
 enum cmd {
 	C_GREETING, C_EHLO, C_MAIL, C_RCPT, C_DATA, C_DOT, C_BDAT, C_BDAT_LAST,
-	C_AUTH, C_STARTTLS, C_QUIT, C_OTHER, C_LOCAL
+	C_AUTH, C_STARTTLS, C_QUIT, C_RSET, C_OTHER, C_LOCAL
 };
 
 enum cmode {
@@ -69,13 +69,15 @@ struct txn {
 	size_t midlen;
 	char *reply;
 	char qid[QID_MAX + 1];
+	unsigned id;		/* never reused in the session, unlike pub.seq */
 	unsigned char hs, capturing, have_mid, namelen;
 	char name[10];
 };
 
 struct pend {
 	unsigned char kind;	/* enum cmd */
-	unsigned seq;		/* C_MAIL, C_RCPT: the transaction */
+	unsigned seq;		/* C_MAIL, C_RCPT: the transaction;
+				 * C_EHLO, C_RSET: the id of the one open */
 	const char *close;	/* C_LOCAL: close with this reason once sent */
 	char *str;		/* C_LOCAL: reply text; C_RCPT: the address */
 	struct txn *txn;	/* C_DOT, C_BDAT_LAST: awaiting its final reply */
@@ -95,7 +97,8 @@ struct smtp_session {
 	size_t max_line, max_auth_line, max_reply, max_pipeline, max_held;
 
 	unsigned closed : 1, ending : 1, tunnel : 1, sync : 1, discard : 1,
-	    closing : 1, in_reply : 1, chunking : 1, ask_tls : 1, client_eof : 1;
+	    closing : 1, in_reply : 1, chunking : 1, ask_tls : 1, client_eof : 1,
+	    ehlo_chunking : 1, wait_q : 1;
 	unsigned char cmode, ds, dstate, cls;
 	int busy;
 
@@ -108,7 +111,7 @@ struct smtp_session {
 
 	struct txn *txn;	/* open transaction (MAIL forwarded) */
 	struct txn *dtxn;	/* whose content is being forwarded */
-	unsigned seq;
+	unsigned seq, txn_ids;
 	uint64_t bdat_left;
 	struct auth *auth;
 
@@ -126,6 +129,8 @@ static void eof_settle(struct smtp_session *);
 
 static const char R_TOOLONG[] = "500 5.5.2 Line too long";
 static const char R_BADLINE[] = "500 5.5.2 Syntax error: NUL or bare CR in command";
+static const char R_CTRL[] = "500 5.5.2 Syntax error: control character in command";
+static const char R_LEADWS[] = "500 5.5.2 Syntax error: white space before command";
 static const char R_BDATSYNTAX[] = "501 5.5.4 Syntax error in BDAT";
 static const char R_BDATNOTIMPL[] = "502 5.5.1 BDAT not offered by this server";
 static const char R_ERRORS[] = "421 4.7.0 Too many errors";
@@ -316,6 +321,7 @@ txn_new(struct smtp_session *s, const char *from)
 	struct txn *t = xcalloc(1, sizeof(*t));
 
 	t->pub.seq = ++s->seq;
+	t->id = ++s->txn_ids;
 	t->pub.start_ms = clock_ms(s);
 	t->from = xstrdup(from);
 	t->hs = HS_BOL;
@@ -461,6 +467,15 @@ txn_abort(struct smtp_session *s)
 
 	s->txn = NULL;
 	txn_end(s, t, "aborted");
+}
+
+/* txn_reset - an accepted RSET/EHLO/HELO ends the transaction that was
+ * open when it was sent (its id, 0 for none), not one pipelined after. */
+static void
+txn_reset(struct smtp_session *s, unsigned id)
+{
+	if (id != 0 && s->txn != NULL && s->txn->id == id)
+		txn_abort(s);
 }
 
 static void
@@ -673,7 +688,8 @@ refuse(struct smtp_session *s, int kind, const char *reply)
 static int
 blocked(const struct smtp_session *s)
 {
-	if (s->sync || s->closing || s->dstate == D_ASKED)
+	if (s->sync || s->closing || s->dstate == D_ASKED ||
+	    (s->wait_q && s->qlen > 0))
 		return 1;
 	return (s->cmode == M_CMD || s->cmode == M_AUTHCONT) &&
 	    s->qlen >= s->max_pipeline;
@@ -801,8 +817,11 @@ cmd_mail(struct smtp_session *s, const char *p, size_t len, size_t clen,
 		e = q_push(s, C_MAIL);
 		if (s->txn != NULL) {
 			/* RFC 5321 4.1.1.2: a MAIL inside a transaction is
-			 * refused (503); one a server accepts starts anew. */
+			 * refused (503); one a server accepts starts anew.
+			 * Which it is only the reply tells, so what follows
+			 * waits for it (a sync point). */
 			e->str = xstrdup(addr);
+			s->sync = 1;
 		} else {
 			t = txn_new(s, addr);
 			s->txn = t;
@@ -910,7 +929,7 @@ policy_refuse_data(struct smtp_session *s, struct txn *t, const char *reply)
 static size_t
 cmd_bdat(struct smtp_session *s, const char *p, size_t len, size_t clen)
 {
-	struct smtp_txn pt;
+	struct smtp_txn view;
 	uint64_t size;
 	char *reply;
 	int last, kind;
@@ -924,10 +943,21 @@ cmd_bdat(struct smtp_session *s, const char *p, size_t len, size_t clen)
 		return len;
 	}
 	if (last) {
-		if (s->txn != NULL)
+		/* The decision must see every recipient the upstream took:
+		 * a pipelined BDAT LAST waits for the replies before it. */
+		s->wait_q = s->qlen > 0;
+		if (s->wait_q)
+			return 0;
+		if (s->txn != NULL) {
 			txn_sync(s->txn);
-		if (!ask(s, SMTP_AT_DATA_END, "", s->txn != NULL ?
-		    &s->txn->pub : probe(s, &pt, 0, "")))
+			view = s->txn->pub;
+		} else
+			probe(s, &view, 0, "");
+		/* RFC 3030 2: the last chunk is part of the message it
+		 * ends; the decision is charged its octets up front. */
+		view.size = size > UINT64_MAX - view.size ? UINT64_MAX :
+		    view.size + size;
+		if (!ask(s, SMTP_AT_DATA_END, "", &view))
 			return 0;
 		kind = verdict_take(s, &reply);
 		if (kind != SMTP_PASS) {
@@ -1097,12 +1127,11 @@ command(struct smtp_session *s, const char *p, size_t len, size_t clen)
 		alen--;
 
 	if (verb_is(v, vlen, "EHLO") || verb_is(v, vlen, "HELO")) {
-		/* RFC 5321 4.1.4: EHLO/HELO resets the transaction. */
-		txn_abort(s);
+		/* RFC 5321 4.1.4: EHLO/HELO resets the transaction, once
+		 * the upstream accepts it (reply_done). */
 		s->ehlo = copy_str(s->ehlo, args, alen, HOST_MAX);
-		s->chunking = 0;
 		fwd_line(s, p, len, clen);
-		q_push(s, C_EHLO);
+		q_push(s, C_EHLO)->seq = s->txn != NULL ? s->txn->id : 0;
 		return len;
 	}
 	if (verb_starts(v, vlen, "MAIL"))
@@ -1123,9 +1152,11 @@ command(struct smtp_session *s, const char *p, size_t len, size_t clen)
 	if (verb_starts(v, vlen, "STARTTLS"))
 		return cmd_starttls(s, p, len, clen);
 	if (verb_is(v, vlen, "RSET") || verb_is(v, vlen, "QUIT")) {
-		txn_abort(s);
+		/* The transaction ends on the upstream's 2xx (reply_done):
+		 * "RSET x" is refused with 501 and the server keeps it. */
 		fwd_line(s, p, len, clen);
-		q_push(s, verb_is(v, vlen, "QUIT") ? C_QUIT : C_OTHER);
+		q_push(s, verb_is(v, vlen, "QUIT") ? C_QUIT : C_RSET)->seq =
+		    s->txn != NULL ? s->txn->id : 0;
 		return len;
 	}
 	fwd_line(s, p, len, clen);
@@ -1160,13 +1191,38 @@ line_refused(struct smtp_session *s, const char *why)
 	}
 }
 
+/* line_fault - why a command line (without its terminator) is refused
+ * before any server sees it, or NULL. Servers differ on control bytes:
+ * Postfix and Sendmail split words at any isspace() byte (VT, FF, ...),
+ * aiosmtpd only at SP, so such a line is one command to one server and
+ * another (or none) to the next (RFC 5321 4.1.1: commands are printable
+ * text). HT is too common in the wild to refuse; every server that splits
+ * at it agrees with the gateway, the others answer 500. */
+static const char *
+line_fault(const char *p, size_t clen)
+{
+	const char *why = NULL;
+	size_t i;
+
+	for (i = 0; i < clen; i++) {
+		if (p[i] == '\0' || p[i] == '\r')
+			return R_BADLINE;
+		if ((unsigned char)p[i] < 0x20 && p[i] != '\t')
+			why = R_CTRL;
+	}
+	return why;
+}
+
 /* line_step - parse one line at p: bytes consumed, or 0 if more are needed
  * or the line is held for a verdict. RFC 5321 2.3.8: lines end in CRLF; a
- * bare LF is accepted and forwarded as CRLF, a CR inside is refused. */
+ * bare LF is accepted and forwarded as CRLF, a CR inside is refused. A
+ * command starting with white space is refused too: Postfix skips it,
+ * aiosmtpd reads an unknown command (RFC 5321 4.1.1: the verb comes
+ * first). */
 static size_t
 line_step(struct smtp_session *s, const char *p, size_t n)
 {
-	const char *lf;
+	const char *lf, *why;
 	size_t len, clen, lim, r;
 
 	lf = memchr(p, '\n', n);
@@ -1193,8 +1249,11 @@ line_step(struct smtp_session *s, const char *p, size_t n)
 	clen = len - 1;
 	if (clen > 0 && p[clen - 1] == '\r')
 		clen--;
-	if (memchr(p, '\0', clen) != NULL || memchr(p, '\r', clen) != NULL) {
-		line_refused(s, R_BADLINE);
+	why = line_fault(p, clen);
+	if (why == NULL && s->cmode == M_CMD && clen > 0 && is_ws(p[0]))
+		why = R_LEADWS;
+	if (why != NULL) {
+		line_refused(s, why);
 		return len;
 	}
 	if (s->cmode == M_AUTHCONT) {
@@ -1586,6 +1645,8 @@ reply_done(struct smtp_session *s, int code)
 
 	switch (kind) {
 	case C_MAIL:
+		if (seq == 0)
+			s->sync = 0;
 		if (seq == 0 && ok && str != NULL) {
 			txn_abort(s);
 			if (s->closed)
@@ -1595,9 +1656,24 @@ reply_done(struct smtp_session *s, int code)
 			/* RFC 5321 3.3: no transaction was started. */
 			if (s->seq == seq)
 				s->seq--;
+			if (s->dtxn == s->txn)
+				s->dtxn = NULL;	/* a pipelined BDAT chunk */
 			txn_free(s->txn);
 			s->txn = NULL;
 		}
+		break;
+	case C_EHLO:
+		/* RFC 5321 4.1.4: an accepted EHLO/HELO resets the
+		 * transaction and the extensions; a refused one neither. */
+		if (ok) {
+			txn_reset(s, seq);
+			s->chunking = s->ehlo_chunking;
+		}
+		s->ehlo_chunking = 0;
+		break;
+	case C_RSET:
+		if (ok)
+			txn_reset(s, seq);
 		break;
 	case C_RCPT:
 		if (s->txn != NULL && seq != 0 && s->txn->pub.seq == seq) {
@@ -1687,7 +1763,13 @@ up_line(struct smtp_session *s, const char *p, size_t n)
 	if (e != NULL && e->kind == C_EHLO && code == 250 && clen >= 12 &&
 	    strncasecmp(p + 4, "CHUNKING", 8) == 0 &&
 	    (clen == 12 || is_ws(p[12])))
-		s->chunking = 1;
+		s->ehlo_chunking = 1;
+	/* RFC 3030 2: a BDAT is answered after its chunk; a reply to the
+	 * one whose chunk is still being forwarded would end a message
+	 * whose octets the record has not seen. */
+	if (e != NULL && s->cmode == M_BDAT && s->qlen == 1 &&
+	    (e->kind == C_BDAT || e->kind == C_BDAT_LAST))
+		goto bad;
 	if (e != NULL && (e->kind == C_DOT || e->kind == C_BDAT_LAST) &&
 	    e->txn != NULL)
 		txn_data_reply(e->txn, p, clen);

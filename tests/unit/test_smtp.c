@@ -877,7 +877,7 @@ test_mail_refused_upstream(void)
 	    "decide rcpt b@y\n"
 	    "decide mail c@x\n"
 	    "txn seq=1 aborted from=c@x rcpts=0/0 kept= size=0 mid= code=0"
-	    " reply= qid= t=1030-1050\n"
+	    " reply= qid= t=1030-1060\n"
 	    "close client_eof\n"
 	    "info cls=mx greeting=mx.example.org ehlo= mech= user= ntxn=1"
 	    " ncmd=4 nerr=2 dropped=0 normalized=0\n");
@@ -887,7 +887,9 @@ static void
 test_nested_mail(void)
 {
 	/* RFC 5321 4.1.1.2: the upstream refuses a MAIL inside a
-	 * transaction, which goes on: the record keeps the first sender. */
+	 * transaction, which goes on: the record keeps the first sender.
+	 * A MAIL inside a transaction waits for its reply; the transaction
+	 * ends when the upstream answers RSET or the MAIL that replaces it. */
 	static const struct step st[] = {
 		U(GREET),
 		C("MAIL FROM:<a@x>\r\nMAIL FROM:<b@x>\r\nRCPT TO:<c@y>\r\n"),
@@ -901,12 +903,12 @@ test_nested_mail(void)
 	    "decide mail a@x\n"
 	    "decide mail b@x\n"
 	    "decide rcpt c@y\n"
-	    "txn seq=1 aborted from=a@x rcpts=1/0 kept=c@y size=0 mid= code=0"
-	    " reply= qid= t=1010-1030\n"
 	    "decide mail d@x\n"
+	    "txn seq=1 aborted from=a@x rcpts=1/0 kept=c@y size=0 mid= code=0"
+	    " reply= qid= t=1010-1040\n"
 	    "decide mail e@x\n"
 	    "txn seq=2 aborted from=d@x rcpts=0/0 kept= size=0 mid= code=0"
-	    " reply= qid= t=1030-1040\n"
+	    " reply= qid= t=1040-1040\n"
 	    "txn seq=3 aborted from=e@x rcpts=0/0 kept= size=0 mid= code=0"
 	    " reply= qid= t=1040-1050\n"
 	    "close client_eof\n"
@@ -939,7 +941,7 @@ test_bdat(void)
 	    "BDAT 34\r\n" CHUNK1 "BDAT 9 LAST\r\n" CHUNK2 "bdat 0 last\r\n",
 	    "decide mail a@x\n"
 	    "decide rcpt b@y\n"
-	    "decide data_end seq=1 size=34 mid=<m@x>\n"
+	    "decide data_end seq=1 size=43 mid=<m@x>\n"
 	    "txn seq=1 accepted from=a@x rcpts=1/0 kept=b@y size=43 mid=<m@x>"
 	    " code=250 reply=250 2.0.0 Ok: queued as B1 qid=B1 t=1030-1060\n"
 	    "decide data_end seq=0 size=0 mid=\n"
@@ -1326,6 +1328,189 @@ test_small_session(void)
 	free(r.ev.p);
 }
 
+/* Parser parity (issue 9): what the gateway takes a line for must be what
+ * the upstream does with it, or the gateway refuses the line itself. */
+
+static void
+test_parity_control_bytes(void)
+{
+	/* Postfix and Sendmail skip VT, FF (any isspace()) around the verb,
+	 * aiosmtpd and Exim do not: such lines never reach the upstream.
+	 * Nor does a line starting with white space. HT inside a line,
+	 * lower case and trailing white space are read alike everywhere. */
+	static const struct step st[] = {
+		U(GREET),
+		C("\vMAIL FROM:<a@x>\r\nMAIL\fFROM:<b@x>\r\n RCPT TO:<c@y>\r\n"
+		  "\tDATA\r\nRSET\x0b\r\n\x1b" "DATA\r\nQUIT\x7f\x01\r\n"),
+		C("mail from:<l@x>  \t\r\nrcpt\tTO:<m@y> \r\nNOOP\tx\r\n"),
+		U("250 ok\r\n250 ok\r\n250 ok\r\n"),
+		EOF_C,
+	};
+
+	CHECK(st, GREET
+	    "500 5.5.2 Syntax error: control character in command\r\n"
+	    "500 5.5.2 Syntax error: control character in command\r\n"
+	    "500 5.5.2 Syntax error: white space before command\r\n"
+	    "500 5.5.2 Syntax error: white space before command\r\n"
+	    "500 5.5.2 Syntax error: control character in command\r\n"
+	    "500 5.5.2 Syntax error: control character in command\r\n"
+	    "500 5.5.2 Syntax error: control character in command\r\n"
+	    "250 ok\r\n250 ok\r\n250 ok\r\n",
+	    "mail from:<l@x>  \t\r\nrcpt\tTO:<m@y> \r\nNOOP\tx\r\n",
+	    "decide mail l@x\n"
+	    "decide rcpt m@y\n"
+	    "txn seq=1 aborted from=l@x rcpts=1/0 kept=m@y size=0 mid= code=0"
+	    " reply= qid= t=1020-1040\n"
+	    "close client_eof\n"
+	    "info cls=mx greeting=mx.example.org ehlo= mech= user= ntxn=1"
+	    " ncmd=10 nerr=7 dropped=0 normalized=0\n");
+}
+
+static void
+test_parity_reset_refused(void)
+{
+	/* "RSET x", "EHLO" without a name and an EHLO the server refuses
+	 * are answered 5xx and the server keeps its transaction: so does
+	 * the gateway, and the message it then accepts is recorded. */
+	static const struct step st[] = {
+		U(GREET),
+		C("EHLO client.example.net\r\n"),
+		U(EHLO_REPLY),
+		C("MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRSET x\r\nEHLO\r\n"
+		  "HELO \r\nEHLO again.example.net\r\nDATA\r\n"),
+		U("250 ok\r\n250 ok\r\n501 5.5.4 Syntax: RSET\r\n"
+		  "501 Syntax: EHLO hostname\r\n501 Syntax: HELO hostname\r\n"
+		  "550 5.7.1 go away\r\n354 go\r\n"),
+		C("Message-ID: <k@x>\r\n\r\nkept\r\n.\r\n"),
+		U("250 2.0.0 Ok: queued as K1\r\n"),
+		C("BDAT 4 LAST\r\nabcd"),
+		U("250 2.0.0 Ok: queued as K2\r\n"),
+	};
+
+	CHECK(st, NULL, NULL,
+	    "decide mail a@x\n"
+	    "decide rcpt b@y\n"
+	    "decide data_end seq=1 size=27 mid=<k@x>\n"
+	    "txn seq=1 accepted from=a@x rcpts=1/0 kept=b@y size=27 mid=<k@x>"
+	    " code=250 reply=250 2.0.0 Ok: queued as K1 qid=K1 t=1030-1060\n"
+	    "decide data_end seq=0 size=4 mid=\n"
+	    "info cls=mx greeting=mx.example.org ehlo=again.example.net mech="
+	    " user= ntxn=1 ncmd=9 nerr=4 dropped=0 normalized=0\n");
+}
+
+static void
+test_parity_reset_pipelined(void)
+{
+	/* An accepted RSET or EHLO ends the transaction open when it was
+	 * sent, not the one pipelined behind it. */
+	static const struct step st[] = {
+		U(GREET),
+		C("MAIL FROM:<a@x>\r\nRSET\r\nMAIL FROM:<b@x>\r\nRCPT TO:<c@y>\r\n"
+		  "EHLO e.example.net\r\nMAIL FROM:<d@x>\r\nRCPT TO:<f@y>\r\n"
+		  "DATA\r\n"),
+		U("250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 e\r\n250 ok\r\n"
+		  "250 ok\r\n354 go\r\n"),
+		C("x\r\n.\r\n"),
+		U("250 2.0.0 Ok: queued as P1\r\n"),
+	};
+
+	CHECK(st, NULL, NULL,
+	    "decide mail a@x\n"
+	    "decide mail b@x\n"
+	    "txn seq=1 aborted from=a@x rcpts=0/0 kept= size=0 mid= code=0"
+	    " reply= qid= t=1010-1020\n"
+	    "decide rcpt c@y\n"
+	    "decide mail d@x\n"
+	    "txn seq=2 aborted from=b@x rcpts=1/0 kept=c@y size=0 mid= code=0"
+	    " reply= qid= t=1020-1020\n"
+	    "decide rcpt f@y\n"
+	    "decide data_end seq=3 size=3 mid=\n"
+	    "txn seq=3 accepted from=d@x rcpts=1/0 kept=f@y size=3 mid= code=250"
+	    " reply=250 2.0.0 Ok: queued as P1 qid=P1 t=1020-1040\n"
+	    "info cls=mx greeting=mx.example.org ehlo=e.example.net mech= user="
+	    " ntxn=3 ncmd=8 nerr=0 dropped=0 normalized=0\n");
+}
+
+static void
+test_parity_bdat_last(void)
+{
+	/* RFC 3030: the end-of-data decision is charged the last chunk's
+	 * octets; a BDAT LAST pipelined behind MAIL and RCPT waits for their
+	 * replies, so the decision and the record see every recipient. The
+	 * chunk is opaque (BODY=BINARYMIME): NUL, bare LF, a dot line and
+	 * command text inside it are message octets. */
+#define BIN_CHUNK "\0\n.\r\nQUIT\r\nRSET\r\n\r"
+	static const struct step st[] = {
+		U(GREET),
+		C("EHLO client.example.net\r\n"),
+		U(EHLO_REPLY),
+		C("MAIL FROM:<a@x> BODY=BINARYMIME\r\nRCPT TO:<b@y>\r\n"
+		  "RCPT TO:<c@y>\r\nBDAT 17 LAST\r\n" BIN_CHUNK),
+		U("250 ok\r\n250 ok\r\n"),
+		U("250 ok\r\n"),
+		U("250 2.0.0 Ok: queued as L1\r\n"),
+	};
+
+	CHECK(st, NULL, NULL,
+	    "decide mail a@x\n"
+	    "decide rcpt b@y\n"
+	    "decide rcpt c@y\n"
+	    "decide data_end seq=1 size=17 mid=\n"
+	    "txn seq=1 accepted from=a@x rcpts=2/0 kept=b@y,c@y size=17 mid="
+	    " code=250 reply=250 2.0.0 Ok: queued as L1 qid=L1 t=1030-1060\n"
+	    INFO_MX " mech= user= ntxn=1 ncmd=5 nerr=0 dropped=0 normalized=0\n");
+}
+
+static void
+test_parity_bdat_mail_refused(void)
+{
+	/* A chunk pipelined behind a MAIL the upstream refuses: its octets
+	 * count for no transaction (and the refused one is freed once). */
+	static const struct step st[] = {
+		U(GREET),
+		C("EHLO client.example.net\r\n"),
+		U(EHLO_REPLY),
+		C("MAIL FROM:<a@x>\r\nBDAT 10\r\nhello"),
+		U("550 5.7.1 no\r\n"),
+		C("world"),
+		U("503 5.5.1 need MAIL\r\n"),
+		EOF_C,
+	};
+
+	CHECK(st, NULL, NULL,
+	    "decide mail a@x\n"
+	    "close client_eof\n"
+	    INFO_MX " mech= user= ntxn=0 ncmd=3 nerr=2 dropped=0 normalized=0\n");
+}
+
+static void
+test_parity_bdat_early_reply(void)
+{
+	/* An upstream answering a BDAT before its chunk is complete would end
+	 * a message larger than the one recorded: a protocol error. */
+	static const struct step st[] = {
+		U(GREET),
+		C("EHLO client.example.net\r\n"),
+		U(EHLO_REPLY),
+		C("MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\n"),
+		U("250 ok\r\n250 ok\r\n"),
+		C("BDAT 10 LAST\r\nhello"),
+		U("250 2.0.0 Ok: queued as E1\r\n"),
+	};
+
+	CHECK(st, GREET EHLO_REPLY "250 ok\r\n250 ok\r\n"
+	    "421 4.4.0 Upstream protocol error\r\n",
+	    "EHLO client.example.net\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\n"
+	    "BDAT 10 LAST\r\nhello",
+	    "decide mail a@x\n"
+	    "decide rcpt b@y\n"
+	    "decide data_end seq=1 size=10 mid=\n"
+	    "txn seq=1 aborted from=a@x rcpts=1/0 kept=b@y size=5 mid= code=0"
+	    " reply= qid= t=1030-1060\n"
+	    "close upstream_protocol\n"
+	    INFO_MX " mech= user= ntxn=1 ncmd=4 nerr=0 dropped=0 normalized=0\n");
+}
+
 int
 suite_smtp_register(void)
 {
@@ -1363,7 +1548,13 @@ suite_smtp_register(void)
 	    CU_add_test(s, "unsolicited_421", test_unsolicited_421) == NULL ||
 	    CU_add_test(s, "upstream_garbage", test_upstream_garbage) == NULL ||
 	    CU_add_test(s, "shutdown", test_shutdown) == NULL ||
-	    CU_add_test(s, "small_session", test_small_session) == NULL)
+	    CU_add_test(s, "small_session", test_small_session) == NULL ||
+	    CU_add_test(s, "parity_control_bytes", test_parity_control_bytes) == NULL ||
+	    CU_add_test(s, "parity_reset_refused", test_parity_reset_refused) == NULL ||
+	    CU_add_test(s, "parity_reset_pipelined", test_parity_reset_pipelined) == NULL ||
+	    CU_add_test(s, "parity_bdat_last", test_parity_bdat_last) == NULL ||
+	    CU_add_test(s, "parity_bdat_mail_refused", test_parity_bdat_mail_refused) == NULL ||
+	    CU_add_test(s, "parity_bdat_early_reply", test_parity_bdat_early_reply) == NULL)
 		return -1;
 	return 0;
 }
