@@ -1731,6 +1731,22 @@ reply_done(struct smtp_session *s, int code)
 	client_drain(s);
 }
 
+/* chunk_open - the head of the FIFO is the BDAT whose chunk is still being
+ * forwarded: inside a chunk only local answers (smtp_shutdown) can queue
+ * behind it. */
+static int
+chunk_open(const struct smtp_session *s)
+{
+	size_t i;
+
+	if (s->cmode != M_BDAT)
+		return 0;
+	for (i = 1; i < s->qlen; i++)
+		if (q_at(s, i)->kind != C_LOCAL)
+			return 0;
+	return 1;
+}
+
 /* up_line - one upstream reply line (n with its LF): -1 once the session
  * has ended or become a tunnel. RFC 5321 4.2: "ddd" then SP, "-" or end. */
 static int
@@ -1767,8 +1783,8 @@ up_line(struct smtp_session *s, const char *p, size_t n)
 	/* RFC 3030 2: a BDAT is answered after its chunk; a reply to the
 	 * one whose chunk is still being forwarded would end a message
 	 * whose octets the record has not seen. */
-	if (e != NULL && s->cmode == M_BDAT && s->qlen == 1 &&
-	    (e->kind == C_BDAT || e->kind == C_BDAT_LAST))
+	if (e != NULL && (e->kind == C_BDAT || e->kind == C_BDAT_LAST) &&
+	    chunk_open(s))
 		goto bad;
 	if (e != NULL && (e->kind == C_DOT || e->kind == C_BDAT_LAST) &&
 	    e->txn != NULL)

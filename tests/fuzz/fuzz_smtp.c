@@ -17,6 +17,11 @@
  * say SG_ECLOSED exactly then, one verdict is awaited at a time, what goes
  * to each side is bounded by what came from the other plus the gateway's
  * own short replies, and every string the core hands out is terminated.
+ * Charging: a transaction the upstream answered at its end of data
+ * ("accepted" or "rejected") was put to the end-of-data decision, and the
+ * octets that decision was charged equal the octets forwarded (the
+ * record's size, counted where content goes upstream): a message cannot
+ * be delivered bigger than it was charged (BDAT n LAST, early replies).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +39,9 @@ struct fz {
 	char arg[300];
 	uint64_t out[2], in[2], lf_client;
 	unsigned ndecide;
+	/* end-of-data decisions not yet matched by their SMTP_EV_TXN */
+	unsigned charged_seq[16];
+	uint64_t charged[16];
 };
 
 #define CHECK(c)                                                          \
@@ -95,6 +103,23 @@ check_txn(const struct smtp_txn *t)
 		CHECK(strlen(t->rcpts[i]) <= 256);
 }
 
+/* charge_check - the transaction t ended: if the upstream answered its
+ * data, the decision charged exactly the octets forwarded. */
+static void
+charge_check(struct fz *f, const struct smtp_txn *t)
+{
+	unsigned k = t->seq % 16;
+	int decided = t->seq != 0 && f->charged_seq[k] == t->seq;
+
+	if (strcmp(t->outcome, "accepted") == 0 ||
+	    strcmp(t->outcome, "rejected") == 0) {
+		CHECK(decided);
+		CHECK(f->charged[k] == t->size);
+	}
+	if (decided)
+		f->charged_seq[k] = 0;
+}
+
 static void
 fz_event(void *ctx, const struct smtp_event *ev)
 {
@@ -108,6 +133,11 @@ fz_event(void *ctx, const struct smtp_event *ev)
 		CHECK(ev->point != SMTP_AT_CONNECT);
 		if (ev->txn != NULL)
 			check_txn(ev->txn);
+		if (ev->point == SMTP_AT_DATA_END && ev->txn != NULL &&
+		    ev->txn->seq != 0) {
+			f->charged_seq[ev->txn->seq % 16] = ev->txn->seq;
+			f->charged[ev->txn->seq % 16] = ev->txn->size;
+		}
 		f->pending = 1;
 		f->point = ev->point;
 		snprintf(f->arg, sizeof(f->arg), "%s", ev->arg);
@@ -118,6 +148,7 @@ fz_event(void *ctx, const struct smtp_event *ev)
 	case SMTP_EV_TXN:
 		check_txn(ev->txn);
 		CHECK(ev->txn->outcome != NULL);
+		charge_check(f, ev->txn);
 		break;
 	case SMTP_EV_AUTH:
 		break;
