@@ -24,7 +24,11 @@
  *   - mode-changing commands (DATA, AUTH, STARTTLS, BDAT syntax aside) are
  *     sync points: client bytes after them are held, unparsed, until the
  *     upstream's reply says how to read them;
- *   - per transaction: MAIL FROM, recipients, Message-ID, size, final reply.
+ *   - per transaction: MAIL FROM, recipients, Message-ID, size, final reply;
+ *     a transaction ends only on the upstream's reply (RSET/EHLO/HELO 2xx,
+ *     the final reply to the data), never on a command alone;
+ *   - a line no two servers would read alike (a control byte other than
+ *     HT, white space before the verb) is refused by the core (500).
  *
  * Bytes forwarded equal bytes received, except: a line the gateway answers
  * itself is not forwarded; a bare CR or LF in DATA is forwarded as CRLF
