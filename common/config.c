@@ -214,6 +214,8 @@ init_defaults(struct config *c)
 	c->redis.timeout_ms = 50;
 	c->redis.connect_timeout_ms = 1000;
 	addr_parse(&c->identity.radius.listen, "[::]:1813", -1);
+	c->identity.radius.min_plen_v4 = 24;
+	c->identity.radius.min_plen_v6 = 48;
 }
 
 /* free_map - everything the keys of a mapping own in base. */

@@ -227,6 +227,10 @@ struct radius_client {
 	struct cidr_prefix prefix;	/* NAS address or prefix */
 	struct secret secret;		/* always set */
 	char *name;			/* NULL: none given (use the address) */
+	struct cidr_prefix *prefixes;	/* assignments it may make; none: any */
+	size_t nprefixes;
+	char **classes;			/* classes it may name; none: any */
+	size_t nclasses;
 };
 
 struct radius_conf {
@@ -235,6 +239,10 @@ struct radius_conf {
 	struct radius_client *clients;	/* at least one when enabled */
 	size_t nclients;
 	char *class_attribute;		/* NULL: class not taken from RADIUS */
+	unsigned min_plen_v4;		/* shortest assignment taken, IPv4 */
+	unsigned min_plen_v6;		/* and IPv6 (docs/identity.md) */
+	int override_static;		/* 1: a longer RADIUS prefix beats a
+					 * static entry; 0: static wins */
 };
 
 struct identity_conf {

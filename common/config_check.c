@@ -183,6 +183,22 @@ check_policy(struct ctx *x, struct config *c)
 	}
 }
 
+/* check_radius_classes - every class a NAS may name is configured. */
+static void
+check_radius_classes(struct ctx *x, struct config *c)
+{
+	const struct radius_conf *rc = &c->identity.radius;
+	char path[300];
+
+	for (size_t i = 0; i < rc->nclients && !x->failed; i++)
+		for (size_t j = 0; j < rc->clients[i].nclasses && !x->failed;
+		    j++) {
+			snprintf(path, sizeof(path),
+			    "identity.radius.clients[%zu].classes[%zu]", i, j);
+			(void)resolve(x, c, &rc->clients[i].classes[j], path);
+		}
+}
+
 static void
 check_others(struct ctx *x, struct config *c)
 {
@@ -217,6 +233,7 @@ check_others(struct ctx *x, struct config *c)
 		    "(off), Class (RFC 2865 attribute 25), Filter-Id (attribute "
 		    "11), got %s", config__show(got, sizeof(got), ca, strlen(ca)));
 	}
+	check_radius_classes(x, c);
 }
 
 /* check_intercept - what the generated nftables rules need (proxy/nft.c). */

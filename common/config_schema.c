@@ -403,6 +403,26 @@ static const struct list_def static_list = {
 	.prefix_off = offsetof(struct static_entry, prefix)
 };
 
+static const struct key client_prefix_key[] = {
+	{ .name = "prefixes", .type = K_PREFIX, 0, sizeof(struct cidr_prefix) },
+	END
+};
+
+static const struct list_def client_prefix_list = {
+	.esize = sizeof(struct cidr_prefix), .keys = client_prefix_key,
+	.scalar = 1, .max = 4096, .prefix_off = 0
+};
+
+static const struct key client_class_key[] = {
+	{ .name = "classes", .type = K_NAME, 0, sizeof(char *) },
+	END
+};
+
+static const struct list_def client_class_list = {
+	.esize = sizeof(char *), .keys = client_class_key, .scalar = 1,
+	.max = 1000, .prefix_off = -1
+};
+
 static const struct key client_keys[] = {
 	{ .name = "address", .type = K_PREFIX,
 	    FIELD(struct radius_client, prefix) },
@@ -412,6 +432,14 @@ static const struct key client_keys[] = {
 	    FIELD(struct radius_client, secret) },
 	{ .name = "name", .type = K_NAME, FIELD(struct radius_client, name),
 	    .flags = KF_OPT },
+	{ .name = "prefixes", .type = K_LIST,
+	    FIELD(struct radius_client, prefixes), .list = &client_prefix_list,
+	    .aux = offsetof(struct radius_client, nprefixes),
+	    .help = "pools it assigns from; [] = any" },
+	{ .name = "classes", .type = K_LIST,
+	    FIELD(struct radius_client, classes), .list = &client_class_list,
+	    .aux = offsetof(struct radius_client, nclasses),
+	    .help = "classes its class attribute may name; [] = any" },
 	END
 };
 
@@ -433,6 +461,12 @@ static const struct key radius_keys[] = {
 	{ .name = "class_attribute", .type = K_PATH, RCF(class_attribute),
 	    .flags = KF_OPT,
 	    .help = "attribute naming the class: Class | Filter-Id; \"\" = none" },
+	{ .name = "min_prefix_v4", .type = K_UINT, RCF(min_plen_v4), 1, 32,
+	    .help = "shortest IPv4 assignment taken (one subscriber's)" },
+	{ .name = "min_prefix_v6", .type = K_UINT, RCF(min_plen_v6), 1, 128,
+	    .help = "shortest IPv6 assignment or delegation taken" },
+	{ .name = "override_static", .type = K_BOOL, RCF(override_static),
+	    .help = "a longer RADIUS prefix beats a static entry" },
 	END
 };
 

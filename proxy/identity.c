@@ -120,14 +120,13 @@ asg_copy(struct asg *dst, const struct asg *src)
 	dst->calling_station_id = dup0(src->calling_station_id);
 }
 
+/* raw_contains - 1 if p holds the address b (4 or 16 octets) of fam. */
 static int
-prefix_contains(const struct cidr_prefix *p, const union sockaddr_any *a)
+raw_contains(const struct cidr_prefix *p, int fam, const uint8_t *b)
 {
-	uint8_t b[16];
-	int fam;
 	unsigned full, rest;
 
-	if (addr_raw(a, &fam, b) < 0 || fam != p->family)
+	if (fam != p->family)
 		return 0;
 	full = p->plen / 8;
 	rest = p->plen % 8;
@@ -140,6 +139,23 @@ prefix_contains(const struct cidr_prefix *p, const union sockaddr_any *a)
 			return 0;
 	}
 	return 1;
+}
+
+static int
+prefix_contains(const struct cidr_prefix *p, const union sockaddr_any *a)
+{
+	uint8_t b[16];
+	int fam;
+
+	return addr_raw(a, &fam, b) == 0 && raw_contains(p, fam, b);
+}
+
+/* prefix_within - 1 if inner is outer or one of its subnets. */
+static int
+prefix_within(const struct cidr_prefix *inner, const struct cidr_prefix *outer)
+{
+	return inner->plen >= outer->plen &&
+	    raw_contains(outer, inner->family, inner->addr);
 }
 
 int
@@ -319,6 +335,59 @@ identity_radius_class(const struct config *c, const struct radius_acct *ra,
 	return -1;
 }
 
+/* What one NAS may say ------------------------------------------------------ */
+
+/* refusal - why p may not be assigned by cl, or NULL when it may. */
+static const char *
+refusal(const struct radius_conf *rc, const struct radius_client *cl,
+    const struct cidr_prefix *p)
+{
+	if (p->plen < (p->family == AF_INET ? rc->min_plen_v4 :
+	    rc->min_plen_v6))
+		return "too_short";
+	if (cl->nprefixes == 0)
+		return NULL;
+	for (size_t i = 0; i < cl->nprefixes; i++)
+		if (prefix_within(p, &cl->prefixes[i]))
+			return NULL;
+	return "outside_pools";
+}
+
+size_t
+identity_radius_admit(const struct radius_conf *rc,
+    const struct radius_client *cl, struct asg_input *in,
+    struct identity_refused *out)
+{
+	size_t kept = 0, n = 0;
+
+	if (in->status != RADIUS_STATUS_START &&
+	    in->status != RADIUS_STATUS_INTERIM)
+		return 0;
+	for (size_t i = 0; i < in->nprefix; i++) {
+		const char *why = refusal(rc, cl, &in->prefix[i]);
+
+		if (why == NULL) {
+			in->prefix[kept++] = in->prefix[i];
+			continue;
+		}
+		out[n].prefix = in->prefix[i];
+		out[n++].why = why;
+	}
+	in->nprefix = kept;
+	return n;
+}
+
+int
+identity_client_class_ok(const struct radius_client *cl, const char *name)
+{
+	if (cl->nclasses == 0)
+		return 1;
+	for (size_t i = 0; i < cl->nclasses; i++)
+		if (strcmp(cl->classes[i], name) == 0)
+			return 1;
+	return 0;
+}
+
 /* The live table ----------------------------------------------------------- */
 
 struct idstore {
@@ -380,6 +449,18 @@ same_session(const struct asg *a, const char *nas, const char *sid,
 	if (*sid != '\0' || *a->session_id != '\0')
 		return strcmp(a->session_id, sid) == 0;
 	return strcmp(a->subscriber, sub) == 0;
+}
+
+/* held_since_after - 1 if cur's session started after start_ms: an event
+ * of a session that began before it (a late Start or Interim, a replayed
+ * record) must not take the prefix from it. The one rule for this node's
+ * accounting (idstore_apply) and other nodes' records (idstore_apply_record),
+ * as the Redis history keeps it (asg_schema.c); at equal times the newer
+ * statement wins. */
+static int
+held_since_after(const struct asg *cur, int64_t start_ms)
+{
+	return cur->start_ms > start_ms;
 }
 
 /* end_entry - close the open entry at p with event ev at t, record it,
@@ -457,6 +538,8 @@ update_open(struct idstore *s, const struct asg_input *in,
 		rec->node = dup0(node);
 		return;
 	}
+	if (cur != NULL && held_since_after(cur, in->time_ms))
+		return;		/* a late event of an older session */
 	if (cur != NULL)
 		end_entry(s, cur, ASG_MOVED, in->time_ms, node, out);
 	open_entry(s, in, p, ev, node, out);
@@ -582,7 +665,7 @@ idstore_apply_record(struct idstore *s, const struct asg *rec)
 	struct asg *cur = cidr_get(s->t, &rec->prefix), *a;
 
 	if (rec->end_ms == 0) {
-		if (cur != NULL && cur->start_ms > rec->start_ms)
+		if (cur != NULL && held_since_after(cur, rec->start_ms))
 			return 0;
 		a = xcalloc(1, sizeof(*a));
 		asg_copy(a, rec);
@@ -593,7 +676,7 @@ idstore_apply_record(struct idstore *s, const struct asg *rec)
 	}
 	if (cur == NULL || !same_session(cur, rec->nas, rec->session_id,
 	    rec->subscriber) || (!rec->start_unknown &&
-	    cur->start_ms > rec->start_ms))
+	    held_since_after(cur, rec->start_ms)))
 		return 0;
 	cidr_remove(s->t, &rec->prefix);
 	asg_heap_free(cur);
@@ -683,6 +766,18 @@ host_prefix(const union sockaddr_any *a, struct cidr_prefix *p)
 	(void)cidr_prefix_of(p, a, 128);	/* the whole address */
 }
 
+/* radius_beats_static - the live entry of length rplen answers rather
+ * than the static entry se (of length splen, or NULL): always without one;
+ * with one, only under identity.radius.override_static, longest prefix
+ * first and RADIUS at equal length (the fresher statement). */
+static int
+radius_beats_static(const struct static_entry *se, unsigned splen,
+    unsigned rplen)
+{
+	return se == NULL || (idsvc.conf->identity.radius.override_static &&
+	    rplen >= splen);
+}
+
 void
 identity_lookup(const union sockaddr_any *a, int64_t now, struct identity *out)
 {
@@ -696,7 +791,9 @@ identity_lookup(const union sockaddr_any *a, int64_t now, struct identity *out)
 		se = cidr_lookup(idsvc.statics, a, &splen);
 		pthread_rwlock_rdlock(&idsvc.lock);
 		ra = idstore_lookup(idsvc.live, a, &rplen);
-		if (ra != NULL && (se == NULL || rplen >= splen)) {
+		if (ra != NULL && !radius_beats_static(se, splen, rplen))
+			ra = NULL;
+		if (ra != NULL) {
 			snprintf(out->subscriber, sizeof(out->subscriber), "%s",
 			    ra->subscriber);
 			out->source = IDENTITY_RADIUS;
@@ -710,7 +807,7 @@ identity_lookup(const union sockaddr_any *a, int64_t now, struct identity *out)
 				    strlen(ra->cls));
 		}
 		pthread_rwlock_unlock(&idsvc.lock);
-		if (ra != NULL && (se == NULL || rplen >= splen))
+		if (ra != NULL)
 			goto class;
 	}
 	if (se != NULL) {

@@ -168,6 +168,31 @@ const char *identity_class_named(const struct config *c, const void *v,
 int identity_radius_class(const struct config *c, const struct radius_acct *ra,
     const char **cls, struct radius_str *raw);
 
+/* What one NAS may say (identity.radius.clients, docs/identity.md) ------ */
+
+struct radius_conf;
+struct radius_client;
+
+/* A prefix a NAS may not assign, and why: "too_short" (shorter than
+ * min_prefix_v4/v6), "outside_pools" (in none of the client's prefixes). */
+struct identity_refused {
+	struct cidr_prefix prefix;
+	const char *why;		/* static string */
+};
+
+/* identity_radius_admit - take out of a Start or Interim-Update in the
+ * prefixes that cl may not assign under rc, into out (room for
+ * ASG_MAXPREFIX); returns how many. Other events are left alone: a Stop
+ * ends only what was taken. */
+size_t identity_radius_admit(const struct radius_conf *rc,
+    const struct radius_client *cl, struct asg_input *in,
+    struct identity_refused *out);
+
+/* identity_client_class_ok - 1 if cl may name the class name (its classes
+ * list is empty or holds it). */
+int identity_client_class_ok(const struct radius_client *cl,
+    const char *name);
+
 /* The live table -------------------------------------------------------- */
 
 struct idstore;
@@ -178,7 +203,10 @@ void idstore_free(struct idstore *s);
 /* idstore_apply - one accounting event (RFC 2866 §5.1 Acct-Status-Type):
  *   Start / Interim-Update  each prefix becomes (or stays) the session's;
  *                           a prefix held by another session is ended
- *                           first ("moved"). A Start for a session already
+ *                           first ("moved"), unless that session started
+ *                           after this event (a late Start or Interim of
+ *                           an older session changes nothing: the rule of
+ *                           idstore_apply_record). A Start for a session already
  *                           open at that prefix changes nothing
  *                           (idempotent: retransmissions under a new
  *                           Identifier, RFC 2866 §5.2).
@@ -216,9 +244,10 @@ size_t idstore_count(const struct idstore *s);
 int identity_init(const struct config *c);
 void identity_shutdown(void);
 
-/* identity_lookup - who a is (port ignored), now: longest prefix over the
- * static map and the live RADIUS table; at equal length RADIUS wins (it is
- * the fresher statement). Unknown: the subscriber is the address itself
+/* identity_lookup - who a is (port ignored), now: a static entry that
+ * holds a wins over the live RADIUS table, unless
+ * identity.radius.override_static: then the longest prefix over both, and
+ * at equal length RADIUS (it is the fresher statement). Unknown: the subscriber is the address itself
  * (IPv6: the full address; see docs/identity.md). Class: the static
  * entry's class; for a RADIUS assignment, the class its class attribute
  * named (while identity.radius.class_attribute is set and the class is

@@ -85,7 +85,10 @@ static struct {
 	struct radius_stats logged;
 	uint64_t last_stats_log;
 	struct radius__ratelog log_nas, log_parse, log_auth, log_class;
+	struct radius__ratelog log_refused;
 	uint64_t class_unknown;		/* class attribute naming no class */
+	uint64_t class_refused;		/* naming one the NAS may not */
+	uint64_t prefix_refused;	/* assignments the NAS may not make */
 	int started;
 } server = { .st_mu = PTHREAD_MUTEX_INITIALIZER };
 
@@ -232,6 +235,32 @@ sockaddr_of_prefix(const struct cidr_prefix *p, union sockaddr_any *a)
 	}
 }
 
+/* refuse_prefixes - take out of in what cl may not assign (identity.h),
+ * each counted and logged. The request is still answered: RFC 2866 §4.1
+ * has the server answer what it recorded, and it recorded the refusal; an
+ * unanswered request would only be retransmitted, then sent to another
+ * accounting server, while the NAS cannot change what it said. */
+static void
+refuse_prefixes(const struct radius_client *cl, struct asg_input *in,
+    const char *nas)
+{
+	struct identity_refused r[ASG_MAXPREFIX];
+	size_t n = identity_radius_admit(&server.conf->identity.radius, cl,
+	    in, r);
+	char pbuf[CIDR_STRLEN], esc[128];
+
+	server.prefix_refused += n;
+	for (size_t i = 0; i < n; i++)
+		if (radius__ratelog_ok(&server.log_refused,
+		    uv_now(&server.loop)))
+			log_warn("event=radius_prefix_refused nas=%s "
+			    "subscriber=%s prefix=%s why=%s", nas,
+			    log_esc(esc, sizeof(esc), in->subscriber,
+			    strlen(in->subscriber)),
+			    cidr_fmt(&r[i].prefix, pbuf, sizeof(pbuf)),
+			    r[i].why);
+}
+
 /* handle - one datagram from peer (checks in the order of docs/identity.md). */
 static void
 handle(const uint8_t *pkt, size_t n, const union sockaddr_any *from)
@@ -298,6 +327,7 @@ handle(const uint8_t *pkt, size_t n, const union sockaddr_any *from)
 	e = rtx_new(key, from, resp, rlen);
 	asg_input_from_radius(&in, &ra, nas, cl->name != NULL ? cl->name : "",
 	    now_ms(), ibuf);
+	refuse_prefixes(cl, &in, nas);
 	if (in.nprefix > 0) {
 		union sockaddr_any pa;
 		struct radius_str raw = { NULL, 0 };
@@ -306,7 +336,16 @@ handle(const uint8_t *pkt, size_t n, const union sockaddr_any *from)
 		sockaddr_of_prefix(&in.prefix[0], &pa);
 		in.cls = identity_class_of(&pa);
 		rc = identity_radius_class(server.conf, &ra, &named, &raw);
-		if (rc > 0) {
+		if (rc > 0 && !identity_client_class_ok(cl, named)) {
+			/* a class this NAS may not hand out: as unknown, and
+			 * counted apart */
+			server.class_refused++;
+			if (radius__ratelog_ok(&server.log_class,
+			    uv_now(&server.loop)))
+				log_warn("event=radius_class_refused nas=%s "
+				    "class_named=%s class=%s", nas, named,
+				    in.cls);
+		} else if (rc > 0) {
 			in.cls = named;		/* the configuration's string */
 			in.cls_radius = 1;
 		} else if (rc < 0) {
@@ -386,12 +425,14 @@ static void
 log_stats(const char *event)
 {
 	struct radius_stats *s = &server.st;
-	char parse[512], cls[48] = "";
+	char parse[512], cls[80] = "";
 	size_t o = 0;
 
 	if (server.conf->identity.radius.class_attribute != NULL)
-		snprintf(cls, sizeof(cls), " class_unknown=%llu",
-		    (unsigned long long)server.class_unknown);
+		snprintf(cls, sizeof(cls), " class_unknown=%llu "
+		    "class_refused=%llu",
+		    (unsigned long long)server.class_unknown,
+		    (unsigned long long)server.class_refused);
 	parse[0] = '\0';
 	for (int i = 0; i < RADIUS_NERR; i++)
 		if (s->parse[i] > 0 && o < sizeof(parse))
@@ -402,7 +443,8 @@ log_stats(const char *event)
 	    "retransmits=%llu rtx_pending=%llu unknown_nas=%llu bad_auth=%llu "
 	    "queue_full=%llu send_failed=%llu records=%llu file_errors=%llu "
 	    "redis_written=%llu redis_failed=%llu redis_queued=%zu "
-	    "redis_dropped=%llu remote_applied=%llu live=%zu%s%s", event,
+	    "redis_dropped=%llu remote_applied=%llu live=%zu "
+	    "prefix_refused=%llu%s%s", event,
 	    (unsigned long long)s->received, (unsigned long long)s->accepted,
 	    (unsigned long long)s->answered, (unsigned long long)s->retransmits,
 	    (unsigned long long)s->rtx_pending,
@@ -414,7 +456,8 @@ log_stats(const char *event)
 	    (unsigned long long)s->redis_failed, radius_store_queued(),
 	    (unsigned long long)s->redis_dropped,
 	    (unsigned long long)radius_sub_applied(),
-	    identity_live_count(), cls, parse);
+	    identity_live_count(), (unsigned long long)server.prefix_refused,
+	    cls, parse);
 	server.logged = *s;
 }
 

@@ -844,6 +844,210 @@ test_covers(void)
 	CU_ASSERT_FALSE(asg_covers(&g, &a, 2001));
 }
 
+/* A late Start or Interim of an older session (a NAS's retransmission
+ * queue, a reordering proxy) does not take the address from the session
+ * that holds it now; the same rule as for other nodes' records. */
+static void
+test_late_event(void)
+{
+	struct idstore *s = idstore_new(), *t = idstore_new();
+	struct asg_vec out = { NULL, 0, 0 };
+	struct asg_input e;
+
+	e = in(RADIUS_STATUS_START, 3000, "bob", "192.0.2.10", "s2",
+	    "100.64.3.7/32");
+	CU_ASSERT_EQUAL(idstore_apply(s, &e, "gw1", &out), 1);
+	e = in(RADIUS_STATUS_START, 1000, "alice", "192.0.2.10", "s1",
+	    "100.64.3.7/32");
+	CU_ASSERT_EQUAL(idstore_apply(s, &e, "gw1", &out), 0);
+	CU_ASSERT_STRING_EQUAL(who(s, "100.64.3.7"), "bob");
+	e.status = RADIUS_STATUS_INTERIM;
+	e.time_ms = 2999;
+	CU_ASSERT_EQUAL(idstore_apply(s, &e, "gw1", &out), 0);
+	CU_ASSERT_STRING_EQUAL(who(s, "100.64.3.7"), "bob");
+	CU_ASSERT_EQUAL(out.n, 1);
+	/* the other node, fed bob's record then alice's (had this node
+	 * written one), agrees */
+	CU_ASSERT_EQUAL(idstore_apply_record(t, &out.v[0]), 1);
+	{
+		struct asg r;
+
+		asg_copy(&r, &out.v[0]);
+		free(r.subscriber);
+		r.subscriber = xstrdup("alice");
+		free(r.session_id);
+		r.session_id = xstrdup("s1");
+		r.start_ms = r.time_ms = 1000;
+		CU_ASSERT_EQUAL(idstore_apply_record(t, &r), 0);
+		asg_free(&r);
+	}
+	CU_ASSERT_STRING_EQUAL(who(t, "100.64.3.7"), "bob");
+	/* an event at or after bob's start is news: the address moves */
+	e.time_ms = 3000;
+	CU_ASSERT_EQUAL(idstore_apply(s, &e, "gw1", &out), 2);
+	CU_ASSERT_EQUAL(out.v[1].event, ASG_MOVED);
+	CU_ASSERT_STRING_EQUAL(who(s, "100.64.3.7"), "alice");
+	asg_vec_free(&out);
+	idstore_free(s);
+	idstore_free(t);
+}
+
+/* What a NAS may assign (identity.radius.clients[].prefixes,
+ * min_prefix_v4/v6) and which classes it may name. */
+static const char admit_yaml[] =
+    "node: gw1\n"
+    "policy:\n"
+    "  default_class: residential\n"
+    "  classes:\n"
+    "    residential: {}\n"
+    "    business: {}\n"
+    "identity:\n"
+    "  static:\n"
+    "    - {prefix: 100.64.7.0/24, subscriber: cust-7}\n"
+    "  radius:\n"
+    "    clients:\n"
+    "      - {address: 192.0.2.10, secret: x, prefixes: [100.64.0.0/10,\n"
+    "         \"2001:db8::/32\"], classes: [residential]}\n"
+    "      - {address: 192.0.2.20, secret: x}\n"
+    "    class_attribute: Class\n";
+
+static struct config *
+yaml_config(const char *yaml, char *err, size_t errlen)
+{
+	return config_load_string(yaml, strlen(yaml), "t.yaml", err, errlen);
+}
+
+static void
+test_admit(void)
+{
+	char err[256];
+	struct config *c = yaml_config(admit_yaml, err, sizeof(err));
+	struct identity_refused r[ASG_MAXPREFIX];
+	const struct radius_client *bras, *any;
+	struct asg_input e;
+	size_t n;
+
+	if (c == NULL)
+		fprintf(stderr, "\nadmit_yaml: %s\n", err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	bras = &c->identity.radius.clients[0];
+	any = &c->identity.radius.clients[1];
+	CU_ASSERT_EQUAL(bras->nprefixes, 2);
+	/* the defaults: one subscriber's share at most */
+	CU_ASSERT_EQUAL(c->identity.radius.min_plen_v4, 24);
+	CU_ASSERT_EQUAL(c->identity.radius.min_plen_v6, 48);
+	CU_ASSERT_EQUAL(c->identity.radius.override_static, 0);
+
+	e = in(RADIUS_STATUS_START, 1000, "alice", "192.0.2.10", "s1",
+	    "100.64.3.7/32");
+	e.prefix[e.nprefix++] = P("198.51.100.7/32");	/* outside */
+	e.prefix[e.nprefix++] = P("2001:db8:ff00:100::/56");
+	e.prefix[e.nprefix++] = P("2000::/3");		/* too short */
+	e.prefix[e.nprefix++] = P("100.64.0.0/16");	/* too short */
+	e.prefix[e.nprefix++] = P("2001:db9::1/128");	/* outside */
+	n = identity_radius_admit(&c->identity.radius, bras, &e, r);
+	CU_ASSERT_EQUAL(n, 4);
+	CU_ASSERT_EQUAL_FATAL(e.nprefix, 2);
+	CU_ASSERT_EQUAL(e.prefix[0].plen, 32);
+	CU_ASSERT_EQUAL(e.prefix[1].plen, 56);
+	CU_ASSERT_STRING_EQUAL(r[0].why, "outside_pools");
+	CU_ASSERT_EQUAL(r[1].prefix.plen, 3);
+	CU_ASSERT_STRING_EQUAL(r[1].why, "too_short");
+	CU_ASSERT_STRING_EQUAL(r[2].why, "too_short");
+	CU_ASSERT_STRING_EQUAL(r[3].why, "outside_pools");
+	/* a NAS without pools: anything long enough */
+	e = in(RADIUS_STATUS_INTERIM, 1000, "bob", "192.0.2.20", "s2",
+	    "198.51.100.7/32");
+	e.prefix[e.nprefix++] = P("2000::/3");
+	CU_ASSERT_EQUAL(identity_radius_admit(&c->identity.radius, any, &e,
+	    r), 1);
+	CU_ASSERT_EQUAL(e.nprefix, 1);
+	/* a Stop is left alone: it ends only what was taken */
+	e = in(RADIUS_STATUS_STOP, 1000, "bob", "192.0.2.10", "s2",
+	    "198.51.100.7/32");
+	CU_ASSERT_EQUAL(identity_radius_admit(&c->identity.radius, bras, &e,
+	    r), 0);
+	CU_ASSERT_EQUAL(e.nprefix, 1);
+	/* classes */
+	CU_ASSERT_TRUE(identity_client_class_ok(bras, "residential"));
+	CU_ASSERT_FALSE(identity_client_class_ok(bras, "business"));
+	CU_ASSERT_TRUE(identity_client_class_ok(any, "business"));
+	config_free(c);
+}
+
+static void
+test_admit_config(void)
+{
+	char err[256], *y;
+	struct config *c;
+	const char *p;
+
+	/* a class no policy defines: located */
+	y = xstrdup(admit_yaml);
+	p = strstr(y, "classes: [residential]");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	memcpy(y + (p - y), "classes: [gold]       ", 22);
+	c = yaml_config(y, err, sizeof(err));
+	CU_ASSERT_PTR_NULL(c);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "classes[0]"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "gold"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "t.yaml:13"));
+	config_free(c);
+	free(y);
+	/* bounds of the minimum lengths */
+	y = xmalloc(strlen(admit_yaml) + 256);
+	sprintf(y, "%s    min_prefix_v6: 129\n", admit_yaml);
+	c = yaml_config(y, err, sizeof(err));
+	CU_ASSERT_PTR_NULL(c);
+	config_free(c);
+	sprintf(y, "%s    min_prefix_v4: 16\n    min_prefix_v6: 32\n"
+	    "    override_static: true\n", admit_yaml);
+	c = yaml_config(y, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->identity.radius.min_plen_v4, 16);
+	CU_ASSERT_EQUAL(c->identity.radius.min_plen_v6, 32);
+	CU_ASSERT_EQUAL(c->identity.radius.override_static, 1);
+	config_free(c);
+	free(y);
+}
+
+/* A static entry is not overridden by RADIUS unless the operator says so. */
+static void
+test_static_wins(void)
+{
+	char err[256];
+	struct config *c = yaml_config(admit_yaml, err, sizeof(err));
+	struct asg_vec out = { NULL, 0, 0 };
+	struct asg_input e;
+	struct identity id;
+	union sockaddr_any a = A("100.64.7.9");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL_FATAL(identity_init(c), 0);
+	e = in(RADIUS_STATUS_START, 1000, "mallory", "192.0.2.10", "s1",
+	    "100.64.7.9/32");
+	CU_ASSERT_EQUAL(identity_apply(&e, &out), 1);
+	identity_lookup(&a, 0, &id);
+	CU_ASSERT_EQUAL(id.source, IDENTITY_STATIC);
+	CU_ASSERT_STRING_EQUAL(id.subscriber, "cust-7");
+	/* outside every static entry RADIUS answers */
+	e = in(RADIUS_STATUS_START, 1000, "alice", "192.0.2.10", "s2",
+	    "100.64.8.9/32");
+	CU_ASSERT_EQUAL(identity_apply(&e, &out), 1);
+	a = A("100.64.8.9");
+	identity_lookup(&a, 0, &id);
+	CU_ASSERT_EQUAL(id.source, IDENTITY_RADIUS);
+	/* override_static: the longest prefix, RADIUS at equal length */
+	c->identity.radius.override_static = 1;
+	a = A("100.64.7.9");
+	identity_lookup(&a, 0, &id);
+	CU_ASSERT_EQUAL(id.source, IDENTITY_RADIUS);
+	CU_ASSERT_STRING_EQUAL(id.subscriber, "mallory");
+	identity_shutdown();
+	asg_vec_free(&out);
+	config_free(c);
+}
+
 int
 suite_identity_register(void)
 {
@@ -863,7 +1067,11 @@ suite_identity_register(void)
 	    CU_add_test(s, "lookup_class", test_lookup_class) == NULL ||
 	    CU_add_test(s, "one_decision", test_one_decision) == NULL ||
 	    CU_add_test(s, "covers", test_covers) == NULL ||
-	    CU_add_test(s, "query_files", test_query_files) == NULL)
+	    CU_add_test(s, "query_files", test_query_files) == NULL ||
+	    CU_add_test(s, "late_event", test_late_event) == NULL ||
+	    CU_add_test(s, "admit", test_admit) == NULL ||
+	    CU_add_test(s, "admit_config", test_admit_config) == NULL ||
+	    CU_add_test(s, "static_wins", test_static_wins) == NULL)
 		return -1;
 	return 0;
 }
