@@ -105,12 +105,21 @@ asg_to_json(const struct asg *a, size_t *len)
 	return w.p;
 }
 
+/* dup_str - the string at k as identity.h stores strings: printable, no
+ * space, bounded; "" when absent. */
 static char *
 dup_str(json_t *o, const char *k)
 {
 	json_t *j = json_object_get(o, k);
+	const char *s = json_is_string(j) ? json_string_value(j) : "";
+	size_t n = json_is_string(j) ? json_string_length(j) : 0;
+	char esc[IDENTITY_STR_MAX];
 
-	return xstrdup(json_is_string(j) ? json_string_value(j) : "");
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f ||
+		    n >= IDENTITY_STR_MAX)
+			return xstrdup(identity_escape(esc, sizeof(esc), s, n));
+	return xstrdup(s);
 }
 
 static const char *
@@ -135,14 +144,15 @@ jget_int(json_t *o, const char *k, int64_t *v)
 int
 asg_from_json(const char *json, size_t len, struct asg *out)
 {
-	json_t *o = json_loadb(json, len, JSON_DISABLE_EOF_CHECK, NULL);
+	json_t *o = json != NULL && len <= ASG_JSON_MAX ? json_loadb(json, len,
+	    JSON_DISABLE_EOF_CHECK, NULL) : NULL;
 	const char *type, *ev, *prefix, *cs;
 	struct asg a;
 	int64_t v = 0, ver = 0;
 	int rc = SG_EINVAL, e;
 
 	memset(&a, 0, sizeof(a));
-	if (!json_is_object(o))
+	if (len > ASG_JSON_MAX || !json_is_object(o))
 		goto out;
 	type = jget_str(o, "type");
 	ev = jget_str(o, "event");

@@ -23,6 +23,9 @@
 #define ASG_HISTORY_MATCH "sg:{asg:*}:h"	/* every history key (SCAN) */
 #define ASG_KEY_MAX (CIDR_STRLEN + 16)
 #define ASG_PLEN_TAG_MAX 8
+/* ASG_JSON_MAX - longer than any record asg_to_json writes (seven strings of
+ * at most 3 * 253 octets and the rest); a longer one is refused unread. */
+#define ASG_JSON_MAX 16384
 
 /* asg_history_key - the history key of p into out (ASG_KEY_MAX); its
  * length. The prefix is printed by cidr_fmt: no untrusted byte in a key. */
@@ -39,7 +42,10 @@ int asg_plen_parse(const char *tag, int *family, unsigned *plen);
  * length. */
 char *asg_to_json(const struct asg *a, size_t *len);
 /* asg_from_json - parse a record; 0, or SG_EINVAL when it is not an
- * assignment record of version 1 (out is then untouched). */
+ * assignment record of version 1 or is longer than ASG_JSON_MAX (out is
+ * then untouched). Strings come out as identity.h stores them: a string
+ * with an octet outside 0x21..0x7e (a hostile file or Redis) is escaped
+ * anew (identity_escape), at most IDENTITY_STR_MAX. */
 int asg_from_json(const char *json, size_t len, struct asg *out);
 
 /* asg_json_field - the text "key":"value" of a string field of a record

@@ -8,6 +8,7 @@
 #include "radius_sub.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <hiredis/hiredis.h>
 #include <poll.h>
 #include <stdatomic.h>
@@ -24,6 +25,7 @@
 #include "redis_sync.h"
 
 #define SUB_TIMEOUT_MS 5000		/* a command of the subscriber thread */
+#define SUB_SCAN_MAX 100000		/* keys in one SCAN answer (COUNT 1000) */
 
 /* The subscriber thread's state: written by radius_sub_start/stop on the
  * listener's owner thread, read by the subscriber. */
@@ -67,7 +69,10 @@ sub_apply(const char *json, size_t len, int load)
 }
 
 /* sub_load - every open assignment in Redis into the live table (SCAN of
- * the history keys; each key's members in start order). */
+ * the history keys; each key's members in start order). Every reply is
+ * checked for its type and size before use: a SCAN that is not [cursor,
+ * keys] ends the load, a key or member of another type or too long is
+ * skipped (asg_from_json bounds a member). */
 static void
 sub_load(void)
 {
@@ -81,21 +86,30 @@ sub_load(void)
 		redisReply *r = redisCommand(c, "SCAN %s MATCH %s COUNT 1000",
 		    cursor, ASG_HISTORY_MATCH);
 
-		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+		if (!rl_sync_array(r, 2) || r->elements != 2 ||
+		    !rl_sync_str(r->element[0], sizeof(cursor) - 1) ||
+		    !rl_sync_array(r->element[1], SUB_SCAN_MAX)) {
+			if (r != NULL)
+				log_warn("event=radius_history_load_failed "
+				    "reply=unexpected");
 			freeReplyObject(r);
 			break;
 		}
 		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
 		for (size_t i = 0; i < r->element[1]->elements; i++) {
-			redisReply *z = redisCommand(c, "ZRANGE %b 0 -1",
-			    r->element[1]->element[i]->str,
-			    r->element[1]->element[i]->len);
+			const redisReply *k = r->element[1]->element[i];
+			redisReply *z;
 
+			if (!rl_sync_str(k, ASG_KEY_MAX))
+				continue;
+			z = redisCommand(c, "ZRANGE %b 0 -1", k->str, k->len);
 			keys++;
-			if (z != NULL && z->type == REDIS_REPLY_ARRAY)
-				for (size_t k = 0; k < z->elements; k++)
-					sub_apply(z->element[k]->str,
-					    z->element[k]->len, 1);
+			if (rl_sync_array(z, SIZE_MAX))
+				for (size_t m = 0; m < z->elements; m++)
+					if (rl_sync_str(z->element[m],
+					    ASG_JSON_MAX))
+						sub_apply(z->element[m]->str,
+						    z->element[m]->len, 1);
 			freeReplyObject(z);
 		}
 		freeReplyObject(r);
@@ -142,9 +156,8 @@ sub_main(void *arg)
 				break;
 			if (rp != NULL) {
 				r = rp;
-				if (r->type == REDIS_REPLY_ARRAY &&
-				    r->elements == 3 &&
-				    r->element[2]->type == REDIS_REPLY_STRING)
+				if (rl_sync_array(r, 3) && r->elements == 3 &&
+				    rl_sync_str(r->element[2], ASG_JSON_MAX))
 					sub_apply(r->element[2]->str,
 					    r->element[2]->len, 0);
 				freeReplyObject(r);

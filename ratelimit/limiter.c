@@ -250,17 +250,34 @@ recover(struct rl *rl)
 	log_info("event=ratelimit_recovered");
 }
 
+/* RETRY_MAX_MS - the longest retry the script can compute (a window of
+ * the longest configurable period); a longer one is not the script's. */
+#define RETRY_MAX_MS (400LL * 24 * 3600 * 1000)
+
+/* parse_reply - the script's {allow, deny index (1-based), retry ms} for a
+ * plan of n limits; SG_EPROTO for anything else (a wrong type, an allow
+ * that is not 0/1, an index outside the plan, a retry out of range). */
 static int
-parse_reply(const redisReply *r, struct rl_outcome *o)
+parse_reply(const redisReply *r, size_t n, struct rl_outcome *o)
 {
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3)
+	long long a, i, t;
+
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+	    r->element == NULL)
 		return SG_EPROTO;
-	for (size_t i = 0; i < 3; i++)
-		if (r->element[i]->type != REDIS_REPLY_INTEGER)
+	for (size_t k = 0; k < 3; k++)
+		if (r->element[k] == NULL ||
+		    r->element[k]->type != REDIS_REPLY_INTEGER)
 			return SG_EPROTO;
-	o->allow = r->element[0]->integer == 1;
-	o->deny_index = o->allow ? -1 : (int)r->element[1]->integer - 1;
-	o->retry_ms = r->element[2]->integer;
+	a = r->element[0]->integer;
+	i = r->element[1]->integer;
+	t = r->element[2]->integer;
+	if ((a != 0 && a != 1) || t < -1 || t > RETRY_MAX_MS ||
+	    (a == 0 && (i < 1 || (unsigned long long)i > n)))
+		return SG_EPROTO;
+	o->allow = a == 1;
+	o->deny_index = o->allow ? -1 : (int)i - 1;
+	o->retry_ms = t;
 	return 0;
 }
 
@@ -399,7 +416,7 @@ dec_reply(void *arg, int err, const redisReply *r)
 		    send_dec(d, (int)left) == 0)
 			return;
 	}
-	if (err == 0 && parse_reply(r, &o) == 0) {
+	if (err == 0 && parse_reply(r, d->plan.n, &o) == 0) {
 		d->res.source = RL_SRC_REDIS;
 		d->res.err = 0;
 		d->res.verdict = o.allow ? RL_ALLOW : RL_DENY;
@@ -430,7 +447,8 @@ dec_late(void *arg, int err, const redisReply *r)
 	struct rl *rl = d->rl;
 	struct rl_outcome o;
 
-	if (!d->carrier && err == 0 && parse_reply(r, &o) == 0 && o.allow &&
+	if (!d->carrier && err == 0 && parse_reply(r, d->plan.n, &o) == 0 &&
+	    o.allow &&
 	    d->plan.nconc > 0 && !d->renew && !rl->closing)
 		rl_release(rl, lease_new(&d->plan, RL_SRC_REDIS));
 	dec_free(d);
@@ -490,7 +508,7 @@ probe_reply(void *arg, int err, const redisReply *r)
 		return;
 	if (err == 0 && is_noscript(r))
 		send_load(rl, ADMIN_DEADLINE_MS);
-	else if (err == 0 && parse_reply(r, &o) == 0)
+	else if (err == 0 && parse_reply(r, 0, &o) == 0 && o.allow)
 		recover(rl);
 }
 

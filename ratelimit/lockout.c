@@ -9,7 +9,11 @@
 #include <string.h>
 
 #include "buf.h"
+#include "redis_sync.h"
 #include "util.h"
+
+#define SCAN_ROUNDS_MAX 1000000		/* a server whose cursor never ends */
+#define SCAN_KEYS_MAX 100000		/* keys in one SCAN answer */
 
 size_t
 rl_lock_key(char *out, const char *scope, const void *id, size_t idlen)
@@ -25,8 +29,10 @@ static int
 failed(const redisContext *c, const redisReply *r, const char *cmd,
     char *err, size_t errlen)
 {
-	snprintf(err, errlen, "%s failed: %s", cmd, r == NULL ? c->errstr :
-	    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+	char why[160];
+
+	snprintf(err, errlen, "%s failed: %s", cmd,
+	    rl_sync_why(why, sizeof(why), c, r));
 	return -1;
 }
 
@@ -38,16 +44,17 @@ rl_locks_list(redisContext *c, struct rl_lock_info **out, size_t *n,
 	struct rl_lock_info *v = NULL;
 	size_t cap = 0;
 	int rc = 0;
+	long rounds = 0;
 
 	*n = 0;
 	do {
 		redisReply *r = redisCommand(c, "SCAN %s MATCH %s COUNT 1000",
 		    cursor, RL_LOCK_SUB_MATCH);
 
-		if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
-		    r->elements != 2 ||
-		    r->element[0]->type != REDIS_REPLY_STRING ||
-		    r->element[1]->type != REDIS_REPLY_ARRAY) {
+		if (!rl_sync_array(r, 2) || r->elements != 2 ||
+		    !rl_sync_str(r->element[0], sizeof(cursor) - 1) ||
+		    !rl_sync_array(r->element[1], SCAN_KEYS_MAX) ||
+		    ++rounds > SCAN_ROUNDS_MAX) {
 			rc = failed(c, r, "SCAN", err, errlen);
 			freeReplyObject(r);
 			break;
@@ -57,7 +64,7 @@ rl_locks_list(redisContext *c, struct rl_lock_info **out, size_t *n,
 			redisReply *k = r->element[1]->element[i], *t;
 			char sub[RL_LOCK_SUB_MAX];
 
-			if (k->type != REDIS_REPLY_STRING ||
+			if (!rl_sync_str(k, RL_KEY_MAX) ||
 			    rl_lock_subscriber(k->str, k->len, sub,
 			    sizeof(sub)) < 0)
 				continue;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "util.h"
 
 static struct timeval
@@ -35,15 +36,34 @@ connect_one(const char *host, int port, int conn_ms, int cmd_ms, char *err,
 	return c;
 }
 
-/* reply_text - what to say about a failed command: the error reply, the
- * context's error, or that the reply was of another kind. */
-static const char *
-reply_text(const redisContext *c, const redisReply *r)
+int
+rl_sync_str(const redisReply *r, size_t max)
 {
-	if (r == NULL)
-		return c->errstr[0] != '\0' ? c->errstr : "no reply";
-	return r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply";
+	return r != NULL && (r->type == REDIS_REPLY_STRING ||
+	    r->type == REDIS_REPLY_STATUS) && r->str != NULL && r->len <= max;
 }
+
+int
+rl_sync_array(const redisReply *r, size_t max)
+{
+	return r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements <= max
+	    && (r->elements == 0 || r->element != NULL);
+}
+
+const char *
+rl_sync_why(char *out, size_t len, const redisContext *c, const redisReply *r)
+{
+	const char *s = "unexpected reply";
+	size_t n;
+
+	if (r == NULL)
+		s = c != NULL && c->errstr[0] != '\0' ? c->errstr : "no reply";
+	else if (r->type == REDIS_REPLY_ERROR && r->str != NULL)
+		s = r->str;
+	n = r != NULL && s == r->str ? r->len : strlen(s);
+	return log_esc(out, len, s, n);
+}
+
 
 /* ask_sentinels - the primary's address from the first sentinel that
  * names it; *host to free(). */
@@ -53,6 +73,8 @@ ask_sentinels(const struct rl_conn_conf *cf, int conn_ms, int cmd_ms,
 {
 	const char *name = cf->master_name != NULL ? cf->master_name
 	    : "mymaster";
+
+	char why[160];
 
 	snprintf(err, errlen, "no usable sentinel");
 	for (size_t i = 0; i < cf->nsentinels; i++) {
@@ -75,7 +97,8 @@ ask_sentinels(const struct rl_conn_conf *cf, int conn_ms, int cmd_ms,
 		    rl__primary_addr(r, host, port) == 0;
 		if (!ok)
 			snprintf(err, errlen, "sentinel %s does not know %s: %s",
-			    cf->sentinels[i], name, reply_text(c, r));
+			    cf->sentinels[i], name,
+			    rl_sync_why(why, sizeof(why), c, r));
 		freeReplyObject(r);
 		redisFree(c);
 		if (ok)
@@ -91,13 +114,15 @@ command(redisContext *c, const char *what, int argc, const char **argv,
 {
 	redisReply *r = redisCommandArgv(c, argc, argv, NULL);
 	int ok = r != NULL && r->type != REDIS_REPLY_ERROR;
+	char why[160];
 
 	if (ok && strcmp(argv[0], "ROLE") == 0 && !rl__is_primary(r)) {
 		snprintf(err, errlen, "redis %s: not the primary", what);
 		ok = 0;
 	} else if (!ok)
 		/* the reply text, never the password */
-		snprintf(err, errlen, "redis %s: %s", what, reply_text(c, r));
+		snprintf(err, errlen, "redis %s: %s", what,
+		    rl_sync_why(why, sizeof(why), c, r));
 	freeReplyObject(r);
 	return ok ? 0 : -1;
 }

@@ -14,6 +14,22 @@
 #include "redis_uv.h"
 
 struct redisContext;
+struct redisReply;
+
+/* RL_SYNC_STR_MAX - the longest string a synchronous caller takes from a
+ * reply where it expects a key, a cursor or a member name. */
+#define RL_SYNC_STR_MAX 1024
+
+/* rl_sync_str - 1 if r is a bulk (or status) string of at most max octets:
+ * what every caller checks before it reads r->str. */
+int rl_sync_str(const struct redisReply *r, size_t max);
+/* rl_sync_array - 1 if r is an array of at most max elements. */
+int rl_sync_array(const struct redisReply *r, size_t max);
+/* rl_sync_why - what to tell a person about a failed command: the context's
+ * error, the server's error reply or "unexpected reply", escaped (log_esc)
+ * into out (at least 8). Returns out. */
+const char *rl_sync_why(char *out, size_t len, const struct redisContext *c,
+    const struct redisReply *r);
 
 /* rl_sync_connect - connect as c says; every connect waits at most
  * c->connect_timeout_ms (<= 0: 1000), every command timeout_ms (<= 0: the

@@ -24,6 +24,7 @@
 #include <zlib.h>
 
 #include "cidr.h"
+#include "redis_sync.h"
 #include "jsonl.h"
 #include "util.h"
 
@@ -177,22 +178,22 @@ asg_query_redis(struct redisContext *c, const union sockaddr_any *a,
 	union sockaddr_any u = *a;
 	redisReply *pl;
 	int fam, rc = 0;
-	char ts[24];
+	char ts[24], why[160];
 
 	(void)port;
 	addr_unmap(&u);
 	fam = u.sa.sa_family;
 	pl = redisCommand(c, "SMEMBERS %s", ASG_PLENS_KEY);
-	if (pl == NULL || pl->type != REDIS_REPLY_ARRAY) {
+	if (!rl_sync_array(pl, 2 * 129)) {	/* "4/0".."6/128" */
 		snprintf(err, errlen, "SMEMBERS %s: %s", ASG_PLENS_KEY,
-		    pl == NULL ? c->errstr : pl->type == REDIS_REPLY_ERROR ?
-		    pl->str : "unexpected reply");
+		    rl_sync_why(why, sizeof(why), c, pl));
 		freeReplyObject(pl);
 		return -1;
 	}
 	snprintf(ts, sizeof(ts), "%lld", (long long)t);
 	for (size_t i = 0; i < pl->elements && rc == 0; i++) {
-		const char *m = pl->element[i]->str;
+		const char *m = rl_sync_str(pl->element[i], ASG_PLEN_TAG_MAX) ?
+		    pl->element[i]->str : NULL;
 		char key[ASG_KEY_MAX];
 		unsigned plen;
 		int mfam;
@@ -203,16 +204,16 @@ asg_query_redis(struct redisContext *c, const union sockaddr_any *a,
 			continue;
 		z = redisCommand(c, "ZREVRANGEBYSCORE %s %s -inf LIMIT 0 %d",
 		    key, ts, ASG_QUERY_LIMIT);
-		if (z == NULL || z->type != REDIS_REPLY_ARRAY) {
+		if (!rl_sync_array(z, ASG_QUERY_LIMIT)) {
 			snprintf(err, errlen, "ZREVRANGEBYSCORE %s: %s", key,
-			    z == NULL ? c->errstr : z->type == REDIS_REPLY_ERROR ?
-			    z->str : "unexpected reply");
+			    rl_sync_why(why, sizeof(why), c, z));
 			rc = -1;
 		} else
 			for (size_t k = 0; k < z->elements; k++) {
 				struct asg r;
 
-				if (asg_from_json(z->element[k]->str,
+				if (!rl_sync_str(z->element[k], ASG_JSON_MAX) ||
+				    asg_from_json(z->element[k]->str,
 				    z->element[k]->len, &r) < 0)
 					continue;
 				if (asg_covers(&r, &u, t))

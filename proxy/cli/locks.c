@@ -19,12 +19,12 @@
 
 #include "addr.h"
 #include "config.h"
-#include "log.h"
 #include "jsonw.h"
 #include "locks.h"
 #include "lockout.h"
 #include "redis_conf.h"
 #include "redis_sync.h"
+#include "term.h"
 #include "util.h"
 
 #define LOCKS_TIMEOUT_MS 2000	/* connect, and every command */
@@ -38,17 +38,6 @@ usage(FILE *f)
 	    "  -c, --config FILE    subgated's configuration (its redis section)\n"
 	    "      --redis H:P      Redis to ask (default 127.0.0.1:6379)\n"
 	    "      --json           one JSON object per lock\n");
-}
-
-/* shown - the subscriber for a terminal: as it is, or escaped (log_esc)
- * when it holds control bytes. */
-static const char *
-shown(const char *sub, char *esc, size_t esclen)
-{
-	for (const char *p = sub; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return log_esc(esc, esclen, sub, strlen(sub));
-	return sub;
 }
 
 /* print_json - one lock as a JSON line (escaped as the audit trail is,
@@ -84,8 +73,8 @@ list(redisContext *rc, int json)
 		if (json)
 			print_json(v[i].subscriber, v[i].ttl_ms);
 		else
-			printf("%-40s %8lld s\n", shown(v[i].subscriber, esc,
-			    sizeof(esc)), ((long long)v[i].ttl_ms + 999) / 1000);
+			printf("%-40s %8lld s\n", term_safe(esc, sizeof(esc),
+			    v[i].subscriber), ((long long)v[i].ttl_ms + 999) / 1000);
 	free(v);
 	return n > 0 ? 0 : 1;
 }

@@ -26,10 +26,12 @@
 #include "err.h"
 #include "util.h"
 #include "assignments.h"
+#include "term.h"
 
 #define COL_MAX 48		/* widest table column, octets */
 #define DEFAULT_WINDOW_MS (5 * 60 * 1000)
 #define DEFAULT_LOOKBACK_MS (60 * 60 * 1000)
+#define TRACE_LIMIT_MAX 10000000	/* --limit: records held in memory */
 
 /* Record set ----------------------------------------------------------- */
 
@@ -166,30 +168,37 @@ usage(FILE *f)
 	    "exit: 0 found, 1 nothing found, 2 error\n");
 }
 
-/* parse_dur - "90" (seconds), "500ms", "30s", "5m", "2h", "8d". */
+/* DUR_MAX_MS - the longest duration taken: far past any retention, and
+ * small enough that a time minus three of them cannot overflow. */
+#define DUR_MAX_MS (100LL * 366 * 86400000)
+
+/* parse_dur - "90" (seconds), "500ms", "30s", "5m", "2h", "8d"; at most
+ * DUR_MAX_MS (a value that overflows is refused, not wrapped). */
 static int
 parse_dur(const char *s, int64_t *ms)
 {
+	static const struct {
+		const char *unit;
+		long long ms;
+	} units[] = { { "ms", 1 }, { "", 1000 }, { "s", 1000 },
+		{ "m", 60000 }, { "h", 3600000 }, { "d", 86400000 } };
 	char *end;
 	long long v;
 
+	if (s[0] < '0' || s[0] > '9')
+		return -1;		/* no sign, no space */
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (errno != 0 || end == s || v < 0)
 		return -1;
-	if (strcmp(end, "ms") == 0)
-		*ms = v;
-	else if (*end == '\0' || strcmp(end, "s") == 0)
-		*ms = v * 1000;
-	else if (strcmp(end, "m") == 0)
-		*ms = v * 60000;
-	else if (strcmp(end, "h") == 0)
-		*ms = v * 3600000;
-	else if (strcmp(end, "d") == 0)
-		*ms = v * 86400000;
-	else
-		return -1;
-	return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+		if (strcmp(end, units[i].unit) == 0) {
+			if (v > DUR_MAX_MS / units[i].ms)
+				return -1;
+			*ms = v * units[i].ms;
+			return 0;
+		}
+	return -1;
 }
 
 /* parse_when - an RFC 3339 time, "now", "now-D" or "-D". */
@@ -234,20 +243,21 @@ jstr(const json_t *o, const char *k)
 	return s != NULL ? s : "";
 }
 
-/* cell - s made printable (control and non-ASCII octets become '?') and
- * cut at COL_MAX with "...". */
+/* cell - s for the table: as it is when it is printable ASCII, else
+ * escaped (term_safe), and cut at COL_MAX with "...". */
 static void
 cell(char *out, const char *s)
 {
-	size_t n = 0;
+	char esc[TERM_SAFE_MAX(COL_MAX + 1)];
+	size_t n;
 
-	for (; *s && n < COL_MAX; s++, n++)
-		out[n] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
-	if (*s) {
-		memcpy(out + COL_MAX - 3, "...", 3);
-		n = COL_MAX;
-	}
-	out[n] = '\0';
+	s = term_safe(esc, sizeof(esc), s);
+	n = strlen(s);
+	if (n > COL_MAX) {
+		memcpy(out, s, COL_MAX - 3);
+		memcpy(out + COL_MAX - 3, "...", 4);
+	} else
+		memcpy(out, s, n + 1);
 }
 
 enum { C_TIME, C_SESSION, C_SUB, C_SRC, C_DST, C_CLASS, C_FROM, C_RCPTS, C_MID,
@@ -441,6 +451,7 @@ print_holder(const struct topts *o, const struct redis_target *rt,
 	struct asg_vec v = { NULL, 0, 0 };
 	struct redisContext *c;
 	char when[40], pfx[CIDR_STRLEN], s[40], e[40];
+	char f[6][TERM_SAFE_MAX(IDENTITY_STR_MAX)];
 	size_t bad = 0;
 	int rc;
 
@@ -471,15 +482,21 @@ print_holder(const struct topts *o, const struct redis_target *rt,
 		if (i == 0)
 			printf("Held at %s by:\n", fmt_time(when, sizeof(when),
 			    o->at));
+		/* a file or Redis is anybody's: every string escaped */
 		printf("  subscriber %s  class %s  prefix %s  from %s  to %s  "
 		    "nas %s%s%s%s  acct-session %s  calling-station %s\n",
-		    g->subscriber, g->cls[0] ? g->cls : "-",
+		    term_safe(f[0], sizeof(f[0]), g->subscriber),
+		    g->cls[0] ? term_safe(f[1], sizeof(f[1]), g->cls) : "-",
 		    cidr_fmt(&g->prefix, pfx, sizeof(pfx)),
 		    g->start_unknown ? "?" : fmt_time(s, sizeof(s), g->start_ms),
 		    g->end_ms ? fmt_time(e, sizeof(e), g->end_ms) : "(open)",
-		    g->nas, g->nas_name[0] ? " (" : "", g->nas_name,
-		    g->nas_name[0] ? ")" : "", g->session_id[0] ? g->session_id
-		    : "-", g->calling_station_id[0] ? g->calling_station_id : "-");
+		    term_safe(f[2], sizeof(f[2]), g->nas),
+		    g->nas_name[0] ? " (" : "",
+		    term_safe(f[3], sizeof(f[3]), g->nas_name),
+		    g->nas_name[0] ? ")" : "", g->session_id[0] ?
+		    term_safe(f[4], sizeof(f[4]), g->session_id) : "-",
+		    g->calling_station_id[0] ? term_safe(f[5], sizeof(f[5]),
+		    g->calling_station_id) : "-");
 	}
 	if (v.n == 0 && !o->json)
 		printf("No RADIUS assignment on record for that moment; the "
@@ -597,11 +614,21 @@ trace_main(int argc, char **argv)
 		case O_HMAC:
 			o.hmac_key_file = optarg;
 			break;
-		case O_LIMIT:
-			q.limit = (size_t)strtoull(optarg, NULL, 10);
+		case O_LIMIT: {
+			char *end;
+
+			errno = 0;
+			q.limit = (size_t)strtoull(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' ||
+			    errno != 0 || q.limit > TRACE_LIMIT_MAX) {
+				fprintf(stderr, "subgate trace: bad --limit %s "
+				    "(0..%d)\n", optarg, TRACE_LIMIT_MAX);
+				return 2;
+			}
 			if (q.limit == 0)
 				q.limit = TRACE_LIMIT_DEFAULT;
 			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "jsonl.h"
 #include "redis_sync.h"
 #include "util.h"
 
@@ -56,16 +57,23 @@ mget(redisContext *c, char **ids, size_t n, int ctx, struct tset *out,
 		if (k == 0)
 			continue;
 		r = redisCommandArgv(c, (int)k + 1, argv, NULL);
-		if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-			snprintf(err, errlen, "redis MGET: %s", r != NULL &&
-			    r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
+		if (!rl_sync_array(r, k)) {
+			char why[160];
+
+			snprintf(err, errlen, "redis MGET: %s",
+			    rl_sync_why(why, sizeof(why), c, r));
 			rc = -1;
 		} else {
 			for (size_t i = 0; i < r->elements; i++) {
 				json_t *j;
 
-				if (r->element[i]->type != REDIS_REPLY_STRING)
+				/* nil: expired; too long: no record of ours */
+				if (!rl_sync_str(r->element[i], JSONL_LINE_MAX)) {
+					if (r->element[i]->type !=
+					    REDIS_REPLY_NIL)
+						out->bad_lines++;
 					continue;
+				}
 				j = json_loadb(r->element[i]->str,
 				    r->element[i]->len, 0, NULL);
 				if (j != NULL)
@@ -104,13 +112,16 @@ trace_redis(const struct redis_target *t, const struct tquery *q,
 
 		r = redisCommandArgv(c, 7, argv, NULL);
 	}
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-		snprintf(err, errlen, "redis ZRANGEBYSCORE: %s", r != NULL &&
-		    r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
+	if (!rl_sync_array(r, q->limit + 1)) {
+		char why[160];
+
+		snprintf(err, errlen, "redis ZRANGEBYSCORE: %s",
+		    rl_sync_why(why, sizeof(why), c, r));
+		freeReplyObject(r);
 		goto out;
 	}
 	for (size_t i = 0; i < r->elements; i++) {
-		if (r->element[i]->type != REDIS_REPLY_STRING)
+		if (!rl_sync_str(r->element[i], AUDIT_RECID_MAX - 1))
 			continue;
 		if (n == q->limit) {
 			out->truncated = 1;
