@@ -404,7 +404,8 @@ print_json(const struct tset *s, const unsigned char *keep)
 
 		if (!keep[i])
 			continue;
-		line = json_dumps(s->v[i].rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		line = json_dumps(s->v[i].rec, JSON_COMPACT | JSON_PRESERVE_ORDER |
+		    JSON_ENSURE_ASCII);	/* no C1 control reaches a terminal */
 		if (line != NULL) {
 			puts(line);
 			free(line);

@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -804,6 +806,115 @@ suite_init(void)
 	return srv_start(&rl_test_srv);
 }
 
+/* fake_start - tests/ratelimit/fake_redis.py in mode on a free port
+ * (*port); its pid once it accepts, or -1. */
+static pid_t
+fake_start(const char *mode, int *port)
+{
+	char dir[512], script[600], ps[16];
+	const char *slash;
+	pid_t pid;
+
+	/* beside this file: __FILE__ is the path CMake compiled */
+	snprintf(dir, sizeof(dir), "%s", __FILE__);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		return -1;
+	dir[slash - dir] = '\0';
+	snprintf(script, sizeof(script), "%s/fake_redis.py", dir);
+	*port = srv_free_port();
+	snprintf(ps, sizeof(ps), "%d", *port);
+	if ((pid = fork()) == 0) {
+		execlp("python3", "python3", script, ps, mode, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && pid > 0; i++) {
+		struct sockaddr_in sin = { .sin_family = AF_INET,
+			.sin_port = htons((uint16_t)*port),
+			.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+		ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+		close(fd);
+		if (ok)
+			return pid;
+		usleep(50000);
+	}
+	return -1;
+}
+
+static void
+fake_stop(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+/* A server whose script answers what no limiter script says (a deny index
+ * past the plan, allow 2, a negative retry, strings, a short array): every
+ * such decision falls back to the local limiter; none is taken as Redis's
+ * word, none indexes past the plan. */
+static void
+test_hostile_script(void)
+{
+	struct srv fake = { 0 };
+	uv_loop_t loop;
+	struct rl_conf c;
+	struct rl_limit l[2] = { rate("eve", "msg", 100, 60000),
+		rate("eve", "rcpt", 100, 60000) };
+	struct tally t = { 0 };
+	struct rl *rl;
+	pid_t pid = fake_start("script", &fake.port);
+
+	CU_ASSERT_FATAL(pid > 0);
+	c = test_conf(&fake);
+	uv_loop_init(&loop);
+	rl = rl_new(&loop, &c);
+	CU_ASSERT(wait_up(&loop, rl, 3000));
+	for (int i = 0; i < 10; i++) {
+		decide(rl, l, 2, "s", &t);
+		CU_ASSERT(wait_tally(&loop, &t, i + 1, 3000));
+		if (t.redis > 0)
+			fprintf(stderr, "\nreply %d taken from Redis: deny %d "
+			    "retry %lld\n", i, t.last_deny_index,
+			    (long long)t.last_retry);
+	}
+	CU_ASSERT_EQUAL(t.n, 10);
+	CU_ASSERT_EQUAL(t.redis, 0);
+	CU_ASSERT_EQUAL(t.local, 10);
+	CU_ASSERT_EQUAL(t.allow, 10);
+	CU_ASSERT_EQUAL(close_rl(&loop, rl), 0);
+	fake_stop(pid);
+}
+
+/* lockout.c over a server that answers SCAN with wrong types, then with
+ * a cursor that never ends: an error, no crash, no endless loop. */
+static void
+test_hostile_locks(void)
+{
+	int port;
+	pid_t pid = fake_start("types", &port);
+	struct rl_conn_conf cc = { .host = "127.0.0.1" };
+	struct rl_lock_info *v = NULL;
+	redisContext *sc;
+	size_t n = 7;
+	char err[256];
+
+	CU_ASSERT_FATAL(pid > 0);
+	cc.port = port;
+	sc = rl_sync_connect(&cc, 1000, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+	CU_ASSERT_EQUAL(rl_locks_list(sc, &v, &n, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_PTR_NULL(v);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "SCAN"));
+	CU_ASSERT_EQUAL(rl_locks_lift(sc, "eve", err, sizeof(err)), 1);
+	redisFree(sc);
+	fake_stop(pid);
+}
+
 int
 suite_redis_register(void)
 {
@@ -827,7 +938,9 @@ suite_redis_register(void)
 	    CU_add_test(s, "silent_server", test_silent_server) == NULL ||
 	    CU_add_test(s, "locks", test_locks) == NULL ||
 	    CU_add_test(s, "password", test_password) == NULL ||
-	    CU_add_test(s, "free_pending", test_free_pending) == NULL)
+	    CU_add_test(s, "free_pending", test_free_pending) == NULL ||
+	    CU_add_test(s, "hostile_script", test_hostile_script) == NULL ||
+	    CU_add_test(s, "hostile_locks", test_hostile_locks) == NULL)
 		return -1;
 	return 0;
 }
