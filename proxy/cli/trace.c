@@ -571,6 +571,7 @@ trace_main(int argc, char **argv)
 		case O_DST:
 			if (o.have_q) {
 				fprintf(stderr, "subgate trace: one question at a time\n");
+				free(o.files);
 				return 2;
 			}
 			o.have_q = 1;
@@ -583,6 +584,7 @@ trace_main(int argc, char **argv)
 			o.port = atoi(optarg);
 			if (o.port <= 0 || o.port > 65535) {
 				fprintf(stderr, "subgate trace: bad --port %s\n", optarg);
+				free(o.files);
 				return 2;
 			}
 			break;
@@ -624,6 +626,7 @@ trace_main(int argc, char **argv)
 			    errno != 0 || q.limit > TRACE_LIMIT_MAX) {
 				fprintf(stderr, "subgate trace: bad --limit %s "
 				    "(0..%d)\n", optarg, TRACE_LIMIT_MAX);
+				free(o.files);
 				return 2;
 			}
 			if (q.limit == 0)
@@ -635,14 +638,17 @@ trace_main(int argc, char **argv)
 			return 0;
 		default:
 			usage(stderr);
+			free(o.files);
 			return 2;
 		}
 		if (tp != NULL && parse_when(optarg, tp) < 0) {
 			fprintf(stderr, "subgate trace: bad time %s\n", optarg);
+			free(o.files);
 			return 2;
 		}
 		if (dp != NULL && parse_dur(optarg, dp) < 0) {
 			fprintf(stderr, "subgate trace: bad duration %s\n", optarg);
+			free(o.files);
 			return 2;
 		}
 	}

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "asg_schema.h"
 #include "assignments.h"
 #include "audit.h"
 #include "cidr.h"
@@ -23,6 +24,7 @@
 #include "policy_core.h"
 #include "radius.h"
 #include "suites.h"
+#include "term.h"
 #include "util.h"
 
 /* radclient 3.2 packets (see test_radius.c). Start: Framed-IP-Address
@@ -1048,6 +1050,41 @@ test_static_wins(void)
 	config_free(c);
 }
 
+/* A record from a hostile Redis or file: strings come out escaped the way
+ * identity.h stores them; an oversized one is refused; the terminal sees
+ * escapes, never the bytes (proxy/cli/term.c). */
+static void
+test_hostile_record(void)
+{
+	static const char rec[] = "{\"v\":1,\"type\":\"assignment\","
+	    "\"event\":\"start\",\"prefix\":\"100.64.3.7/32\",\"start_ms\":1,"
+	    "\"subscriber\":\"ok%20x\",\"nas_name\":\"b\\u001b[31m\\u009b\"}";
+	char out[TERM_SAFE_MAX(16)], *big;
+	struct asg a;
+
+	CU_ASSERT_EQUAL_FATAL(asg_from_json(rec, strlen(rec), &a), 0);
+	CU_ASSERT_STRING_EQUAL(a.subscriber, "ok%20x");	/* already stored form */
+	CU_ASSERT_STRING_EQUAL(a.nas_name, "b%1B[31m%C2%9B");
+	asg_free(&a);
+	big = xcalloc(1, ASG_JSON_MAX + 2);
+	memcpy(big, rec, strlen(rec));
+	memset(big + strlen(rec), ' ', ASG_JSON_MAX + 1 - strlen(rec));
+	CU_ASSERT_EQUAL(asg_from_json(big, ASG_JSON_MAX + 1, &a), SG_EINVAL);
+	CU_ASSERT_EQUAL(asg_from_json(big, ASG_JSON_MAX, &a), 0);
+	asg_free(&a);
+	free(big);
+	CU_ASSERT_EQUAL(asg_from_json(NULL, 0, &a), SG_EINVAL);
+
+	CU_ASSERT_STRING_EQUAL(term_safe(out, sizeof(out), "plain text"),
+	    "plain text");
+	CU_ASSERT_STRING_EQUAL(term_safe(out, sizeof(out), "a\x1b[1m"),
+	    "\"a\\x1b[1m\"");
+	CU_ASSERT_STRING_EQUAL(term_safe(out, sizeof(out), "\xc2\x9b"),
+	    "\"\\xc2\\x9b\"");
+	CU_ASSERT_STRING_EQUAL(term_safe(out, sizeof(out), "\x7f"),
+	    "\"\\x7f\"");
+}
+
 int
 suite_identity_register(void)
 {
@@ -1071,7 +1108,8 @@ suite_identity_register(void)
 	    CU_add_test(s, "late_event", test_late_event) == NULL ||
 	    CU_add_test(s, "admit", test_admit) == NULL ||
 	    CU_add_test(s, "admit_config", test_admit_config) == NULL ||
-	    CU_add_test(s, "static_wins", test_static_wins) == NULL)
+	    CU_add_test(s, "static_wins", test_static_wins) == NULL ||
+	    CU_add_test(s, "hostile_record", test_hostile_record) == NULL)
 		return -1;
 	return 0;
 }
