@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util.h"
+
 void
 config__radius_client_check(struct ctx *x, const yaml_node_t *item, void *arr,
     size_t i)
@@ -112,7 +114,7 @@ class_list_str(const struct config *c, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (i = 0; i < c->policy.nclasses && off < len; i++)
-		off += (size_t)snprintf(buf + off, len - off, "%s%s",
+		off += fmt_trunc(buf + off, len - off, "%s%s",
 		    i ? ", " : "", c->policy.classes[i].name);
 	if (c->policy.nclasses == 0)
 		snprintf(buf, len, "none");

@@ -31,4 +31,11 @@ int64_t now_ms(void);
  * (at least 32 bytes); returns buf. */
 char *fmt_time(char *buf, size_t len, int64_t ms);
 
+/* fmt_trunc - snprintf that returns the length it left in buf: never more
+ * than len - 1 (0 when len is 0 or on an encoding error), where snprintf
+ * returns the length it would have written. Use it wherever the result is
+ * a length to send or copy. */
+size_t fmt_trunc(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -21,14 +21,14 @@ asg_history_key(char *out, const struct cidr_prefix *p)
 {
 	char pbuf[CIDR_STRLEN];
 
-	return (size_t)snprintf(out, ASG_KEY_MAX, "sg:{asg:%s}:h",
+	return fmt_trunc(out, ASG_KEY_MAX, "sg:{asg:%s}:h",
 	    cidr_fmt(p, pbuf, sizeof(pbuf)));
 }
 
 size_t
 asg_plen_tag(char *out, int family, unsigned plen)
 {
-	return (size_t)snprintf(out, ASG_PLEN_TAG_MAX, "%d/%u",
+	return fmt_trunc(out, ASG_PLEN_TAG_MAX, "%d/%u",
 	    family == AF_INET ? 4 : 6, plen);
 }
 

@@ -436,7 +436,7 @@ log_stats(const char *event)
 	parse[0] = '\0';
 	for (int i = 0; i < RADIUS_NERR; i++)
 		if (s->parse[i] > 0 && o < sizeof(parse))
-			o += (size_t)snprintf(parse + o, sizeof(parse) - o,
+			o += fmt_trunc(parse + o, sizeof(parse) - o,
 			    " parse_%s=%llu", radius_errname(RADIUS__EFIRST + 1 + i),
 			    (unsigned long long)s->parse[i]);
 	log_info("event=%s received=%llu accepted=%llu answered=%llu "

@@ -48,6 +48,7 @@
 #include "intercept.h"
 #include "log.h"
 #include "policy.h"
+#include "policy_core.h"
 #include "smarthost.h"
 #include "smtp.h"
 #include "tls.h"
@@ -61,6 +62,7 @@ enum { CL = 0, UP = 1 };
 #define PROGRESS_BYTES 1024	/* client data that counts as progress for the timer */
 
 #define TLS_CHUNK (16 * 1024)	/* one TLS record of plaintext */
+#define REPLY_TEXT_MAX PC_REPLY_MAX	/* the gateway's own replies, NUL incl. */
 
 enum relay_phase { PH_POLICY, PH_CONNECTING, PH_SMARTHOST, PH_SMTP };
 
@@ -334,6 +336,18 @@ relay_write(struct relay *r, int side, const void *p, size_t n)
 		return;
 	}
 	buf_add(&r->ob[side], p, n);
+}
+
+/* client_reply - the gateway's own one-line reply to the client: text
+ * (a policy reply is at most PC_REPLY_MAX - 1 octets, after %l/%r) cut to
+ * what the line holds, then CRLF. */
+static void
+client_reply(struct relay *r, const char *text)
+{
+	char line[REPLY_TEXT_MAX + 2];
+
+	relay_write(r, CL, line, fmt_trunc(line, sizeof(line), "%.*s\r\n",
+	    (int)strnlen(text, REPLY_TEXT_MAX - 1), text));
 }
 
 static void
@@ -720,10 +734,7 @@ do_shutdown(struct relay *r, const char *reply, const char *reason,
 		r->timeout_reason = reason;
 	if (r->smtp == NULL || r->phase != PH_SMTP) {
 		/* Not relaying yet: nothing to keep in order. */
-		char line[256];
-		int n = snprintf(line, sizeof(line), "%s\r\n", reply);
-
-		relay_write(r, CL, line, (size_t)n);
+		client_reply(r, reply);
 		if (!r->close_pending) {
 			r->close_pending = 1;
 			r->pending_reason = reason;
@@ -737,10 +748,7 @@ do_shutdown(struct relay *r, const char *reply, const char *reason,
 			/* The core keeps the reply until the upstream answers
 			 * the command at the head of the queue, which it will
 			 * not: the 421 is the answer to that command. */
-			char line[256];
-			int n = snprintf(line, sizeof(line), "%s\r\n", reply);
-
-			relay_write(r, CL, line, (size_t)n);
+			client_reply(r, reply);
 			r->close_pending = 1;
 			r->pending_reason = reason;
 		}
@@ -752,9 +760,8 @@ do_shutdown(struct relay *r, const char *reply, const char *reason,
 static void
 connect_failed(struct relay *r, const char *why)
 {
-	char d[ADDRPORT_STRLEN], line[512];
+	char d[ADDRPORT_STRLEN], text[REPLY_TEXT_MAX];
 	union sockaddr_any src, dst;
-	int n;
 
 	peer_addrs(r, &src, &dst);
 	if (r->redirected)
@@ -765,12 +772,13 @@ connect_failed(struct relay *r, const char *why)
 	    r->rec.id, d, why);
 	if (r->redirected) {
 		WSTAT_ADD(r->hdr.w, smarthost_failed, 1);
-		n = snprintf(line, sizeof(line), "%s\r\n",
-		    "421 4.4.1 Mail relay unavailable, try again later (subgate)");
-	} else
-		n = snprintf(line, sizeof(line),
-		    "421 4.4.1 Cannot reach %s: %s (subgate)\r\n", d, why);
-	relay_write(r, CL, line, (size_t)n);
+		client_reply(r, "421 4.4.1 Mail relay unavailable, try again "
+		    "later (subgate)");
+	} else {
+		fmt_trunc(text, sizeof(text), "421 4.4.1 Cannot reach %s: %s "
+		    "(subgate)", d, why);
+		client_reply(r, text);
+	}
 	r->close_pending = 1;
 	r->pending_reason = "upstream_connect_failed";
 	relay_progress(r);
@@ -951,9 +959,8 @@ smarthost_ready(struct relay *r)
 static void
 smarthost_failed(struct relay *r)
 {
-	char d[ADDRPORT_STRLEN], e[300], line[300];
+	char d[ADDRPORT_STRLEN], e[300];
 	const char *err = sh_error(r->sh);
-	int n;
 
 	if (r->closing || r->close_pending)
 		return;
@@ -963,8 +970,7 @@ smarthost_failed(struct relay *r)
 	    addr_fmt(&conf_of(r)->smarthost.address, d, sizeof(d)),
 	    sh_step(r->sh), sh_reason(r->sh), log_esc(e, sizeof(e), err,
 	    strlen(err)));
-	n = snprintf(line, sizeof(line), "%s\r\n", sh_reply(r->sh));
-	relay_write(r, CL, line, (size_t)n);
+	client_reply(r, sh_reply(r->sh));
 	r->close_pending = 1;
 	r->pending_reason = sh_reason(r->sh);	/* a string literal */
 	relay_progress(r);

@@ -1,7 +1,8 @@
 /*
  * test_buf.c - the growable buffer: contents survive growth, printf keeps
  * text NUL-terminated, drop moves the rest down, a secret buffer is wiped
- * wherever it gives memory back, and GROW doubles arrays.
+ * wherever it gives memory back, and GROW doubles arrays. fmt_trunc
+ * (util.h), the bounded snprintf, is here too.
  */
 #include <CUnit/CUnit.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "buf.h"
 #include "secbuf.h"
 #include "suites.h"
+#include "util.h"
 
 static void
 test_grow(void)
@@ -119,6 +121,26 @@ test_wipe(void)
 	sb_wipe(NULL, 10);
 }
 
+/* fmt_trunc returns what is in the buffer, never what would have been:
+ * a caller that writes that many bytes stays inside it. */
+static void
+test_fmt_trunc(void)
+{
+	char b[8], big[600];
+
+	CU_ASSERT_EQUAL(fmt_trunc(b, sizeof(b), "%s", "abc"), 3);
+	CU_ASSERT_STRING_EQUAL(b, "abc");
+	CU_ASSERT_EQUAL(fmt_trunc(b, sizeof(b), "%s\r\n", "0123456789"), 7);
+	CU_ASSERT_STRING_EQUAL(b, "0123456");
+	CU_ASSERT_EQUAL(fmt_trunc(b, sizeof(b), "%s", "1234567"), 7);
+	CU_ASSERT_EQUAL(fmt_trunc(b, 1, "%s", "x"), 0);
+	CU_ASSERT_EQUAL(b[0], '\0');
+	CU_ASSERT_EQUAL(fmt_trunc(b, 0, "%s", "x"), 0);
+	memset(big, 'r', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	CU_ASSERT_EQUAL(fmt_trunc(b, sizeof(b), "%s", big), sizeof(b) - 1);
+}
+
 int
 suite_buf_register(void)
 {
@@ -129,7 +151,8 @@ suite_buf_register(void)
 	    CU_add_test(s, "printf_drop", test_printf_drop) == NULL ||
 	    CU_add_test(s, "secret", test_secret) == NULL ||
 	    CU_add_test(s, "array", test_array) == NULL ||
-	    CU_add_test(s, "wipe", test_wipe) == NULL)
+	    CU_add_test(s, "wipe", test_wipe) == NULL ||
+	    CU_add_test(s, "fmt_trunc", test_fmt_trunc) == NULL)
 		return -1;
 	return 0;
 }
