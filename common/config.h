@@ -135,11 +135,20 @@ struct lockout_conf {
 	uint32_t duration_ms;
 };
 
+/* What a refused STARTTLS (policy verdict at SMTP_AT_STARTTLS) does. */
+enum starttls_refusal {
+	STARTTLS_REFUSAL_CONTINUE,	/* 454/554, the session goes on in clear */
+	STARTTLS_REFUSAL_CLOSE		/* 421 (a 454 turned) or 554, then close */
+};
+
 struct policy_class {
 	char *name;
 	enum policy_action action;	/* default for every limit of the class */
 	struct lockout_conf lockout;
 	struct limit_set traffic[TRAFFIC_COUNT];	/* by enum traffic_class */
+	/* credentials (port 25 sessions of the class) */
+	int refuse_cleartext_auth;	/* AUTH before TLS: 538 5.7.11 (RFC 4954 4) */
+	enum starttls_refusal starttls_refusal;
 };
 
 /* Limits shared by a scope (one destination host; everyone): "all" counts

@@ -222,6 +222,12 @@ check_others(struct ctx *x, struct config *c)
 	if (sh->auth_user == NULL && sh->auth_password.value != NULL)
 		config__xerr(x, &sh->auth_password, NULL, "smarthost.auth_password_file",
 		    "requires smarthost.auth_user");
+	/* the credentials go only to a peer whose certificate names it:
+	 * a CA-valid certificate of any other host is not the smarthost */
+	if (sh->auth_user != NULL && sh->verify_name == NULL)
+		config__xerr(x, &sh->auth_user, NULL, "smarthost.auth_user",
+		    "requires smarthost.verify_name (the name the smarthost's "
+		    "certificate must carry)");
 	if (c->identity.radius.enabled && c->identity.radius.nclients == 0)
 		config__xerr(x, &c->identity.radius.clients, &c->identity.radius,
 		    "identity.radius.clients", "at least one NAS is required");

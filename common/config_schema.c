@@ -128,6 +128,8 @@ const char *const config__traffic_names[] = { "mx", "submission", "tls", NULL };
 static const char *const failure_names[] = { "open", "closed", NULL };
 static const char *const starttls_names[] = { "require", "opportunistic",
     "off", NULL };
+static const char *const starttls_refusal_names[] = { "continue", "close",
+    NULL };
 static const char *const recipients_names[] = { "full", "hmac", "count", NULL };
 static const char *const index_names[] = { "auto", "redis", "none", NULL };
 static const char *const werr_names[] = { "continue", "tempfail", NULL };
@@ -213,6 +215,13 @@ static const struct key class_keys[] = {
 	{ .name = "tls", .type = K_STRUCT,
 	    FIELD(struct policy_class, traffic[TRAFFIC_TLS]), .sub = tls_keys,
 	    .flags = KF_TERSE },
+	{ .name = "refuse_cleartext_auth", .type = K_BOOL,
+	    FIELD(struct policy_class, refuse_cleartext_auth),
+	    .help = "port 25 AUTH before TLS: 538 5.7.11, not forwarded" },
+	{ .name = "starttls_refusal", .type = K_ENUM,
+	    FIELD(struct policy_class, starttls_refusal),
+	    .names = starttls_refusal_names,
+	    .help = "a refused STARTTLS: continue in clear, or close" },
 	END
 };
 

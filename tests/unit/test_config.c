@@ -1093,6 +1093,7 @@ test_secrets(void)
 	/* CRLF stripped; only the first line counts */
 	secret_file("crlf", "pw\r\nnext\n", 0600);
 	yaml = subst("smarthost:\n  address: 192.0.2.1:25\n  auth_user: u\n"
+	    "  verify_name: relay.example.net\n"
 	    "  auth_password_file: @D@/crlf\n");
 	c = load(yaml, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
@@ -1287,6 +1288,14 @@ test_policy_errors(void)
 		{ "smarthost:\n  address: 192.0.2.25:25\n  auth_password_file: @D@/relay\n",
 		  "t.yaml:3:23: smarthost.auth_password_file: requires "
 		  "smarthost.auth_user" },
+		{ "smarthost:\n  address: 192.0.2.25:25\n  auth_user: gw1\n"
+		  "  auth_password_file: @D@/relay\n  verify_name: \"\"\n",
+		  "t.yaml:3:14: smarthost.auth_user: requires "
+		  "smarthost.verify_name (the name the smarthost's certificate "
+		  "must carry)" },
+		{ "policy:\n  classes:\n    default: {starttls_refusal: drop}\n",
+		  "t.yaml:3:33: policy.classes.default.starttls_refusal: "
+		  "expected one of continue, close" },
 		{ "smarthost:\n  starttls: yes\n",
 		  "t.yaml:2:13: smarthost.starttls: expected one of require, "
 		  "opportunistic, off" },
