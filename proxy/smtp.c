@@ -114,6 +114,7 @@ struct smtp_session {
 	unsigned seq, txn_ids;
 	uint64_t bdat_left;
 	struct auth *auth;
+	int auth_tls_only;	/* smtp_refuse_cleartext_auth */
 
 	int vkind;
 	char *vreply;
@@ -1041,6 +1042,11 @@ out:
 	free(buf);
 }
 
+/* RFC 4954 4 and 6: the gateway's answer to AUTH in the clear where the
+ * class wants credentials only under TLS; the line is not forwarded. */
+static const char R_AUTH_TLS[] =
+    "538 5.7.11 Encryption required for requested authentication mechanism";
+
 static size_t
 cmd_auth(struct smtp_session *s, const char *p, size_t len, size_t clen,
     const char *args, size_t alen, int exact)
@@ -1048,6 +1054,10 @@ cmd_auth(struct smtp_session *s, const char *p, size_t len, size_t clen,
 	struct auth *a;
 	size_t i, k, ir;
 
+	if (s->auth_tls_only) {
+		local_reply(s, R_AUTH_TLS, NULL);
+		return len;
+	}
 	auth_free(s);
 	a = s->auth = xcalloc(1, sizeof(*a));
 	if (exact) {
@@ -2017,6 +2027,12 @@ void
 smtp_ask_starttls(struct smtp_session *s, int on)
 {
 	s->ask_tls = on ? 1 : 0;
+}
+
+void
+smtp_refuse_cleartext_auth(struct smtp_session *s, int on)
+{
+	s->auth_tls_only = on ? 1 : 0;
 }
 
 /* smtp_shutdown - the reply goes out at once if no reply is awaited (also

@@ -164,6 +164,11 @@ void smtp_decide(struct smtp_session *s, const struct smtp_verdict *v);
  * session goes on in the clear. Off by default. */
 void smtp_ask_starttls(struct smtp_session *s, int on);
 
+/* smtp_refuse_cleartext_auth - on: AUTH is answered "538 5.7.11" by the
+ * core and never forwarded (RFC 4954 4: the session is in the clear until
+ * STARTTLS, after which the core is out of the way). Off by default. */
+void smtp_refuse_cleartext_auth(struct smtp_session *s, int on);
+
 /* smtp_shutdown - the gateway answers the client by itself and ends the
  * session (e.g. "421 4.3.2 Service shutting down"), respecting reply order. */
 void smtp_shutdown(struct smtp_session *s, const char *reply);

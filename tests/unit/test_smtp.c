@@ -67,6 +67,10 @@ struct stub {
 	int refuse_starttls;
 };
 
+/* smtp_refuse_cleartext_auth(s, this) for every session run() makes (kept
+ * out of struct stub, whose initialisers are positional). */
+static int refuse_cleartext_auth;
+
 struct rec {
 	struct smtp_session *s;
 	const struct stub *stub;
@@ -264,6 +268,7 @@ run(const struct smtp_conf *conf, const struct stub *stub,
 	r.clock = 1000;
 	r.s = smtp_new(conf, &rec_io, &r);
 	smtp_ask_starttls(r.s, stub->ask_starttls);
+	smtp_refuse_cleartext_auth(r.s, refuse_cleartext_auth);
 	for (i = 0; i < nst; i++) {
 		eclosed = 0;
 		switch (st[i].kind) {
@@ -1059,6 +1064,36 @@ test_auth_failed(void)
 	    " ncmd=4 nerr=3 dropped=0 normalized=0\n");
 }
 
+/* A class that wants credentials only under TLS: the core answers 538
+ * itself (RFC 4954 4) and the AUTH line, with its initial response, never
+ * reaches the upstream; the session goes on. */
+static void
+test_auth_cleartext_refused(void)
+{
+	static const struct step st[] = {
+		U(GREET),
+		C("EHLO client.example.net\r\n"),
+		U("250-mx.example.org\r\n250 AUTH PLAIN LOGIN\r\n"),
+		C("AUTH PLAIN AHVzZXJAZXhhbXBsZS5uZXQAczNjcmV0UFc=\r\n"),
+		C("auth login\r\nNOOP\r\n"),
+		U("250 2.0.0 Ok\r\n"),
+	};
+	struct smtp_conf conf = test_conf();
+
+	refuse_cleartext_auth = 1;
+	check_conf(&conf, &pass_stub, st, ARRAY_SIZE(st),
+	    GREET "250-mx.example.org\r\n250 AUTH PLAIN LOGIN\r\n"
+	    "538 5.7.11 Encryption required for requested authentication "
+	    "mechanism\r\n"
+	    "538 5.7.11 Encryption required for requested authentication "
+	    "mechanism\r\n"
+	    "250 2.0.0 Ok\r\n",
+	    "EHLO client.example.net\r\nNOOP\r\n",
+	    "info cls=mx greeting=mx.example.org ehlo=client.example.net mech="
+	    " user= ntxn=0 ncmd=4 nerr=2 dropped=0 normalized=0\n");
+	refuse_cleartext_auth = 0;
+}
+
 static void
 test_starttls(void)
 {
@@ -1554,7 +1589,9 @@ suite_smtp_register(void)
 	    CU_add_test(s, "parity_reset_pipelined", test_parity_reset_pipelined) == NULL ||
 	    CU_add_test(s, "parity_bdat_last", test_parity_bdat_last) == NULL ||
 	    CU_add_test(s, "parity_bdat_mail_refused", test_parity_bdat_mail_refused) == NULL ||
-	    CU_add_test(s, "parity_bdat_early_reply", test_parity_bdat_early_reply) == NULL)
+	    CU_add_test(s, "parity_bdat_early_reply", test_parity_bdat_early_reply) == NULL ||
+	    CU_add_test(s, "auth_cleartext_refused",
+	    test_auth_cleartext_refused) == NULL)
 		return -1;
 	return 0;
 }
