@@ -49,6 +49,7 @@
 #include "log.h"
 #include "policy.h"
 #include "policy_core.h"
+#include "secbuf.h"
 #include "smarthost.h"
 #include "smtp.h"
 #include "tls.h"
@@ -104,6 +105,10 @@ struct relay {
 	unsigned shutdown_sent : 1;	/* smtp_shutdown called */
 	unsigned flush_armed : 1;
 	unsigned redirected : 1;	/* upstream is the smarthost */
+	/* the class's credential options, taken once at accept */
+	unsigned auth_tls_only : 1;	/* refuse_cleartext_auth */
+	unsigned tls_refusal_closes : 1; /* starttls_refusal: close */
+	uint8_t decide_point;		/* enum smtp_point of the question */
 	const char *pending_reason;	/* for close_pending */
 	const char *timeout_reason;	/* overrides the core's reason */
 };
@@ -209,6 +214,16 @@ relay_abort(struct relay *r, const char *reason)
 
 /* Writing ------------------------------------------------------------ */
 
+/* wreq_free - a write request's copy toward the upstream may hold the
+ * client's AUTH line (plaintext unless TLS is on): wiped, like ob[UP]. */
+static void
+wreq_free(struct wreq *wr)
+{
+	if (wr->side == UP)
+		sb_wipe(wr->data, wr->len);
+	free(wr);
+}
+
 static void
 write_cb(uv_write_t *req, int status)
 {
@@ -219,7 +234,7 @@ write_cb(uv_write_t *req, int status)
 	r->queued[side] -= wr->len;
 	if (status == 0)
 		r->drained[side] += wr->len;
-	free(wr);
+	wreq_free(wr);
 	if (r->closing)
 		return;
 	if (status < 0) {
@@ -258,7 +273,7 @@ sock_write(struct relay *r, int side, const void *p, size_t n)
 	wr->side = (uint8_t)side;
 	b = uv_buf_init(wr->data, (unsigned)wr->len);
 	if ((rc = uv_write(&wr->req, st, &b, 1, write_cb)) < 0) {
-		free(wr);
+		wreq_free(wr);
 		goto fail;
 	}
 	r->queued[side] += wr->len;
@@ -369,7 +384,7 @@ core_leave(struct relay *r)
 		o = r->ob[side];
 		if (o.len == 0)
 			continue;
-		memset(&r->ob[side], 0, sizeof(r->ob[side]));
+		r->ob[side] = (struct buf){ .secret = o.secret };
 		relay_emit(r, side, o.p, o.len);
 		buf_free(&o);
 	}
@@ -395,6 +410,7 @@ core_event(void *ctx, const struct smtp_event *ev)
 
 	switch (ev->kind) {
 	case SMTP_EV_DECIDE:
+		r->decide_point = (uint8_t)ev->point;
 		peer_addrs(r, &src, &dst);
 		memset(&req, 0, sizeof(req));
 		sess_key_of(&r->hdr, &req.key);
@@ -447,17 +463,43 @@ static const struct smtp_io relay_io = {
 	.send = core_send, .event = core_event, .now_ms = core_now
 };
 
+/* starttls_refusal_close - the class ends the session where the policy
+ * refused STARTTLS (starttls_refusal: close) rather than let it go on in
+ * the clear: a 454 becomes 421 with the same text (RFC 5321 3.8, 4.2.5),
+ * a 554 stays; the session closes once it is sent. */
+static const struct smtp_verdict *
+starttls_refusal_close(struct relay *r, const struct smtp_verdict *v,
+    struct smtp_verdict *out, char reply[REPLY_TEXT_MAX])
+{
+	const char *t = v->reply != NULL ? v->reply : "";
+
+	*out = *v;
+	out->kind = SMTP_REFUSE_CLOSE;
+	if (t[0] == '4' && strlen(t) >= 3) {
+		fmt_trunc(reply, REPLY_TEXT_MAX, "421%s", t + 3);
+		out->reply = reply;
+	}
+	log_info("event=starttls_refused_close id=%s why=%s", r->rec.id,
+	    v->why != NULL ? v->why : "");
+	return out;
+}
+
 /* decide_cb - the policy's answer to an SMTP_EV_DECIDE, now or later. */
 static void
 decide_cb(const struct sess_key *key, const struct smtp_verdict *v, void *arg)
 {
 	struct sess_hdr *h = worker_lookup(arg, key);
 	struct relay *r = (struct relay *)h;
+	struct smtp_verdict closing;
+	char reply[REPLY_TEXT_MAX];
 
 	if (h == NULL || h->kind != SESS_RELAY || r->closing || !r->deciding ||
 	    r->smtp == NULL)
 		return;
 	r->deciding = 0;
+	if (r->decide_point == SMTP_AT_STARTTLS && v->kind == SMTP_REFUSE &&
+	    r->tls_refusal_closes)
+		v = starttls_refusal_close(r, v, &closing, reply);
 	core_enter(r);
 	smtp_decide(r->smtp, v);
 	core_leave(r);
@@ -638,6 +680,8 @@ read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 		smtp_feed_upstream(r->smtp, buf->base, (size_t)nread);
 	}
 	core_leave(r);
+	if (side == CL)	/* the worker's buffer: the next session's read */
+		sb_wipe(buf->base, (size_t)nread);
 	relay_progress(r);
 }
 
@@ -943,6 +987,7 @@ smarthost_ready(struct relay *r)
 	r->phase = PH_SMTP;
 	r->smtp = smtp_new(&c->smtp, &relay_io, r);
 	smtp_ask_starttls(r->smtp, 1);
+	smtp_refuse_cleartext_auth(r->smtp, r->auth_tls_only);
 	if (c->session_max_time > 0)
 		r->t_max = uv_now(&r->hdr.w->loop) + c->session_max_time;
 	g = sh_greeting(r->sh, &n);
@@ -1064,6 +1109,7 @@ connect_cb(uv_connect_t *req, int status)
 	r->smtp = smtp_new(&conf_of(r)->smtp, &relay_io, r);
 	/* STARTTLS is a decision point: tls connections and concurrency */
 	smtp_ask_starttls(r->smtp, 1);
+	smtp_refuse_cleartext_auth(r->smtp, r->auth_tls_only);
 	if (conf_of(r)->session_max_time > 0)
 		r->t_max = uv_now(&r->hdr.w->loop) + conf_of(r)->session_max_time;
 	/* The upstream's greeting comes first and is relayed by the core. */
@@ -1197,6 +1243,11 @@ relay_start(struct worker *w, int listener, int fd,
 	identity_lookup(src, r->rec.start_ms, &id);
 	audit_session_set_identity(&r->rec, id.subscriber,
 	    identity_source_name(id.source), id.cls->name);
+	r->auth_tls_only = id.cls->refuse_cleartext_auth != 0;
+	r->tls_refusal_closes = id.cls->starttls_refusal ==
+	    STARTTLS_REFUSAL_CLOSE;
+	/* the client's AUTH lines pass through the upstream output */
+	r->ob[UP].secret = 1;
 	uv_timer_init(&w->loop, &r->timer);
 	r->timer.data = r;
 	r->nhandles = 1;
