@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <uv.h>
@@ -282,6 +283,13 @@ main(int argc, char **argv)
 	struct config *c;
 	uv_loop_t *loop;
 
+	/* Before any secret is read: no core dump, no ptrace by the same
+	 * user, /proc/PID/mem and environ root's only (proc(5)). */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		fprintf(stderr, "subgated: prctl(PR_SET_DUMPABLE): %s\n",
+		    strerror(errno));
+		return 1;
+	}
 	while ((ch = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
