@@ -190,6 +190,18 @@ elif cmd == "tls":	# tls SRC PORT BYTES: STARTTLS, then push BYTES; bytes accept
     except Exception:
         pass
     print("sent=%d secs=%.1f" % (sent, time.time() - t0))
+elif cmd == "seq":	# seq SRC PORT CMD...: each reply's code; EOF once closed
+    src, port = sys.argv[2], int(sys.argv[3])
+    s, f = conn(src, port)
+    codes = [reply(f)[-1][:3]]
+    for c in sys.argv[4:]:
+        try:
+            s.sendall(c.encode() + b"\r\n")
+            l = reply(f)[-1]
+        except Exception:
+            l = ""
+        codes.append(l[:3] if l else "EOF")
+    print(" ".join(codes))
 elif cmd == "hold":	# hold SRC PORT SECS: a session that stays open
     src, port, secs = sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
     s, f = conn(src, port)
@@ -436,7 +448,87 @@ if [ -x "$SUBGATE" ]; then
 	expect_eq odd_id_lift_not_locked 1 $?
 fi
 
-for g in A B C; do
+# ------------------------------------------------------------ credentials
+
+# D: no Redis, started as an unprivileged user (nobody when run as root).
+# Its block reply is the longest the configuration takes, 400 characters,
+# and %l makes it longer still (cut at 511): sent whole at connect, it
+# must arrive as that one line (a 256-octet buffer was sent past its end).
+D25=$(loc_free_port); D587=$(loc_free_port)
+mkdir -m 777 "$TMP/d"
+chmod 711 "$TMP"
+long="554 5.7.1$(printf ' %%l%.0s' $(seq 129))"
+cat > "$TMP/d/D.yaml" <<EOF
+node: gw-D
+workers: 1
+listeners:
+  - { listen: "127.0.0.1:$D25", mode: smtp, intercept: none, upstream: "127.0.0.1:$MPORT" }
+  - { listen: "127.0.0.1:$D587", mode: passthrough, intercept: none, upstream: "127.0.0.1:$EPORT" }
+policy:
+  default_class: res
+  classes:
+    res: {}
+    hot:
+      refuse_cleartext_auth: true
+      starttls_refusal: close
+      tls: { deny: true }
+    warm:
+      tls: { deny: true }
+    blk:
+      action: block
+      mx: { deny: true }
+  prefixes:
+    - { prefix: "127.0.2.0/24", class: hot }
+    - { prefix: "127.0.3.0/24", class: blk }
+    - { prefix: "127.0.4.0/24", class: warm }
+  replies:
+    block: "$long"
+audit:
+  path: $TMP/d/audit-D.jsonl
+  index: none
+log:
+  level: info
+EOF
+chmod 644 "$TMP/d/D.yaml"
+asuser=()
+[ "$(id -u)" = 0 ] && asuser=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+"${asuser[@]}" "$SUBGATED" -c "$TMP/d/D.yaml" >"$TMP/D.log" 2>&1 &
+GW_D=$!
+PIDS+=("$GW_D")
+if ! wait_until 5 loc_port_open 127.0.0.1 "$D25"; then
+	echo "FAIL setup: subgated D did not start: $(tail -3 "$TMP/D.log")"
+	exit 1
+fi
+
+# The process holds credentials: not dumpable, so its /proc files are
+# root's (proc(5)) although it runs as another user.
+uid=$(awk '/^Uid:/ {print $2}' "/proc/$GW_D/status" 2>/dev/null)
+owner=$(stat -c %U "/proc/$GW_D/status" 2>/dev/null)
+if [ -n "$uid" ] && [ "$uid" != 0 ] && [ "$owner" = root ]; then
+	pass not_dumpable
+else
+	fail not_dumpable "uid $uid, /proc/PID/status owned by $owner"
+fi
+
+out=$(cli par 127.0.3.5 1 "$D25" | sed -n 's/^first-refusal: //p')
+want=$("$PY" -c 'print(("554 5.7.1" + " deny" * 129)[:511])')
+expect_eq long_reply_at_connect "${#want} $want" "${#out} $out"
+
+# hot: AUTH in the clear is answered 538 by the gateway and never reaches
+# the MX; a refused STARTTLS ends the session (421, closed).
+out=$(cli seq 127.0.2.5 "$D25" "EHLO c" "AUTH PLAIN AGhvdABzM2NyZXQ=" "NOOP" "STARTTLS" "NOOP")
+expect_eq cleartext_auth_538_starttls_close "220 250 538 250 421 EOF" "$out"
+sleep 0.2
+if grep -q 'AGhvdABzM2NyZXQ' "$MXLOG"; then
+	fail cleartext_auth_not_forwarded "the MX saw the AUTH line"
+else
+	pass cleartext_auth_not_forwarded
+fi
+# warm: the same refusal without starttls_refusal: close goes on in clear.
+out=$(cli seq 127.0.4.5 "$D25" "EHLO c" "STARTTLS" "NOOP" "AUTH PLAIN AHdhcm0AeA==")
+expect_eq starttls_refusal_continues "220 250 454 250 235" "$out"
+
+for g in A B C D; do
 	pid=$(eval echo "\$GW_$g")
 	if kill -0 "$pid" 2>/dev/null; then pass "alive_$g"; else fail "alive_$g" "subgated $g died"; fi
 	if grep -q 'runtime error\|AddressSanitizer' "$TMP/$g.log"; then

@@ -285,11 +285,22 @@ expect421 smarthost_wrong_password require smart.test "$T/pw_wrong" "$SMART:$P_S
 expect421 smarthost_down require smart.test "$T/pw" "$SMART:$P_NOBODY" \
     "4.4.1 Mail relay unavailable" 'event=upstream_connect_failed'
 # 5. starttls: require and the smarthost offers no STARTTLS
-expect421 smarthost_require_no_starttls require "" "$T/pw" "$PLAIN:$P_PLAIN" \
+expect421 smarthost_require_no_starttls require smart.test "$T/pw" "$PLAIN:$P_PLAIN" \
     "4.4.1 No secure connection" 'reason=smarthost_no_starttls'
 # 6. opportunistic with AUTH configured and no STARTTLS: no password in clear
-expect421 smarthost_no_cleartext_auth opportunistic "" "$T/pw" "$PLAIN:$P_PLAIN" \
+expect421 smarthost_no_cleartext_auth opportunistic smart.test "$T/pw" "$PLAIN:$P_PLAIN" \
     "4.4.1 No secure connection" 'reason=smarthost_auth_cleartext'
+
+# 6b. AUTH without verify_name: a configuration error (a CA-valid
+# certificate of any other host would get the password)
+printf 'node: gw.test\n%s\n' "$(smarthost_yaml require "" "$T/pw")" >"$T/noname.yaml"
+if "$SUBGATED" --check-config -c "$T/noname.yaml" >"$T/noname.out" 2>&1; then
+	fail smarthost_auth_needs_verify_name "loaded: $(cat "$T/noname.out")"
+elif grep -q 'smarthost.auth_user: requires smarthost.verify_name' "$T/noname.out"; then
+	pass smarthost_auth_needs_verify_name
+else
+	fail smarthost_auth_needs_verify_name "$(cat "$T/noname.out")"
+fi
 
 # 7. opportunistic without AUTH: delivered in clear
 if gw opportunistic "smarthost:
