@@ -124,6 +124,37 @@ for t in tests/integration/t_*.sh; do
 	rm -f "$log"
 done
 
+# The glue (relay, tunnel, smarthost, listener) runs only under real peers:
+# the core suites again against the ASan+UBSan subgated. lib.sh exports
+# ASAN_OPTIONS=abort_on_error=1 (a report kills the daemon, so the check in
+# progress fails) and fails the script on any report left in a log.
+for t in tests/integration/run.sh tests/integration/t_policy.sh tests/integration/t_smarthost.sh; do
+	stage "integration under ASan+UBSan: $(basename "$t")"
+	if [ ! -x build-asan/proxy/subgated ]; then
+		ko "$(basename "$t") under ASan (no build-asan/proxy/subgated)"
+		continue
+	fi
+	log=$(mktemp)
+	t0=$SECONDS
+	SUBGATED="$top/build-asan/proxy/subgated" SUBGATE="$top/build-asan/proxy/cli/subgate" \
+		ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		timeout 1200 "$t" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	p=$(grep -c '^PASS ' "$log")
+	f=$(grep -c '^FAIL ' "$log")
+	passed=$((passed + p))
+	failed=$((failed + f))
+	[ "$f" -gt 0 ] && failures+=("$(basename "$t") under ASan ($f)")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		ko "$(basename "$t") under ASan (rc=$rc)"
+	elif [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		ko "$(basename "$t") under ASan (ran nothing)"
+	fi
+	echo "$(basename "$t") under ASan: $((SECONDS - t0)) s"
+	rm -f "$log"
+done
+
 stage "summary"
 for f in "${failures[@]}"; do echo "failed: $f"; done
 if [ "$skipped" -gt 0 ]; then

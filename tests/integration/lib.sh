@@ -51,6 +51,26 @@ MSA_PASS='Pw-9f3Kq7ZxRvT2'
 
 sg_log() { printf '%s\n' "$*" >&2; }
 
+# A subgated built with SUBGATE_SANITIZE (run-all.sh's ASan stage) dies at
+# its first report, and sg_cleanup fails the script on any report left in
+# a log; a release build ignores both.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+SG_SAN_PATTERN='ERROR: (Address|Leak)Sanitizer|runtime error: '
+
+# sg_sanitizer_check: "FAIL sanitizer: LOG: first line" for every *.log
+# under SG_TMP holding a sanitizer report (subgated's stderr goes there);
+# false if there was one.
+sg_sanitizer_check() {
+	local f rc=0
+	[ -n "$SG_TMP" ] && [ -d "$SG_TMP" ] || return 0
+	while IFS= read -r f; do
+		echo "FAIL sanitizer: ${f#"$SG_TMP"/}: $(grep -m1 -E "$SG_SAN_PATTERN" "$f")"
+		rc=1
+	done < <(grep -rlE --include='*.log' "$SG_SAN_PATTERN" "$SG_TMP" 2>/dev/null)
+	return $rc
+}
+
 # ---------------------------------------------------------------- lifecycle
 
 sg_cleanup() {
@@ -79,6 +99,7 @@ sg_cleanup() {
 		ip netns del "$ns" 2>/dev/null
 	done
 	SG_NS_MADE=()
+	sg_sanitizer_check || rc=1
 	if [ -n "$SG_TMP" ] && [ -d "$SG_TMP" ]; then
 		if [ -n "${SG_KEEP_TMP:-}" ]; then
 			sg_log "kept $SG_TMP"
