@@ -13,6 +13,21 @@ failures=()
 stage() { printf '\n=== %s ===\n' "$*"; }
 ok() { passed=$((passed + ${2:-1})); echo "PASS $1"; }
 ko() { failed=$((failed + ${2:-1})); failures+=("$1"); echo "FAIL $1"; }
+# count_suite LABEL LOG RC: a suite's "PASS name" / "FAIL name" lines into
+# the totals; a failed run without FAIL lines, or no lines at all, fails.
+count_suite() {
+	local p f
+	p=$(grep -c '^PASS ' "$2")
+	f=$(grep -c '^FAIL ' "$2")
+	passed=$((passed + p))
+	failed=$((failed + f))
+	[ "$f" -gt 0 ] && failures+=("$1 ($f)")
+	if [ "$3" -ne 0 ] && [ "$f" -eq 0 ]; then
+		ko "$1 (rc=$3)"
+	elif [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		ko "$1 (ran nothing)"
+	fi
+}
 
 stage "dependencies"
 deploy/install-deps.sh || { echo "install-deps failed"; echo "0 passed, 1 failed"; exit 1; }
@@ -110,17 +125,7 @@ for t in tests/integration/t_*.sh; do
 	stage "integration: $(basename "$t")"
 	log=$(mktemp)
 	SUBGATED="$top/build/proxy/subgated" timeout 900 "$t" 2>&1 | tee "$log"
-	rc=${PIPESTATUS[0]}
-	p=$(grep -c '^PASS ' "$log")
-	f=$(grep -c '^FAIL ' "$log")
-	passed=$((passed + p))
-	failed=$((failed + f))
-	[ "$f" -gt 0 ] && failures+=("$(basename "$t") ($f)")
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		ko "$(basename "$t") (rc=$rc)"
-	elif [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
-		ko "$(basename "$t") (ran nothing)"
-	fi
+	count_suite "$(basename "$t")" "$log" "${PIPESTATUS[0]}"
 	rm -f "$log"
 done
 
@@ -140,17 +145,7 @@ for t in tests/integration/run.sh tests/integration/t_policy.sh tests/integratio
 		ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		timeout 1200 "$t" 2>&1 | tee "$log"
-	rc=${PIPESTATUS[0]}
-	p=$(grep -c '^PASS ' "$log")
-	f=$(grep -c '^FAIL ' "$log")
-	passed=$((passed + p))
-	failed=$((failed + f))
-	[ "$f" -gt 0 ] && failures+=("$(basename "$t") under ASan ($f)")
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		ko "$(basename "$t") under ASan (rc=$rc)"
-	elif [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
-		ko "$(basename "$t") under ASan (ran nothing)"
-	fi
+	count_suite "$(basename "$t") under ASan" "$log" "${PIPESTATUS[0]}"
 	echo "$(basename "$t") under ASan: $((SECONDS - t0)) s"
 	rm -f "$log"
 done
