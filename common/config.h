@@ -339,6 +339,17 @@ struct upstream_conf {
 	size_t nallow;
 };
 
+/* What one kind of session may hold (limits section; docs/operator-guide.md
+ * "Bounds"). Port-25 sessions are relays and their STARTTLS tunnels. */
+struct session_bounds {
+	uint32_t per_source;		/* concurrent port-25 sessions per source
+					 * address (IPv6: per /64); 0 = no cap */
+	uint32_t fd_reserve;		/* descriptors port 25 leaves to passthrough */
+	uint32_t tunnel_idle;		/* ms, 0 = none: a STARTTLS tunnel with no
+					 * byte moved either way this long ends */
+	uint32_t passthrough_idle;	/* ms, 0 = none: the same for 587/465 */
+};
+
 struct config {
 	char *path;			/* file it was loaded from, or "(default)" */
 	char *node;			/* this gateway's name in records */
@@ -351,6 +362,7 @@ struct config {
 	size_t buffer_limit;		/* bytes queued toward one peer before reading the other stops */
 	size_t max_sessions;		/* per worker; 0 = unlimited. Never applies to passthrough. */
 	uint32_t session_max_time;	/* ms, 0 = none: hard cap on one SMTP session */
+	struct session_bounds bounds;	/* limits: per source, descriptors, idle tunnels */
 
 	struct smtp_conf smtp;
 

@@ -75,6 +75,14 @@ static const struct key limits_keys[] = {
 	    "SMTP sessions per worker, 0 = unlimited; never passthrough" },
 	{ .name = "session_max_time", .type = K_DURATION, CF(session_max_time), 0, 7 * 24 * HOUR,
 	    NULL, NULL, "hard cap on one SMTP session, 0 = none" },
+	{ .name = "per_source", .type = K_UINT, CF(bounds.per_source), 0, 1000000, NULL, NULL,
+	    "port-25 sessions per source address or IPv6 /64, 0 = no cap" },
+	{ .name = "fd_reserve", .type = K_UINT, CF(bounds.fd_reserve), 16, 1000000, NULL, NULL,
+	    "descriptors port-25 accepts leave free for passthrough" },
+	{ .name = "tunnel_idle", .type = K_DURATION, CF(bounds.tunnel_idle), 0, 24 * HOUR,
+	    NULL, NULL, "STARTTLS tunnel with no byte moved, 0 = no limit" },
+	{ .name = "passthrough_idle", .type = K_DURATION, CF(bounds.passthrough_idle), 0,
+	    7 * 24 * HOUR, NULL, NULL, "587/465 tunnel with no byte moved, 0 = no limit" },
 	END
 };
 

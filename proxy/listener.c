@@ -25,6 +25,8 @@ static const char loop_reply[] =
     "554 5.4.6 Routing loop: the destination is this gateway\r\n";
 static const char busy_reply[] =
     "421 4.3.2 Too many sessions on this gateway, try again later (subgate)\r\n";
+static const char source_reply[] =
+    "421 4.7.0 Too many sessions from your address, try again later (subgate)\r\n";
 
 static void listener_cb(uv_poll_t *p, int status, int events);
 
@@ -48,6 +50,7 @@ dispatch(struct listener *l, int fd, union sockaddr_any *peer)
 	union sockaddr_any local, dst;
 	socklen_t len = sizeof(local);
 	char sbuf[ADDRPORT_STRLEN], dbuf[ADDRPORT_STRLEN];
+	uint32_t n;
 	int rc;
 
 	WSTAT_ADD(w, accepted, 1);
@@ -76,6 +79,17 @@ dispatch(struct listener *l, int fd, union sockaddr_any *peer)
 		tunnel_start(w, l->idx, fd, peer, &dst);
 		return;
 	}
+	/* Port 25 from here on. Descriptors first: lowest-numbered
+	 * allocation means that fd at or above fd_high leaves fewer than
+	 * limits.fd_reserve free for 587/465 (docs/operator-guide.md). */
+	if (fd >= w->fd_high) {
+		WSTAT_ADD(w, refused_fd, 1);
+		log_warn("event=fd_reserve worker=%d listener=%d src=%s fd=%d "
+		    "limit=%d", w->id, l->idx, addr_fmt(peer, sbuf, sizeof(sbuf)),
+		    fd, w->fd_high);
+		refuse(fd, busy_reply);
+		return;
+	}
 	if (w->conf->max_sessions > 0 &&
 	    WORKER_SMTP_SESSIONS(w) >= w->conf->max_sessions) {
 		WSTAT_ADD(w, refused_limit, 1);
@@ -85,7 +99,16 @@ dispatch(struct listener *l, int fd, union sockaddr_any *peer)
 		refuse(fd, busy_reply);
 		return;
 	}
+	if (!worker_source_take(w, peer, &n)) {
+		WSTAT_ADD(w, refused_source, 1);
+		log_warn("event=source_limit worker=%d listener=%d src=%s dst=%s "
+		    "sessions=%u", w->id, l->idx, addr_fmt(peer, sbuf, sizeof(sbuf)),
+		    addr_fmt(&dst, dbuf, sizeof(dbuf)), n);
+		refuse(fd, source_reply);
+		return;
+	}
 	relay_start(w, l->idx, fd, peer, &dst);
+	worker_source_settle(w);
 }
 
 static void

@@ -3,7 +3,8 @@
  * each direction, driven by uv_poll on the raw descriptors (see tunnel.h).
  *
  * Ownership: struct tunnel owns both sockets, two uv_poll_t (one per socket:
- * uv_poll and uv_tcp must never share an fd), a connect timer and, while a
+ * uv_poll and uv_tcp must never share an fd), a connect timer, an idle
+ * timer (limits.tunnel_idle / passthrough_idle) and, while a
  * direction has bytes in flight, a pipe borrowed from the worker's pool. An
  * idle tunnel holds no pipe. tunnel_close() is the one teardown point; the
  * memory and the descriptors go in the last handle's close callback.
@@ -53,6 +54,9 @@ struct tunnel {
 	struct sess_hdr hdr;
 	uv_poll_t poll[2];	/* client, upstream */
 	uv_timer_t timer;	/* connect timeout */
+	uv_timer_t idle;	/* no byte moved for idle_ms: the tunnel ends */
+	uint64_t idle_ms;	/* 0: no idle limit */
+	uint64_t last;		/* uv_now() when a byte last moved */
 	int fd[2];
 	int events[2];		/* what each poll is started with */
 	struct tdir dir[2];	/* [CL]: client -> upstream, [UP]: upstream -> client */
@@ -127,6 +131,7 @@ tunnel_close(struct tunnel *t, const char *reason, int rst)
 	}
 	uv_timer_stop(&t->timer);
 	uv_close((uv_handle_t *)&t->timer, close_cb);
+	uv_close((uv_handle_t *)&t->idle, close_cb);
 	for (int s = CL; s <= UP; s++)
 		if (t->init & (1u << s))
 			uv_close((uv_handle_t *)&t->poll[s], close_cb);
@@ -143,6 +148,7 @@ tunnel_abort(struct tunnel *t, const char *reason)
 static void
 count(struct tunnel *t, int d, int in, size_t n)
 {
+	t->last = uv_now(&t->hdr.w->loop);
 	if (d == CL) {
 		if (in)
 			t->rec.bytes_from_client += n;
@@ -346,6 +352,27 @@ run(struct tunnel *t)
 	update_polls(t);
 }
 
+/* idle_cb - both directions quiet for idle_ms: end the tunnel. Either end
+ * alone would have given up by then (RFC 5321 4.5.3.2, docs/operator-guide.md
+ * "Bounds"); closing frees the descriptors a vanished peer would hold. */
+static void
+idle_cb(uv_timer_t *timer)
+{
+	struct tunnel *t = timer->data;
+	uint64_t quiet = uv_now(&t->hdr.w->loop) - t->last;
+
+	if (t->closing)
+		return;
+	if (quiet < t->idle_ms) {
+		uv_timer_start(&t->idle, idle_cb, t->idle_ms - quiet, 0);
+		return;
+	}
+	WSTAT_ADD(t->hdr.w, idle_closed, 1);
+	log_debug("event=tunnel_idle id=%s idle_ms=%llu", t->rec.id,
+	    (unsigned long long)t->idle_ms);
+	tunnel_close(t, "idle_timeout", 0);
+}
+
 /* Connecting --------------------------------------------------------- */
 
 static void
@@ -355,6 +382,9 @@ connected(struct tunnel *t)
 
 	t->connecting = 0;
 	uv_timer_stop(&t->timer);
+	t->last = uv_now(&t->hdr.w->loop);
+	if (t->idle_ms > 0)
+		uv_timer_start(&t->idle, idle_cb, t->idle_ms, 0);
 	for (int s = CL; s <= UP; s++)
 		(void)setsockopt(t->fd[s], SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	t->dir[CL].want_r = t->dir[UP].want_r = 1;
@@ -447,7 +477,9 @@ tunnel_new(struct worker *w, int cfd)
 		t->dir[d].pipe.r = t->dir[d].pipe.w = -1;
 	uv_timer_init(&w->loop, &t->timer);
 	t->timer.data = t;
-	t->nhandles = 1;
+	uv_timer_init(&w->loop, &t->idle);
+	t->idle.data = t;
+	t->nhandles = 2;
 	return t;
 }
 
@@ -473,6 +505,7 @@ tunnel_start(struct worker *w, int listener, int cfd,
 	char s[ADDRPORT_STRLEN], d[ADDRPORT_STRLEN];
 	int fd, rc;
 
+	t->idle_ms = c->bounds.passthrough_idle;
 	audit_session_init(&t->rec, w->id, w->seq++, listener, LISTEN_PASSTHROUGH,
 	    src, dst);
 	{
@@ -514,10 +547,14 @@ tunnel_adopt(struct worker *w, int cfd, int ufd, const struct audit_session *rec
     struct policy_sess *pol)
 {
 	struct tunnel *t = tunnel_new(w, cfd);
+	union sockaddr_any src;
 	uint32_t life;
 	int rc;
 
 	t->rec = *rec;
+	t->idle_ms = w->conf->bounds.tunnel_idle;
+	audit_addr_get(&t->rec.src, &src);
+	worker_port25_tunnel(&t->hdr, &src);
 	t->pol = pol;
 	t->fd[UP] = ufd;
 	/* dup() does not carry O_NONBLOCK into a new file description, but

@@ -21,7 +21,9 @@ void tunnel_start(struct worker *w, int listener, int cfd,
 /* tunnel_adopt - continue an SMTP session as a tunnel after STARTTLS: cfd
  * and ufd are connected (owned from now on); rec is moved in (its strings
  * now belong to the tunnel), and so is pol (may be NULL): the tls byte
- * budget and life limit apply, the leases go back when the tunnel ends. */
+ * budget and life limit apply, the leases go back when the tunnel ends. It
+ * stays a port-25 session: limits.max_sessions and per_source count it, and
+ * limits.tunnel_idle ends it (tunnel_start's: limits.passthrough_idle). */
 void tunnel_adopt(struct worker *w, int cfd, int ufd,
     const struct audit_session *rec, struct policy_sess *pol);
 

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -28,6 +29,7 @@
 #include "log.h"
 #include "policy.h"
 #include "relay.h"
+#include "srclimit.h"
 #include "tunnel.h"
 
 #define NO_SLOT UINT32_MAX
@@ -36,6 +38,10 @@
 #define FORCE_GRACE_MS 3000	/* after the 421: time to flush before hard close */
 
 static void worker_maybe_finish(struct worker *w);
+
+/* Sessions per source, counted across every worker (srclimit.h): made by
+ * the first worker_init, on the main thread, before any worker runs. */
+static struct srclimit *sources;
 
 void
 worker_init(struct worker *w, int id, const struct config *conf, int *listen_fds)
@@ -52,6 +58,8 @@ worker_init(struct worker *w, int id, const struct config *conf, int *listen_fds
 	w->seq = r & 0xffffff;
 	atomic_init(&w->cmd, 0);
 	atomic_init(&w->exited, 0);
+	if (sources == NULL)
+		sources = srclimit_new();
 }
 
 /* Session registry --------------------------------------------------- */
@@ -81,6 +89,13 @@ worker_register(struct worker *w, struct sess_hdr *h, enum sess_kind kind)
 	h->slot = i;
 	h->gen = w->slots[i].gen;
 	h->kind = (uint8_t)kind;
+	h->port25 = kind == SESS_RELAY;
+	h->held = 0;
+	if (kind == SESS_RELAY && w->pending) {
+		h->src = w->pending_src;
+		h->held = 1;
+		w->pending = 0;
+	}
 	if (kind == SESS_RELAY)
 		WSTAT_ADD(w, cur_relay, 1);
 	else
@@ -101,7 +116,44 @@ worker_release(struct sess_hdr *h)
 		WSTAT_ADD(w, cur_relay, (uint64_t)-1);
 	else
 		WSTAT_ADD(w, cur_tunnel, (uint64_t)-1);
+	if (h->kind == SESS_TUNNEL && h->port25)
+		WSTAT_ADD(w, cur_tls_tunnel, (uint64_t)-1);
+	if (h->held)
+		srclimit_put(sources, &h->src);
+	h->held = 0;
 	worker_maybe_finish(w);
+}
+
+int
+worker_source_take(struct worker *w, const union sockaddr_any *src,
+    uint32_t *n)
+{
+	*n = 0;
+	worker_source_settle(w);
+	if (srclimit_key(&w->pending_src, src) < 0)
+		return 1;	/* not IP: nothing to count */
+	if (!srclimit_take(sources, &w->pending_src, w->conf->bounds.per_source,
+	    0, n))
+		return 0;
+	w->pending = 1;
+	return 1;
+}
+
+void
+worker_source_settle(struct worker *w)
+{
+	if (w->pending)
+		srclimit_put(sources, &w->pending_src);
+	w->pending = 0;
+}
+
+void
+worker_port25_tunnel(struct sess_hdr *h, const union sockaddr_any *src)
+{
+	h->port25 = 1;
+	WSTAT_ADD(h->w, cur_tls_tunnel, 1);
+	if (srclimit_key(&h->src, src) == 0)
+		h->held = srclimit_take(sources, &h->src, 0, 1, NULL);
 }
 
 struct sess_hdr *
@@ -336,10 +388,37 @@ worker_main(void *arg)
 		w->on_exit(w);
 }
 
+/* fd_threshold - limits.fd_reserve against the descriptor limit (main.c
+ * raised it to the hard limit): port-25 accepts stop this far below it, so
+ * that 587/465 and the sessions already in keep descriptors. A reserve of
+ * more than half the limit is taken as half. */
+static int
+fd_threshold(const struct worker *w)
+{
+	struct rlimit rl;
+	rlim_t reserve = w->conf->bounds.fd_reserve;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur > INT32_MAX)
+		return INT32_MAX;
+	if (reserve > rl.rlim_cur / 2) {
+		if (w->id == 0)
+			log_warn("event=fd_reserve_clamped nofile=%llu "
+			    "fd_reserve=%llu used=%llu",
+			    (unsigned long long)rl.rlim_cur,
+			    (unsigned long long)reserve,
+			    (unsigned long long)(rl.rlim_cur / 2));
+		reserve = rl.rlim_cur / 2;
+	}
+	return (int)(rl.rlim_cur - reserve);
+}
+
 int
 worker_start(struct worker *w)
 {
 	int rc;
+
+	w->fd_high = fd_threshold(w);
 
 	if ((rc = uv_loop_init(&w->loop)) < 0)
 		return rc;

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "cidr.h"
 #include "config.h"
 
 #define WORKER_RBUF_SIZE (64 * 1024)
@@ -38,6 +39,10 @@ struct sess_hdr {
 	uint32_t slot;
 	uint32_t gen;
 	uint8_t kind;
+	uint8_t port25;		/* counts toward max_sessions: a relay, or
+				 * its tunnel after STARTTLS */
+	uint8_t held;		/* src is counted in limits.per_source */
+	struct cidr_prefix src;
 };
 
 struct worker_slot {
@@ -72,6 +77,10 @@ struct worker_stats {
 	wstat_t bytes[2][4];		/* [enum listener_mode][WSTAT_*], added
 					 * when a session ends */
 	wstat_t cur_relay, cur_tunnel;	/* sessions open now, by kind */
+	wstat_t cur_tls_tunnel;		/* of cur_tunnel: port 25 after STARTTLS */
+	wstat_t refused_source;		/* limits.per_source */
+	wstat_t refused_fd;		/* limits.fd_reserve */
+	wstat_t idle_closed;		/* tunnels ended by their idle timeout */
 };
 
 #define WSTAT_ADD(w, f, n)                                                   \
@@ -82,9 +91,11 @@ struct worker_stats {
 #define WSTAT_GET(w, f) atomic_load_explicit(&(w)->st.f, memory_order_relaxed)
 
 /* The sessions a worker has open are counted once, in its stats (exact in
- * the worker's own thread, a recent value in any other): SMTP relays, and
- * every registered session. */
-#define WORKER_SMTP_SESSIONS(w) ((size_t)WSTAT_GET(w, cur_relay))
+ * the worker's own thread, a recent value in any other): port-25 sessions
+ * (SMTP relays and the tunnels they became after STARTTLS: what
+ * limits.max_sessions bounds), and every registered session. */
+#define WORKER_SMTP_SESSIONS(w) \
+	((size_t)(WSTAT_GET(w, cur_relay) + WSTAT_GET(w, cur_tls_tunnel)))
 #define WORKER_SESSIONS(w) \
 	((size_t)(WSTAT_GET(w, cur_relay) + WSTAT_GET(w, cur_tunnel)))
 
@@ -125,6 +136,14 @@ struct worker {
 	int draining, forcing, finished;
 	struct worker_stats st;
 
+	/* limits.per_source: the hold worker_source_take made for the relay
+	 * that registers next (listener.c, then relay_start) */
+	struct cidr_prefix pending_src;
+	int pending;
+	/* limits.fd_reserve: a port-25 accept that gets a descriptor this
+	 * high is refused (set by worker_start from RLIMIT_NOFILE) */
+	int fd_high;
+
 	/* set by main.c: called on the worker thread when its loop ended */
 	void (*on_exit)(struct worker *w);
 };
@@ -148,6 +167,19 @@ void worker_register(struct worker *w, struct sess_hdr *h, enum sess_kind kind);
 void worker_release(struct sess_hdr *h);
 struct sess_hdr *worker_lookup(struct worker *w, const struct sess_key *k);
 void sess_key_of(const struct sess_hdr *h, struct sess_key *k);
+
+/* worker_source_take - a new port-25 connection from src (listener.c,
+ * just before relay_start): 1 if limits.per_source lets it in (the relay
+ * registered next holds the count until it is released), 0 if its source
+ * is at the cap; *n is the source's session count. */
+int worker_source_take(struct worker *w, const union sockaddr_any *src,
+    uint32_t *n);
+/* worker_source_settle - after relay_start: a hold no session took goes back. */
+void worker_source_settle(struct worker *w);
+/* worker_port25_tunnel - h (a tunnel just registered by tunnel_adopt) goes
+ * on with a port-25 session from src: it counts toward max_sessions and its
+ * source's count (never refused: the session is already in). */
+void worker_port25_tunnel(struct sess_hdr *h, const union sockaddr_any *src);
 
 /* worker_count_bytes - a session of mode (enum listener_mode) ended having
  * moved these bytes (audit_session fields, in WSTAT_* order). */

@@ -22,6 +22,7 @@
 	X(secret) \
 	X(smarthost) \
 	X(smtp)   \
+	X(srclimit) \
 	X(tls)
 
 #define X(name) int suite_##name##_register(void);
