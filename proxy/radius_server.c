@@ -36,8 +36,6 @@
 #include "radius_store.h"
 #include "radius_sub.h"
 
-#define RTX_KEEP_MS 30000		/* answer retransmissions this long */
-#define RTX_MAX (1u << 20)		/* remembered requests */
 #define RTX_BUCKETS (1u << 18)
 #define PENDING_MAX 65536		/* requests not yet answered */
 #define RCVBUF (8 << 20)
@@ -78,6 +76,7 @@ static struct {
 	struct rtx **buckets;
 	struct rtx *qhead, *qtail;
 	size_t nrtx, npending;
+	size_t rtx_bytes;		/* entries and their responses */
 
 	struct radius_stats st;
 	pthread_mutex_t st_mu;
@@ -143,15 +142,23 @@ rtx_unhash(struct rtx *e)
 		*pp = e->hnext;
 }
 
-/* rtx_expire - forget answered requests older than RTX_KEEP_MS (or the
- * oldest answered ones beyond RTX_MAX); a pending one stops the sweep. */
+/* rtx_cost - what an entry holds in memory (RADIUS_RTX_MAX_BYTES). */
+static size_t
+rtx_cost(size_t resplen)
+{
+	return sizeof(struct rtx) + resplen;
+}
+
+/* rtx_expire - forget the oldest answered requests while
+ * radius__rtx_forget says so; a pending one stops the sweep. */
 static void
 rtx_expire(void)
 {
 	uint64_t now = uv_now(&server.loop);
 
 	while (server.qhead != NULL && server.qhead->answered &&
-	    (now - server.qhead->t >= RTX_KEEP_MS || server.nrtx > RTX_MAX)) {
+	    radius__rtx_forget(now - server.qhead->t, server.nrtx,
+	    server.rtx_bytes)) {
 		struct rtx *e = server.qhead;
 
 		server.qhead = e->qnext;
@@ -159,6 +166,7 @@ rtx_expire(void)
 			server.qtail = NULL;
 		rtx_unhash(e);
 		server.nrtx--;
+		server.rtx_bytes -= rtx_cost(e->resplen);
 		free(e);
 	}
 }
@@ -183,7 +191,9 @@ rtx_new(const uint8_t *k, const union sockaddr_any *peer, const uint8_t *resp,
 		server.qhead = e;
 	server.qtail = e;
 	server.nrtx++;
+	server.rtx_bytes += rtx_cost(resplen);
 	server.npending++;
+	rtx_expire();	/* the bounds hold between ticks too */
 	return e;
 }
 

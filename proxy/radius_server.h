@@ -19,6 +19,7 @@
 #ifndef SUBGATE_RADIUS_SERVER_H
 #define SUBGATE_RADIUS_SERVER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "radius.h"
@@ -58,6 +59,23 @@ void radius_server_stop(void);
 /* radius_server_stats - a snapshot, from any thread (refreshed by the
  * listener every loop iteration). */
 void radius_server_stats(struct radius_stats *st);
+
+/* The table of recent requests (RFC 5080 2.2.2): an answered request is
+ * remembered RADIUS_RTX_KEEP_MS to answer its retransmissions, and
+ * forgotten sooner, oldest first, while the table holds more than
+ * RADIUS_RTX_MAX entries or RADIUS_RTX_MAX_BYTES of memory (a request's
+ * entry and its response). Unanswered requests are bounded on their own
+ * (at most 65536). radius__rtx_forget - may the oldest answered entry,
+ * age_ms old, go while the table holds n entries of bytes in all? */
+#define RADIUS_RTX_KEEP_MS 30000
+#define RADIUS_RTX_MAX (1u << 20)
+#define RADIUS_RTX_MAX_BYTES (64u << 20)
+static inline int
+radius__rtx_forget(uint64_t age_ms, size_t n, size_t bytes)
+{
+	return age_ms >= RADIUS_RTX_KEEP_MS || n > RADIUS_RTX_MAX ||
+	    bytes > RADIUS_RTX_MAX_BYTES;
+}
 
 /* Shared by the listener's files (radius_server.c, radius_store.c):
  * radius__ratelog_ok - 1 if a line of this kind may be logged at now (ms):

@@ -19,6 +19,7 @@
 	X(jsonw)  \
 	X(policy) \
 	X(radius) \
+	X(radius_rtx) \
 	X(secret) \
 	X(smarthost) \
 	X(smtp)   \
