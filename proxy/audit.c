@@ -15,9 +15,15 @@
  * SIGHUP does not reach into the batches: the worker writes them, within
  * its loop iteration, to whichever file the descriptor then names.
  *
- * Hazard: the write is synchronous on the worker's loop. On a local disk it
- * is a page-cache copy; an audit file on a slow network filesystem would
- * stall the worker.
+ * With the writer thread (audit_writer_start, done before the workers
+ * start), audit_flush does not write: it hands the batch buffer over to a
+ * FIFO that the writer thread empties with the same out() (so the failing
+ * queue, the retries and SIGHUP behave as before), and the worker goes on
+ * with a fresh buffer: a slow or stuck disk stalls the writer, never a
+ * worker loop. The FIFO keeps each worker's records in order. It is bounded
+ * (WQ_MAX_BYTES): while it is over, the writer is "behind" (audit_failing,
+ * audit_tempfail: new port-25 sessions are refused under tempfail) and a
+ * batch that does not fit is lost and counted, like the failing queue's.
  */
 #include "audit.h"
 
@@ -78,6 +84,23 @@ struct batch {
 };
 static _Thread_local struct batch *tb;
 
+/* The writer thread's FIFO of batches (see the top of the file). */
+#define WQ_MAX_BYTES QUEUE_MAX_BYTES
+struct wchunk {
+	struct wchunk *next;
+	char *p;		/* malloc'd, whole newline-ended records */
+	size_t len, nrec;
+};
+static pthread_mutex_t wq_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wq_cv = PTHREAD_COND_INITIALIZER;
+static struct wchunk *wq_head, *wq_tail;
+static size_t wq_bytes;
+static int wq_stop, wq_running;
+static int64_t wq_last_log;
+static pthread_t wq_thread;
+static atomic_int behind;
+static int out(const char *p, size_t n, size_t nrec);
+
 static void
 note_fd_kind(void)
 {
@@ -128,6 +151,7 @@ audit_reopen(void)
 void
 audit_close(void)
 {
+	audit_writer_stop();
 	pthread_mutex_lock(&q_mu);
 	if (q_head != NULL) {
 		(void)flush_queue();
@@ -347,14 +371,13 @@ audit_tick(void)
 int
 audit_failing(void)
 {
-	return atomic_load(&failing);
+	return atomic_load(&failing) || atomic_load(&behind);
 }
 
 int
 audit_tempfail(const struct config *c)
 {
-	return c->audit.on_write_error == AUDIT_WERR_TEMPFAIL &&
-	    atomic_load(&failing);
+	return c->audit.on_write_error == AUDIT_WERR_TEMPFAIL && audit_failing();
 }
 
 uint64_t
@@ -377,6 +400,10 @@ audit_get_stats(struct audit_stats *st)
 	st->written_from_queue = atomic_load(&st_requeued);
 	st->failing = atomic_load(&failing);
 	st->tempfailed = atomic_load(&st_tempfailed);
+	pthread_mutex_lock(&wq_mu);
+	st->writer_bytes = wq_bytes;
+	pthread_mutex_unlock(&wq_mu);
+	st->behind = atomic_load(&behind);
 }
 
 void
@@ -479,12 +506,119 @@ audit_thread_begin(void)
 	(void)jw_reserve(&tb->w, 16 * 1024);
 }
 
+/* Writer thread --------------------------------------------------------- */
+
+static void *
+writer_main(void *arg)
+{
+	struct wchunk *c;
+
+	(void)arg;
+	pthread_mutex_lock(&wq_mu);
+	for (;;) {
+		while (wq_head == NULL && !wq_stop)
+			pthread_cond_wait(&wq_cv, &wq_mu);
+		if ((c = wq_head) == NULL)
+			break;	/* stopping, and everything is out */
+		wq_head = c->next;
+		if (wq_head == NULL)
+			wq_tail = NULL;
+		pthread_mutex_unlock(&wq_mu);
+		(void)out(c->p, c->len, c->nrec);
+		pthread_mutex_lock(&wq_mu);
+		wq_bytes -= c->len;
+		if (wq_bytes <= WQ_MAX_BYTES / 2 && atomic_exchange(&behind, 0))
+			log_warn("event=audit_writer_caught_up queued_bytes=%zu",
+			    wq_bytes);
+		free(c->p);
+		free(c);
+	}
+	pthread_mutex_unlock(&wq_mu);
+	return NULL;
+}
+
+int
+audit_writer_start(void)
+{
+	int rc;
+
+	if (wq_running)
+		return 0;
+	wq_stop = 0;
+	if ((rc = pthread_create(&wq_thread, NULL, writer_main, NULL)) != 0)
+		return -rc;
+	wq_running = 1;
+	return 0;
+}
+
+void
+audit_writer_stop(void)
+{
+	if (!wq_running)
+		return;
+	pthread_mutex_lock(&wq_mu);
+	wq_stop = 1;
+	pthread_cond_signal(&wq_cv);
+	pthread_mutex_unlock(&wq_mu);
+	pthread_join(wq_thread, NULL);
+	wq_running = 0;
+}
+
+/* hand_over - the batch goes to the writer thread (1), or is lost because
+ * the writer is WQ_MAX_BYTES behind (0); either way tb starts afresh. */
+static int
+hand_over(void)
+{
+	struct wchunk *c;
+	int64_t now;
+
+	pthread_mutex_lock(&wq_mu);
+	if (wq_bytes + tb->w.len > WQ_MAX_BYTES) {
+		atomic_store(&behind, 1);
+		atomic_fetch_add(&st_lost, tb->nrec);
+		now = now_ms();
+		if (now - wq_last_log >= LOG_EVERY_MS) {
+			wq_last_log = now;
+			log_err("event=audit_writer_behind queued_bytes=%zu lost=%llu",
+			    wq_bytes, (unsigned long long)atomic_load(&st_lost));
+		}
+		pthread_mutex_unlock(&wq_mu);
+		tb->w.len = 0;
+		return 0;
+	}
+	c = xmalloc(sizeof(*c));
+	c->next = NULL;
+	c->len = tb->w.len;
+	c->nrec = tb->nrec;
+	if (tb->w.owned) {
+		c->p = tb->w.p;	/* the buffer moves; tb gets a new one */
+		jw_init(&tb->w, NULL, 0);
+		(void)jw_reserve(&tb->w, 16 * 1024);
+	} else {
+		c->p = xmalloc(c->len);
+		memcpy(c->p, tb->w.p, c->len);
+		tb->w.len = 0;
+	}
+	if (wq_tail != NULL)
+		wq_tail->next = c;
+	else
+		wq_head = c;
+	wq_tail = c;
+	wq_bytes += c->len;
+	pthread_cond_signal(&wq_cv);
+	pthread_mutex_unlock(&wq_mu);
+	return 1;
+}
+
 void
 audit_flush(void)
 {
 	if (tb == NULL || tb->nrec == 0)
 		return;
-	(void)out(tb->w.p, tb->w.len, tb->nrec);
+	if (wq_running)
+		(void)hand_over();
+	else
+		(void)out(tb->w.p, tb->w.len, tb->nrec);
 	tb->w.len = 0;
 	tb->nrec = 0;
 }

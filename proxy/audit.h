@@ -48,6 +48,16 @@ void audit_flush(void);
 /* audit_thread_end - flush and stop collecting (the worker's loop ended). */
 void audit_thread_end(void);
 
+/* audit_writer_start - from now on audit_flush hands a thread's batch to a
+ * writer thread of its own instead of writing it (a worker loop never waits
+ * for the disk); in order per thread, bounded (32 MiB waiting: later
+ * batches are lost and counted, and audit_failing is 1 until the writer has
+ * caught up to half of that). Before the threads that batch start; 0 or a
+ * negative errno. audit_writer_stop - write what waits, end the thread (from
+ * audit_close too). */
+int audit_writer_start(void);
+void audit_writer_stop(void);
+
 /* Write failures (full disk, I/O error): a record the file does not take
  * (also each record of a batch the file did not take whole) is kept in a
  * bounded in-memory queue (32 MiB / 65536 records) and written,
@@ -63,10 +73,13 @@ struct audit_stats {
 	int failing;
 	uint64_t tempfailed;		/* port-25 sessions refused at connect
 					 * (on_write_error: tempfail) */
+	size_t writer_bytes;		/* batches waiting for the writer thread */
+	int behind;			/* the writer is over its bound */
 };
 void audit_get_stats(struct audit_stats *st);
 
-/* audit_failing - 1 while records cannot be written (the queue holds some). */
+/* audit_failing - 1 while records cannot be written (the queue holds some),
+ * or the writer thread is too far behind. */
 int audit_failing(void);
 /* audit_tempfail - 1 when a new port-25 session should be refused now (421
  * at connect, policy.replies.audit_down): audit.on_write_error is tempfail

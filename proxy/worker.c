@@ -11,6 +11,8 @@
  * Audit records of one loop iteration go out together: a prepare handle
  * (it runs just before the loop polls, i.e. before it may sleep) calls
  * audit_flush, and the thread flushes once more when its loop has ended.
+ * audit_flush hands the batch to the audit writer thread (started with the
+ * first worker): the loop never waits for the disk.
  */
 #include "util.h"	/* before uv.h: sys/param.h defines MIN/MAX too */
 #include "worker.h"
@@ -419,6 +421,8 @@ worker_start(struct worker *w)
 	int rc;
 
 	w->fd_high = fd_threshold(w);
+	if ((rc = audit_writer_start()) < 0)
+		return rc;
 
 	if ((rc = uv_loop_init(&w->loop)) < 0)
 		return rc;

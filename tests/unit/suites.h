@@ -10,6 +10,7 @@
 	X(admin)  \
 	X(asg_schema) \
 	X(audit)  \
+	X(audit_writer) \
 	X(buf)    \
 	X(cidr)   \
 	X(config) \
