@@ -132,8 +132,9 @@ worker_source_take(struct worker *w, const union sockaddr_any *src,
 {
 	*n = 0;
 	worker_source_settle(w);
-	if (srclimit_key(&w->pending_src, src) < 0)
-		return 1;	/* not IP: nothing to count */
+	if (w->conf->bounds.per_source == 0 ||
+	    srclimit_key(&w->pending_src, src) < 0)
+		return 1;	/* no cap, or not IP: nothing to count */
 	if (!srclimit_take(sources, &w->pending_src, w->conf->bounds.per_source,
 	    0, n))
 		return 0;

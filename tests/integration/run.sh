@@ -785,7 +785,9 @@ main() {
 	run_test nul_in_command redirect base redirect
 	run_test garbage_before_ehlo redirect base redirect
 	run_test upstream_reset_mid_data redirect base redirect
-	run_test many_6000 redirect base redirect
+	# 6000 from one address: per_source off, or it would refuse all but 256
+	run_test many_6000 redirect many redirect \
+		'limits: { buffer: 256k, max_sessions: 0, session_max_time: 1h, per_source: 0 }'
 	run_test smuggling_reject redirect reject redirect "$REJECT_YAML"
 	run_test silent_client redirect idle redirect "$IDLE_YAML"
 	run_test trickling_client redirect idle redirect "$IDLE_YAML"
