@@ -3,8 +3,9 @@
  * and one per mail transaction, schema version "v":1, written append-only to
  * one file (or stdout for "-"), whole records per write(2), so records of
  * concurrent workers never interleave. A worker thread collects the records
- * of one loop iteration and writes them with one write(2) (audit_flush);
- * other threads write each record at once. Sessions own their struct
+ * of one loop iteration and hands them to the audit writer thread, which
+ * writes them with one write(2) (audit_flush, audit_writer_start); other
+ * threads write each record at once. Sessions own their struct
  * audit_session; audit_record.h (the record, its id and its JSON text,
  * included here) formats, this module (audit.c) writes. SIGHUP reopens the
  * file (audit_reopen) for logrotate.
