@@ -114,6 +114,8 @@ series_current(struct buf *b, const struct scrape *s)
 	    (unsigned long long)SUM(cur_relay));
 	buf_printf(b, "subgate_sessions_current{kind=\"tunnel\"} %llu\n",
 	    (unsigned long long)SUM(cur_tunnel));
+	buf_printf(b, "subgate_sessions_current{kind=\"starttls_tunnel\"} "
+	    "%llu\n", (unsigned long long)SUM(cur_tls_tunnel));
 }
 
 static void
@@ -151,6 +153,13 @@ series_audit_queued(struct buf *b, const struct scrape *s)
 }
 
 static void
+series_audit_backlog(struct buf *b, const struct scrape *s)
+{
+	buf_printf(b, "subgate_audit_writer_backlog_bytes %zu\n",
+	    s->as.writer_bytes);
+}
+
+static void
 series_audit_failing(struct buf *b, const struct scrape *s)
 {
 	buf_printf(b, "subgate_audit_failing %d\n", s->as.failing ? 1 : 0);
@@ -185,7 +194,8 @@ static const struct metric {
 	    "passthrough: 587/465 tunnels).", S(series_sessions) },
 	{ "subgate_sessions_current", "gauge",
 	    "Sessions open now: relay = port-25 SMTP relay, tunnel = pass-through "
-	    "tunnels including port-25 sessions after STARTTLS.",
+	    "tunnels including port-25 sessions after STARTTLS, starttls_tunnel "
+	    "= those port-25 tunnels alone (they count toward max_sessions).",
 	    S(series_current) },
 	{ "subgate_starttls_tunnels_total", "counter",
 	    "Port-25 sessions handed to the opaque tunnel after STARTTLS.",
@@ -200,6 +210,16 @@ static const struct metric {
 	{ "subgate_max_sessions_refused_total", "counter",
 	    "Port-25 connections refused by limits.max_sessions.",
 	    W(refused_limit) },
+	{ "subgate_source_limit_refused_total", "counter",
+	    "Port-25 connections refused by limits.per_source (one address, "
+	    "or one IPv6 /64, over its concurrent sessions).",
+	    W(refused_source) },
+	{ "subgate_fd_reserve_refused_total", "counter",
+	    "Port-25 connections refused to keep limits.fd_reserve descriptors "
+	    "for 587/465.", W(refused_fd) },
+	{ "subgate_tunnel_idle_closed_total", "counter",
+	    "Tunnels ended by limits.tunnel_idle or limits.passthrough_idle.",
+	    W(idle_closed) },
 	{ "subgate_redirected_total", "counter",
 	    "Sessions the policy sent to the smarthost.", W(redirected) },
 	{ "subgate_smarthost_failures_total", "counter",
@@ -233,6 +253,9 @@ static const struct metric {
 	{ "subgate_audit_failing", "gauge",
 	    "1 while the audit file does not take writes.",
 	    S(series_audit_failing) },
+	{ "subgate_audit_writer_backlog_bytes", "gauge",
+	    "Audit batches handed to the writer thread and not yet written.",
+	    S(series_audit_backlog) },
 	{ "subgate_audit_tempfail_sessions_total", "counter",
 	    "Port-25 sessions refused at connect while the audit file failed "
 	    "(audit.on_write_error: tempfail).", A(tempfailed) },

@@ -64,7 +64,7 @@ listeners:
     intercept: none
     upstream: "127.0.0.1:$P_BULK"
 upstream: { connect_timeout: 5s, source: gateway }
-limits: { buffer: 256k, max_sessions: 0, session_max_time: 1h }
+limits: { buffer: 256k, max_sessions: 0, session_max_time: 1h, per_source: 0 }
 smtp: { bare_newline: normalize, timeouts: {greeting: 5m, command: 5m, data_init: 2m, data_block: 3m, data_end: 10m, client_idle: 5m} }
 audit: { path: "$SG_TMP/audit-bench.jsonl" }
 log: { level: info }
