@@ -21,8 +21,6 @@
 #define ACCEPT_BATCH 64		/* per wakeup: leave some for other workers */
 #define EMFILE_PAUSE_MS 100
 
-static const char loop_reply[] =
-    "554 5.4.6 Routing loop: the destination is this gateway\r\n";
 static const char busy_reply[] =
     "421 4.3.2 Too many sessions on this gateway, try again later (subgate)\r\n";
 static const char source_reply[] =
@@ -51,7 +49,7 @@ dispatch(struct listener *l, int fd, union sockaddr_any *peer)
 	socklen_t len = sizeof(local);
 	char sbuf[ADDRPORT_STRLEN], dbuf[ADDRPORT_STRLEN];
 	uint32_t n;
-	int rc;
+	int rc, loop;
 
 	WSTAT_ADD(w, accepted, 1);
 	addr_unmap(peer);
@@ -66,13 +64,18 @@ dispatch(struct listener *l, int fd, union sockaddr_any *peer)
 	/* Not NATed under REDIRECT: the subscriber dialled us directly. */
 	if (rc < 0)
 		dst = local;
-	if (rc < 0 || intercept_is_loop(w->conf, lc, &local, &dst)) {
+	loop = rc < 0 || intercept_is_loop(w->conf, lc, &local, &dst);
+	if (loop) {
 		WSTAT_ADD(w, refused_loop, 1);
 		log_warn("event=loop_refused worker=%d listener=%d src=%s dst=%s",
 		    w->id, l->idx, addr_fmt(peer, sbuf, sizeof(sbuf)),
 		    addr_fmt(&dst, dbuf, sizeof(dbuf)));
-		refuse(fd, lc->mode == LISTEN_SMTP ? loop_reply : NULL);
-		return;
+		if (lc->mode != LISTEN_SMTP) {
+			refuse(fd, NULL);
+			return;
+		}
+		/* port 25: answered 554 5.4.6 and recorded (relay_start),
+		 * within the caps below like any session */
 	}
 	if (lc->mode == LISTEN_PASSTHROUGH) {
 		/* RFC 5068 4.1: no limit, no policy, ever. */
@@ -107,7 +110,7 @@ dispatch(struct listener *l, int fd, union sockaddr_any *peer)
 		refuse(fd, source_reply);
 		return;
 	}
-	relay_start(w, l->idx, fd, peer, &dst);
+	relay_start(w, l->idx, fd, peer, &dst, loop);
 	worker_source_settle(w);
 }
 

@@ -1203,23 +1203,33 @@ connect_verdict(const struct sess_key *key, const struct smtp_verdict *v,
  * fixed upstream of an intercept: none listener is the operator's choice,
  * not the subscriber's, and is never checked. */
 static int
-deny_dest(struct relay *r, const union sockaddr_any *dst)
+deny_dest(struct relay *r, const union sockaddr_any *dst, int loop)
 {
-	static const char reply[] = "554 5.7.1 This destination cannot be "
+	static const char deny_reply[] = "554 5.7.1 This destination cannot be "
 	    "reached through this gateway (subgate)";
+	static const char loop_reply[] = "554 5.4.6 Routing loop: the "
+	    "destination is this gateway";
 	const struct config *c = conf_of(r);
 	struct cidr_prefix hit;
 	char d[ADDRPORT_STRLEN], p[CIDR_STRLEN];
 
+	if (loop) {
+		/* counted and logged by the listener (event=loop_refused) */
+		r->rec.cls = "blocked";
+		audit_session_add_decision(&r->rec, "connect", "loop",
+		    loop_reply, "none");
+		do_shutdown(r, loop_reply, "loop", 0);
+		return 1;
+	}
 	if (c->listeners[r->rec.listener].intercept == INTERCEPT_NONE ||
 	    !dest_deny_refuses(dst, &hit))
 		return 0;
 	log_warn("event=destination_denied id=%s dst=%s prefix=%s", r->rec.id,
 	    addr_fmt(dst, d, sizeof(d)), cidr_fmt(&hit, p, sizeof(p)));
 	r->rec.cls = "blocked";
-	audit_session_add_decision(&r->rec, "connect", "upstream.deny", reply,
-	    "none");
-	do_shutdown(r, reply, "upstream_denied", 0);
+	audit_session_add_decision(&r->rec, "connect", "upstream.deny",
+	    deny_reply, "none");
+	do_shutdown(r, deny_reply, "upstream_denied", 0);
 	return 1;
 }
 
@@ -1227,7 +1237,7 @@ deny_dest(struct relay *r, const union sockaddr_any *dst)
 
 void
 relay_start(struct worker *w, int listener, int fd,
-    const union sockaddr_any *src, const union sockaddr_any *dst)
+    const union sockaddr_any *src, const union sockaddr_any *dst, int loop)
 {
 	struct relay *r = xcalloc(1, sizeof(*r));
 	struct policy_req req;
@@ -1266,7 +1276,7 @@ relay_start(struct worker *w, int listener, int fd,
 		return;
 	}
 	uv_tcp_nodelay(&r->h[CL], 1);
-	if (deny_dest(r, dst))
+	if (deny_dest(r, dst, loop))
 		return;
 
 	r->pol = policy_session_new(w, r->rec.id, &id, src, dst);

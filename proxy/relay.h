@@ -19,9 +19,11 @@ int relay_init(const struct config *c, char *err, size_t errlen);
 void relay_cleanup(void);
 
 /* relay_start - a new SMTP session for an accepted client fd (owned from
- * now on); src is the subscriber, dst the original destination. */
+ * now on); src is the subscriber, dst the original destination. loop: the
+ * destination is this gateway (intercept_is_loop): the session is only
+ * answered 554 5.4.6 and recorded. */
 void relay_start(struct worker *w, int listener, int fd,
-    const union sockaddr_any *src, const union sockaddr_any *dst);
+    const union sockaddr_any *src, const union sockaddr_any *dst, int loop);
 
 /* relay_shutdown - drain: "421 4.3.2 Service shutting down" and end. */
 void relay_shutdown(struct relay *r);

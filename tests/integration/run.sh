@@ -390,13 +390,18 @@ t_connect_fail_no_host() {
 }
 
 t_loop_own_address() {
-	local a c
+	local a c sel
 	for a in "$GWSUB4" "$GWNET4" "$GWSUB6"; do
 		c=$T/loop-$a.json
 		chat "$c" "$a" -- r eof:5
 		# Either the defined refusal, or closed without a word; never a
 		# greeting (that would be subgate talking to itself) or a hang.
-		if ! jqe "$c" '.replies[0].code == 554 and (.replies[0].text | test("^554 5\\.4\\.6"))'; then
+		if jqe "$c" '.replies[0].code == 554 and (.replies[0].text | test("^554 5\\.4\\.6"))'; then
+			# refused, and on record like any port-25 session
+			sel=".type==\"session\" and .src_port==$(jqr "$c" .local_port) and .end_reason==\"loop\" and .class==\"blocked\""
+			wait_until 10 audit_has "$sel" ||
+				fail "dialling the gateway's own $a:25: 554 5.4.6 but no session record with end_reason loop"
+		else
 			jqe "$c" '.eof and ([.replies[] | select(.code > 0)] | length) == 0' ||
 				fail "dialling the gateway's own $a:25: want 554 5.4.6 or a clean close, got: $(cat "$c")"
 		fi
