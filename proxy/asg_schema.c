@@ -213,9 +213,10 @@ asg_json_from_node(const char *json, size_t len, const char *node)
 	char own[300];
 	int n = snprintf(own, sizeof(own), "\"node\":\"%s\",", node);
 
-	/* "node" comes right after "v" and "type": within the first bytes */
+	/* "node" comes right after "v" and "type": within the first bytes,
+	 * however long the name (up to 253) */
 	return n > 0 && (size_t)n < sizeof(own) &&
-	    memmem(json, MIN(len, 80), own, (size_t)n) != NULL;
+	    memmem(json, MIN(len, 40 + (size_t)n), own, (size_t)n) != NULL;
 }
 
 /* The script ------------------------------------------------------------- */
