@@ -571,8 +571,7 @@ trace_main(int argc, char **argv)
 		case O_DST:
 			if (o.have_q) {
 				fprintf(stderr, "subgate trace: one question at a time\n");
-				free(o.files);
-				return 2;
+				goto out;
 			}
 			o.have_q = 1;
 			o.value = optarg;
@@ -584,8 +583,7 @@ trace_main(int argc, char **argv)
 			o.port = atoi(optarg);
 			if (o.port <= 0 || o.port > 65535) {
 				fprintf(stderr, "subgate trace: bad --port %s\n", optarg);
-				free(o.files);
-				return 2;
+				goto out;
 			}
 			break;
 		case O_AT:
@@ -626,8 +624,7 @@ trace_main(int argc, char **argv)
 			    errno != 0 || q.limit > TRACE_LIMIT_MAX) {
 				fprintf(stderr, "subgate trace: bad --limit %s "
 				    "(0..%d)\n", optarg, TRACE_LIMIT_MAX);
-				free(o.files);
-				return 2;
+				goto out;
 			}
 			if (q.limit == 0)
 				q.limit = TRACE_LIMIT_DEFAULT;
@@ -635,21 +632,19 @@ trace_main(int argc, char **argv)
 		}
 		case 'h':
 			usage(stdout);
-			return 0;
+			status = 0;
+			goto out;
 		default:
 			usage(stderr);
-			free(o.files);
-			return 2;
+			goto out;
 		}
 		if (tp != NULL && parse_when(optarg, tp) < 0) {
 			fprintf(stderr, "subgate trace: bad time %s\n", optarg);
-			free(o.files);
-			return 2;
+			goto out;
 		}
 		if (dp != NULL && parse_dur(optarg, dp) < 0) {
 			fprintf(stderr, "subgate trace: bad duration %s\n", optarg);
-			free(o.files);
-			return 2;
+			goto out;
 		}
 	}
 	if (!o.have_q || optind < argc) {
