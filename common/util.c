@@ -75,12 +75,20 @@ char *
 fmt_time(char *buf, size_t len, int64_t ms)
 {
 	time_t t = (time_t)(ms / 1000);
+	int frac = (int)(ms % 1000);
 	struct tm tm;
 	char base[24];
 
-	gmtime_r(&t, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%03dZ", base, (int)(ms % 1000));
+	if (frac < 0) {		/* before 1970: the fraction counts up too */
+		frac += 1000;
+		t--;
+	}
+	/* a time gmtime cannot break down or whose year does not fit (a
+	 * record from Redis may carry any integer) reads as no date */
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		snprintf(base, sizeof(base), "0000-00-00T00:00:00");
+	snprintf(buf, len, "%s.%03dZ", base, frac);
 	return buf;
 }
 

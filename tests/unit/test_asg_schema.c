@@ -255,6 +255,33 @@ test_script_layout(void)
 	free(j);
 }
 
+/* What fuzz_asg found: a gateway with a long node name knows its own
+ * records; a time outside what gmtime and four digits of year can show is
+ * written as no date, and one before 1970 with its fraction counted up. */
+static void
+test_fuzz_found(void)
+{
+	static const char node[] = "gw-a-rather-long-node-name-0123456789.example.net";
+	struct asg a = rec(), b;
+	size_t len;
+	char *j;
+
+	a.node = (char *)node;
+	j = asg_to_json(&a, &len);
+	CU_ASSERT_EQUAL(asg_json_from_node(j, len, node), 1);
+	free(j);
+	a = rec();
+	a.start_ms = -1;
+	a.end_ms = INT64_MIN;
+	j = asg_to_json(&a, &len);
+	CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"start\":\"1969-12-31T23:59:59.999Z\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(j, "\"end\":\"0000-00-00T00:00:00.192Z\""));
+	CU_ASSERT_EQUAL_FATAL(asg_from_json(j, len, &b), 0);
+	CU_ASSERT_EQUAL(b.end_ms, INT64_MIN);
+	asg_free(&b);
+	free(j);
+}
+
 int
 suite_asg_schema_register(void)
 {
@@ -265,7 +292,8 @@ suite_asg_schema_register(void)
 	    CU_add_test(s, "round_trip", test_round_trip) == NULL ||
 	    CU_add_test(s, "keys", test_keys) == NULL ||
 	    CU_add_test(s, "fields", test_fields) == NULL ||
-	    CU_add_test(s, "script_layout", test_script_layout) == NULL)
+	    CU_add_test(s, "script_layout", test_script_layout) == NULL ||
+	    CU_add_test(s, "fuzz_found", test_fuzz_found) == NULL)
 		return -1;
 	return 0;
 }
