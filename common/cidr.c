@@ -9,6 +9,7 @@
  */
 #include "cidr.h"
 #include "err.h"
+#include "log.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -173,15 +174,19 @@ cidr_prefix_of(struct cidr_prefix *p, const union sockaddr_any *a,
 static int
 parse_fail(char *err, size_t errlen, const char *s, size_t n, const char *why)
 {
+	char q[4 * 64 + 8];
+
+	/* the text quoted escaped: it ends up on a terminal or in a log */
 	if (err != NULL && errlen > 0)
-		snprintf(err, errlen, "\"%.*s\": %s", (int)MIN(n, 64), s, why);
+		snprintf(err, errlen, "%s: %s", log_esc(q, sizeof(q), s,
+		    MIN(n, 64)), why);
 	return SG_EINVAL;
 }
 
 int
 cidr_parse(struct cidr_prefix *p, const char *s, char *err, size_t errlen)
 {
-	char host[INET6_ADDRSTRLEN], fixed[CIDR_STRLEN];
+	char host[INET6_ADDRSTRLEN], fixed[CIDR_STRLEN], q[4 * 64 + 8];
 	uint8_t addr[16];
 	const char *slash, *d;
 	size_t hlen, slen = strlen(s);
@@ -232,9 +237,10 @@ cidr_parse(struct cidr_prefix *p, const char *s, char *err, size_t errlen)
 			if (plen & 7)
 				want.addr[plen >> 3] &=
 				    (uint8_t)(0xffu << (8 - (plen & 7)));
-			snprintf(err, errlen, "\"%.*s\": host bits set after "
-			    "/%u (the network is %s)", (int)MIN(slen, 64), s,
-			    plen, cidr_fmt(&want, fixed, sizeof(fixed)));
+			snprintf(err, errlen, "%s: host bits set after "
+			    "/%u (the network is %s)", log_esc(q, sizeof(q), s,
+			    MIN(slen, 64)), plen, cidr_fmt(&want, fixed,
+			    sizeof(fixed)));
 		}
 		return SG_EINVAL;
 	}

@@ -121,6 +121,12 @@ test_parse(void)
 	CU_ASSERT_STRING_EQUAL(err, "\"10.0.0.0/33\": prefix length above 32");
 	CU_ASSERT_EQUAL(cidr_parse(&p, "10.0.0.0/8", NULL, 0), 0);
 	CU_ASSERT_EQUAL(cidr_parse(&p, "10.0.0.1/8", NULL, 0), SG_EINVAL);
+	/* the text is quoted escaped (fuzz_config: a tab, an escape
+	 * sequence reached the operator's terminal) */
+	CU_ASSERT_EQUAL(cidr_parse(&p, "10.0\t.\033[2J/8", err, sizeof(err)),
+	    SG_EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "\"10.0\\x09.\\x1b[2J/8\": not an IPv4 "
+	    "or IPv6 address");
 }
 
 static void
