@@ -287,7 +287,9 @@ fill_row(struct row *w, const struct trec *t, const struct tset *s)
 {
 	const json_t *r = t->rec, *ses = r, *a;
 	char buf[1024], sid[AUDIT_RECID_MAX];
-	int is_txn = json_object_get(r, "session") != NULL;
+	/* by type, as audit_facts_from_json tells them apart: a session
+	 * record may carry a "session" key too */
+	int is_txn = strcmp(jstr(r, "type"), "txn") == 0;
 
 	if (is_txn) {
 		const struct trec *st = tset_get(s, jstr(r, "session"));
@@ -351,7 +353,7 @@ covered(const struct tset *s, const unsigned char *keep)
 	for (size_t i = 0; i < s->n; i++) {
 		const struct trec *st;
 
-		if (!keep[i] || json_object_get(s->v[i].rec, "session") == NULL)
+		if (!keep[i] || strcmp(jstr(s->v[i].rec, "type"), "txn") != 0)
 			continue;
 		if ((st = tset_get(s, jstr(s->v[i].rec, "session"))) != NULL)
 			cov[st - s->v] = 1;
