@@ -22,15 +22,7 @@
 #include "asg_schema.h"
 #include "identity.h"
 #include "jsonw.h"
-
-#define CHECK(c)                                                         \
-	do {                                                             \
-		if (!(c)) {                                              \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", \
-			    __FILE__, __LINE__, #c);                     \
-			abort();                                         \
-		}                                                        \
-	} while (0)
+#include "fuzz.h"
 
 static void
 same_strings(const struct asg *a, const struct asg *b)

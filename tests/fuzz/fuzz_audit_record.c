@@ -29,15 +29,7 @@
 #include "addr.h"
 #include "audit_key.h"
 #include "trace.h"
-
-#define CHECK(c)                                                         \
-	do {                                                             \
-		if (!(c)) {                                              \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", \
-			    __FILE__, __LINE__, #c);                     \
-			abort();                                         \
-		}                                                        \
-	} while (0)
+#include "fuzz.h"
 
 #define MAX_LINES 64
 

@@ -18,15 +18,7 @@
 #include <string.h>
 
 #include "config.h"
-
-#define CHECK(c)                                                         \
-	do {                                                             \
-		if (!(c)) {                                              \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", \
-			    __FILE__, __LINE__, #c);                     \
-			abort();                                         \
-		}                                                        \
-	} while (0)
+#include "fuzz.h"
 
 #define NAME "fuzz.yaml"
 

@@ -14,15 +14,7 @@
 #include <string.h>
 
 #include "radius.h"
-
-#define CHECK(c)                                                         \
-	do {                                                             \
-		if (!(c)) {                                              \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", \
-			    __FILE__, __LINE__, #c);                     \
-			abort();                                         \
-		}                                                        \
-	} while (0)
+#include "fuzz.h"
 
 static const uint8_t secret[] = "testing123";
 #define SLEN (sizeof(secret) - 1)

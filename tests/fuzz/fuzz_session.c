@@ -30,15 +30,7 @@
 
 #include "err.h"
 #include "smtp.h"
-
-#define CHECK(c)                                                          \
-	do {                                                              \
-		if (!(c)) {                                               \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n",  \
-			    __FILE__, __LINE__, #c);                      \
-			abort();                                          \
-		}                                                         \
-	} while (0)
+#include "fuzz.h"
 
 #define MAXREPLIES 256
 #define LINE_MAX_ 1100
