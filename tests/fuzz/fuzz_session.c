@@ -225,7 +225,9 @@ message_end(struct fz *f)
 	txn_reset(m);
 }
 
-/* bdat_done - a BDAT chunk read whole. */
+/* bdat_done - a BDAT chunk read whole. Whatever the answer to the LAST
+ * one, the transaction is over (RFC 5321 4.1.1.4 for the end of data; RFC
+ * 3030 leaves it open, and the core ends its record there too). */
 static void
 bdat_done(struct fz *f)
 {
@@ -238,6 +240,8 @@ bdat_done(struct fz *f)
 		message_end(f);
 	else
 		reply(f, 250, "chunk ok", 0);
+	if (m->bdat_last)
+		txn_reset(m);
 }
 
 /* model_read - bytes the core sent upstream. */
