@@ -17,16 +17,8 @@
 #include "admin.h"
 #include "admin_route.h"
 #include "buf.h"
+#include "fuzz.h"
 #include "log.h"
-
-#define CHECK(c)                                                         \
-	do {                                                             \
-		if (!(c)) {                                              \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", \
-			    __FILE__, __LINE__, #c);                     \
-			abort();                                         \
-		}                                                        \
-	} while (0)
 
 static const char token[] = "fuzz-token-0123";
 static int routed, lifted;

@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "fuzz.h"
 #include "smtp.h"
 
 struct fz {
@@ -43,15 +44,6 @@ struct fz {
 	unsigned charged_seq[16];
 	uint64_t charged[16];
 };
-
-#define CHECK(c)                                                          \
-	do {                                                              \
-		if (!(c)) {                                               \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n",  \
-			    __FILE__, __LINE__, #c);                      \
-			abort();                                          \
-		}                                                         \
-	} while (0)
 
 static void
 fz_send(void *ctx, enum smtp_side to, const void *p, size_t n)
