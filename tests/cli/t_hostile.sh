@@ -7,27 +7,11 @@
 # (issue 9 item 8). Loopback only; everything it starts ends with it.
 #
 #   tests/cli/t_hostile.sh path/to/subgate
-set -u
 SUBGATE=${1:?usage: t_hostile.sh SUBGATE}
+NAME=t_hostile
+. "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 FAKE=$HERE/../ratelimit/fake_redis.py
-TMP=$(mktemp -d /tmp/sg-hostile.XXXXXX)
-PIDS=()
-FAILS=0
-
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; FAILS=$((FAILS + 1)); }
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # fake MODE - start a fake Redis; its port in PORT.
 fake() {
@@ -154,5 +138,4 @@ run "from overflow" "$TMP/d" trace --file "$TMP/audit.jsonl" --subscriber x --fr
 run "limit" "$TMP/d" trace --file "$TMP/audit.jsonl" --subscriber x --from -1h --to now --limit -1
 [ "$RC" -eq 2 ] && pass limit_negative_refused || fail limit_negative_refused "status $RC"
 
-echo "$FAILS failure(s)"
-[ "$FAILS" -eq 0 ]
+finish

@@ -6,28 +6,9 @@
 # its own on free loopback ports and removes everything when it ends.
 #
 #   tests/cli/t_locks.sh path/to/subgate
-set -u
 SUBGATE=${1:?usage: t_locks.sh SUBGATE}
-TMP=$(mktemp -d /tmp/sg-locks.XXXXXX)
-PIDS=()
-FAILS=0
-
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; FAILS=$((FAILS + 1)); }
-expect() {	# name, want, got
-	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "want [$2] got [$3]"; fi
-}
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+NAME=t_locks
+. "$(dirname "$0")/lib.sh"
 
 wait_ping() {
 	for _ in $(seq 100); do
@@ -103,5 +84,4 @@ sed -i "s/127.0.0.1:$SPORT/127.0.0.1:2/" "$TMP/subgate.yaml"
 out=$("$SUBGATE" locks -c "$TMP/subgate.yaml" list 2>&1); rc=$?
 expect no_sentinel_status 2 "$rc"
 
-[ "$FAILS" -eq 0 ] && echo "t_locks: all passed" || echo "t_locks: $FAILS failed"
-exit $((FAILS > 0))
+finish
