@@ -134,8 +134,13 @@ CASES = [
 ]
 port, base = int(sys.argv[1]), sys.argv[2]
 def reply(f):
+    # A peer that closed ("QUIT x") may answer our next line with a reset
+    # instead of an end of file, depending on timing: both are "closed".
     while True:
-        l = f.readline().decode("latin-1").rstrip("\r\n")
+        try:
+            l = f.readline().decode("latin-1").rstrip("\r\n")
+        except ConnectionResetError:
+            return ""
         if len(l) < 4 or l[3] != "-":
             return l
 for i, (name, lines) in enumerate(CASES):
@@ -153,8 +158,13 @@ for i, (name, lines) in enumerate(CASES):
                 reply(f)
             reply(f)
             break
-        s.sendall(l.encode() + b"\r\n")
+        try:
+            s.sendall(l.encode() + b"\r\n")
+        except OSError:
+            break
         r = reply(f)
+        if not r:
+            break
         if l.strip(" \t\x0b\x0c").upper().startswith("DATA") and r.startswith("354"):
             s.sendall(body + b".\r\n"); reply(f)
     try:
