@@ -719,11 +719,15 @@ update_reading(struct relay *r)
 
 static void timer_cb(uv_timer_t *t);
 
+/* arm - the session's one timer, due at uv_now time due. A session closed
+ * meanwhile (a write failed under the caller) keeps it stopped. */
 static void
 arm(struct relay *r, uint64_t due)
 {
 	uint64_t now = uv_now(&r->hdr.w->loop);
 
+	if (r->closing)
+		return;
 	uv_timer_start(&r->timer, timer_cb, due > now ? due - now : 0, 0);
 }
 
