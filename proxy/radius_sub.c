@@ -83,15 +83,16 @@ sub_load(void)
 	if (c == NULL)
 		return;
 	do {
-		redisReply *r = redisCommand(c, "SCAN %s MATCH %s COUNT 1000",
+		redisReply *r = rl_sync_cmd(c, "SCAN %s MATCH %s COUNT 1000",
 		    cursor, ASG_HISTORY_MATCH);
 
 		if (!rl_sync_array(r, 2) || r->elements != 2 ||
 		    !rl_sync_str(r->element[0], sizeof(cursor) - 1) ||
 		    !rl_sync_array(r->element[1], SUB_SCAN_MAX)) {
-			if (r != NULL)
-				log_warn("event=radius_history_load_failed "
-				    "reply=unexpected");
+			char why[160];
+
+			log_warn("event=radius_history_load_failed error=%s",
+			    rl_sync_why(why, sizeof(why), c, r));
 			freeReplyObject(r);
 			break;
 		}
@@ -102,7 +103,9 @@ sub_load(void)
 
 			if (!rl_sync_str(k, ASG_KEY_MAX))
 				continue;
-			z = redisCommand(c, "ZRANGE %b 0 -1", k->str, k->len);
+			z = rl_sync_cmd(c, "ZRANGE %b 0 -1", k->str, k->len);
+			if (z == NULL)	/* the context is gone: SCAN says so */
+				break;
 			keys++;
 			if (rl_sync_array(z, SIZE_MAX))
 				for (size_t m = 0; m < z->elements; m++)
@@ -139,7 +142,7 @@ sub_main(void *arg)
 		backoff = backoff == 0 ? 500 : MIN(backoff * 2, 5000);
 		if ((c = sub_connect()) == NULL)
 			continue;
-		r = redisCommand(c, "SUBSCRIBE %s", ASG_CHANNEL);
+		r = rl_sync_cmd(c, "SUBSCRIBE %s", ASG_CHANNEL);
 		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
 			freeReplyObject(r);
 			redisFree(c);
@@ -168,6 +171,11 @@ sub_main(void *arg)
 			if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) &&
 			    redisBufferRead(c) != REDIS_OK)
 				break;
+			if (rl_reader_over(c->reader, RL_REPLY_MAX_BYTES)) {
+				log_warn("event=redis_reply_too_large what=subscription "
+				    "max=%u", RL_REPLY_MAX_BYTES);
+				break;
+			}
 		}
 		if (!atomic_load(&sub.stopping))
 			log_warn("event=radius_subscriber_lost");

@@ -633,6 +633,7 @@ rl_new(uv_loop_t *loop, const struct rl_conf *conf)
 	cc.backoff_max_ms = conf->backoff_max_ms;
 	cc.stall_ms = conf->stall_ms;
 	cc.max_inflight = conf->max_inflight;
+	cc.max_reply = conf->max_reply;
 	rl->conn = rl_conn_new(loop, &cc, &conn_ops, rl);
 	rl->nhandles = 4;
 	return rl;

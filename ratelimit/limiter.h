@@ -52,6 +52,8 @@ struct rl_conf {
 	int stall_ms;			/* default 5000 */
 	int probe_ms;			/* default 200 */
 	size_t max_inflight;		/* default 4096 */
+	size_t max_reply;		/* octets of one reply; default
+					 * RL_REPLY_MAX_BYTES (redis_uv.h) */
 	int release_delay_ms;		/* a released lease waits this long for
 					 * a decision to carry it, then goes
 					 * alone; default 1, < 0: 0 */

@@ -48,7 +48,7 @@ rl_locks_list(redisContext *c, struct rl_lock_info **out, size_t *n,
 
 	*n = 0;
 	do {
-		redisReply *r = redisCommand(c, "SCAN %s MATCH %s COUNT 1000",
+		redisReply *r = rl_sync_cmd(c, "SCAN %s MATCH %s COUNT 1000",
 		    cursor, RL_LOCK_SUB_MATCH);
 
 		if (!rl_sync_array(r, 2) || r->elements != 2 ||
@@ -68,7 +68,7 @@ rl_locks_list(redisContext *c, struct rl_lock_info **out, size_t *n,
 			    rl_lock_subscriber(k->str, k->len, sub,
 			    sizeof(sub)) < 0)
 				continue;
-			t = redisCommand(c, "PTTL %b", k->str, k->len);
+			t = rl_sync_cmd(c, "PTTL %b", k->str, k->len);
 			if (t == NULL || t->type != REDIS_REPLY_INTEGER)
 				rc = failed(c, t, "PTTL", err, errlen);
 			else if (t->integer != -2) {	/* -2: gone meanwhile */
@@ -95,7 +95,7 @@ rl_locks_lift(redisContext *c, const char *subscriber, char *err,
 {
 	char key[RL_KEY_MAX];
 	size_t klen = rl_lock_key(key, "sub", subscriber, strlen(subscriber));
-	redisReply *r = redisCommand(c, "DEL %b", key, klen);
+	redisReply *r = rl_sync_cmd(c, "DEL %b", key, klen);
 	int rc;
 
 	if (r == NULL || r->type != REDIS_REPLY_INTEGER)

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,60 @@ connect_one(const char *host, int port, int conn_ms, int cmd_ms, char *err,
 		return NULL;
 	}
 	redisSetTimeout(c, tv_of(cmd_ms));
+	rl_reader_bound(c->reader);
 	return c;
+}
+
+/* bounded_reply - redisGetReply with the reply bounds of redis_uv.h: the
+ * command written, then read until the reader holds a whole reply or more
+ * than RL_REPLY_MAX_BYTES wait in it. */
+static redisReply *
+bounded_reply(redisContext *c)
+{
+	void *r = NULL;
+	int done = 0;
+
+	while (!done)
+		if (redisBufferWrite(c, &done) != REDIS_OK)
+			return NULL;
+	for (;;) {
+		if (redisGetReplyFromReader(c, &r) != REDIS_OK)
+			break;
+		if (r != NULL)
+			return r;
+		if (rl_reader_over(c->reader, RL_REPLY_MAX_BYTES)) {
+			c->err = REDIS_ERR_PROTOCOL;
+			snprintf(c->errstr, sizeof(c->errstr), "reply larger "
+			    "than %u octets", RL_REPLY_MAX_BYTES);
+			return NULL;
+		}
+		if (redisBufferRead(c) != REDIS_OK)
+			break;
+	}
+	if (c->err == REDIS_ERR_OOM)	/* rl_reader_bound refused an array */
+		snprintf(c->errstr, sizeof(c->errstr), "reply with more than "
+		    "%d elements (or out of memory)", RL_REPLY_MAX_ELEMENTS);
+	return NULL;
+}
+
+redisReply *
+rl_sync_cmd(redisContext *c, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = redisvAppendCommand(c, fmt, ap);
+	va_end(ap);
+	return rc == REDIS_OK ? bounded_reply(c) : NULL;
+}
+
+redisReply *
+rl_sync_argv(redisContext *c, int argc, const char **argv, const size_t *len)
+{
+	if (redisAppendCommandArgv(c, argc, argv, len) != REDIS_OK)
+		return NULL;
+	return bounded_reply(c);
 }
 
 int
@@ -92,7 +146,7 @@ ask_sentinels(const struct rl_conn_conf *cf, int conn_ms, int cmd_ms,
 		free(sh);
 		if (c == NULL)
 			continue;
-		r = redisCommand(c, "SENTINEL get-master-addr-by-name %s", name);
+		r = rl_sync_cmd(c, "SENTINEL get-master-addr-by-name %s", name);
 		ok = r != NULL && r->type != REDIS_REPLY_ERROR &&
 		    rl__primary_addr(r, host, port) == 0;
 		if (!ok)
@@ -112,7 +166,7 @@ static int
 command(redisContext *c, const char *what, int argc, const char **argv,
     char *err, size_t errlen)
 {
-	redisReply *r = redisCommandArgv(c, argc, argv, NULL);
+	redisReply *r = rl_sync_argv(c, argc, argv, NULL);
 	int ok = r != NULL && r->type != REDIS_REPLY_ERROR;
 	char why[160];
 

@@ -31,6 +31,14 @@ int rl_sync_array(const struct redisReply *r, size_t max);
 const char *rl_sync_why(char *out, size_t len, const struct redisContext *c,
     const struct redisReply *r);
 
+/* rl_sync_cmd / rl_sync_argv - redisCommand / redisCommandArgv on a
+ * context of rl_sync_connect, with the reply bounds of redis_uv.h: NULL
+ * with the context's error set (then drop the context) when the reply is
+ * too large, as for any failure. Every synchronous caller uses these. */
+struct redisReply *rl_sync_cmd(struct redisContext *c, const char *fmt, ...);
+struct redisReply *rl_sync_argv(struct redisContext *c, int argc,
+    const char **argv, const size_t *len);
+
 /* rl_sync_connect - connect as c says; every connect waits at most
  * c->connect_timeout_ms (<= 0: 1000), every command timeout_ms (<= 0: the
  * same). The context is the caller's (redisFree); NULL with err set, which

@@ -19,6 +19,7 @@
 #include "redis_uv.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <stdint.h>
@@ -96,6 +97,49 @@ static void attempt(struct rl_conn *c);
 static void lost(struct rl_conn *c);
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata);
 static void state_cb(uv_timer_t *t);
+
+/* Reply bounds (redis_uv.h) ------------------------------------------ */
+
+static redisReplyObjectFunctions bounded_fn;
+static void *(*hiredis_array)(const redisReadTask *, int);
+static pthread_once_t bounded_once = PTHREAD_ONCE_INIT;
+
+static void *
+bounded_array(const redisReadTask *t, int elements)
+{
+	if (elements < 0 || elements > RL_REPLY_MAX_ELEMENTS)
+		return NULL;
+	return hiredis_array(t, elements);
+}
+
+/* bounded_init - hiredis's own reply functions (static inside hiredis:
+ * taken from a reader of its own) with createArray wrapped. */
+static void
+bounded_init(void)
+{
+	redisReader *t = redisReaderCreate();
+
+	if (t == NULL)
+		abort();
+	bounded_fn = *t->fn;
+	redisReaderFree(t);
+	hiredis_array = bounded_fn.createArray;
+	bounded_fn.createArray = bounded_array;
+}
+
+void
+rl_reader_bound(redisReader *r)
+{
+	pthread_once(&bounded_once, bounded_init);
+	if (r != NULL)
+		r->fn = &bounded_fn;
+}
+
+int
+rl_reader_over(const redisReader *r, size_t max)
+{
+	return r != NULL && r->len - r->pos > max;
+}
 
 /* hiredis_err - a context's error as a negative code. */
 static int
@@ -245,6 +289,12 @@ poll_cb(uv_poll_t *h, int status, int events)
 		redisAsyncHandleRead(ac);
 		if (io->ac == NULL)
 			return;
+		if (rl_reader_over(ac->c.reader, io->c->conf.max_reply)) {
+			log_warn("event=redis_reply_too_large addr=%s max=%zu",
+			    io->c->addr, io->c->conf.max_reply);
+			rl_conn_reset(io->c, SG_EPROTO);
+			return;
+		}
 	}
 	if (events & UV_WRITABLE)
 		redisAsyncHandleWrite(ac);
@@ -731,6 +781,7 @@ attempt(struct rl_conn *c)
 		lost(c);
 		return;
 	}
+	rl_reader_bound(ac->c.reader);
 	io = xcalloc(1, sizeof(*io));
 	if ((err = uv_poll_init(c->loop, &io->poll, ac->c.fd)) != 0) {
 		free(io);
@@ -817,6 +868,8 @@ rl_conn_new(uv_loop_t *loop, const struct rl_conn_conf *conf,
 		c->conf.stall_ms = 5000;
 	if (c->conf.max_inflight == 0)
 		c->conf.max_inflight = 4096;
+	if (c->conf.max_reply == 0)
+		c->conf.max_reply = RL_REPLY_MAX_BYTES;
 	c->conf.password = conf->password ? xstrdup(conf->password) : NULL;
 	c->conf.master_name = xstrdup(conf->master_name ? conf->master_name :
 	    "mymaster");

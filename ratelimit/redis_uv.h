@@ -23,8 +23,23 @@
 #include <stddef.h>
 #include <uv.h>
 
+struct redisReader;
 struct redisReply;
 struct rl_conn;
+
+/* Bounds on one reply, for every client of this module and of
+ * redis_sync.h. hiredis 0.14.1 buffers a bulk string of whatever length a
+ * server announces and allocates an array of whatever count it announces;
+ * nothing subgate asks for comes near these. */
+#define RL_REPLY_MAX_BYTES (64u << 20)	/* unparsed octets waiting */
+#define RL_REPLY_MAX_ELEMENTS 1000000	/* elements of one array */
+
+/* rl_reader_bound - r refuses an array of more than RL_REPLY_MAX_ELEMENTS
+ * (hiredis then reports "Out of memory" and the context fails). */
+void rl_reader_bound(struct redisReader *r);
+/* rl_reader_over - 1 if more than max octets wait unparsed in r: the
+ * caller drops the connection. */
+int rl_reader_over(const struct redisReader *r, size_t max);
 
 struct rl_conn_conf {
 	const char *host;		/* numeric address (no DNS) */
@@ -41,6 +56,8 @@ struct rl_conn_conf {
 	int stall_ms;			/* drop a connection whose oldest request
 					 * is this old; default 5000 */
 	size_t max_inflight;		/* default 4096 */
+	size_t max_reply;		/* octets waiting unparsed; default
+					 * RL_REPLY_MAX_BYTES */
 };
 
 enum rl_conn_event {

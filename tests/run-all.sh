@@ -133,7 +133,8 @@ done
 # the core suites again against the ASan+UBSan subgated. lib.sh exports
 # ASAN_OPTIONS=abort_on_error=1 (a report kills the daemon, so the check in
 # progress fails) and fails the script on any report left in a log.
-for t in tests/integration/run.sh tests/integration/t_policy.sh tests/integration/t_smarthost.sh; do
+for t in tests/integration/run.sh tests/integration/t_policy.sh tests/integration/t_smarthost.sh \
+	tests/integration/t_hostile_redis.sh; do
 	stage "integration under ASan+UBSan: $(basename "$t")"
 	if [ ! -x build-asan/proxy/subgated ]; then
 		ko "$(basename "$t") under ASan (no build-asan/proxy/subgated)"

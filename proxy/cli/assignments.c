@@ -183,7 +183,7 @@ asg_query_redis(struct redisContext *c, const union sockaddr_any *a,
 	(void)port;
 	addr_unmap(&u);
 	fam = u.sa.sa_family;
-	pl = redisCommand(c, "SMEMBERS %s", ASG_PLENS_KEY);
+	pl = rl_sync_cmd(c, "SMEMBERS %s", ASG_PLENS_KEY);
 	if (!rl_sync_array(pl, 2 * 129)) {	/* "4/0".."6/128" */
 		snprintf(err, errlen, "SMEMBERS %s: %s", ASG_PLENS_KEY,
 		    rl_sync_why(why, sizeof(why), c, pl));
@@ -202,7 +202,7 @@ asg_query_redis(struct redisContext *c, const union sockaddr_any *a,
 		if (m == NULL || asg_plen_parse(m, &mfam, &plen) < 0 ||
 		    mfam != fam || mask_key(&u, fam, plen, key) < 0)
 			continue;
-		z = redisCommand(c, "ZREVRANGEBYSCORE %s %s -inf LIMIT 0 %d",
+		z = rl_sync_cmd(c, "ZREVRANGEBYSCORE %s %s -inf LIMIT 0 %d",
 		    key, ts, ASG_QUERY_LIMIT);
 		if (!rl_sync_array(z, ASG_QUERY_LIMIT)) {
 			snprintf(err, errlen, "ZREVRANGEBYSCORE %s: %s", key,

@@ -56,7 +56,7 @@ mget(redisContext *c, char **ids, size_t n, int ctx, struct tset *out,
 			}
 		if (k == 0)
 			continue;
-		r = redisCommandArgv(c, (int)k + 1, argv, NULL);
+		r = rl_sync_argv(c, (int)k + 1, argv, NULL);
 		if (!rl_sync_array(r, k)) {
 			char why[160];
 
@@ -110,7 +110,7 @@ trace_redis(const struct redis_target *t, const struct tquery *q,
 		const char *argv[] = { "ZRANGEBYSCORE", q->key, from, to, "LIMIT",
 			"0", lim };
 
-		r = redisCommandArgv(c, 7, argv, NULL);
+		r = rl_sync_argv(c, 7, argv, NULL);
 	}
 	if (!rl_sync_array(r, q->limit + 1)) {
 		char why[160];

@@ -1,7 +1,7 @@
 #!/bin/bash
 # t_hostile.sh - `subgate trace` and `subgate locks` against a hostile
 # Redis (tests/ratelimit/fake_redis.py: wrong types, 4 MiB bulk strings,
-# records with terminal escape sequences) and hostile audit files: no
+# replies that never end, records with terminal escape sequences) and hostile audit files: no
 # crash, no sanitizer report, no control byte on the analyst's terminal
 # (table and --json), and durations that overflow are refused
 # (issue 9 item 8). Loopback only; everything it starts ends with it.
@@ -96,6 +96,31 @@ for q in "--subscriber x --from -1h --to now" "--addr 100.64.3.7 --at $AT"; do
 	# shellcheck disable=SC2086
 	run "huge $q" "$TMP/h" trace "${R[@]}" $q &&
 		[ "$RC" -le 2 ] && pass "trace_huge ${q%% *}"
+done
+
+# Replies that never end: a 1 GiB bulk string and an array of 100 million
+# elements, streamed until the client hangs up. hiredis 0.14.1 alone would
+# buffer the one and allocate the other; the bounds of redis_uv.h stop both
+# (an error naming the bound, at once, not after a gigabyte).
+for m in endless wide; do
+	fake $m
+	R=(--redis 127.0.0.1:$PORT)
+	[ $m = endless ] && want='reply larger than' || want='more than 1000000 elements'
+	for q in "--subscriber x --from -1h --to now" "--addr 100.64.3.7 --at $AT"; do
+		# shellcheck disable=SC2086
+		run "$m $q" "$TMP/e" trace "${R[@]}" $q || continue
+		if [ "$RC" -eq 2 ] && grep -q "$want" "$TMP/e.err"; then
+			pass "trace_${m}_bounded ${q%% *}"
+		else
+			fail "trace_${m}_bounded ${q%% *}" "status $RC: $(head -c 300 "$TMP/e.err")"
+		fi
+	done
+	run "$m locks" "$TMP/el" locks --redis 127.0.0.1:$PORT list || continue
+	if [ "$RC" -eq 2 ] && grep -q "$want" "$TMP/el.err"; then
+		pass "locks_${m}_bounded"
+	else
+		fail "locks_${m}_bounded" "status $RC: $(head -c 300 "$TMP/el.err")"
+	fi
 done
 
 # A hostile audit file: the same escapes, read from disk.

@@ -7,7 +7,7 @@ what MODE says: wrong types, out-of-range script results, huge bulk
 strings, records carrying terminal escape sequences. Every connection gets
 the same treatment; the server runs until killed.
 
-usage: fake_redis.py PORT MODE [HUGE_OCTETS]
+usage: fake_redis.py PORT MODE [HUGE_OCTETS [REPORT]]
   script   EVALSHA answers cycle through replies a real limiter script
            never gives (deny index past the plan, allow 2, negative retry,
            strings, short arrays, a bare integer)
@@ -15,6 +15,12 @@ usage: fake_redis.py PORT MODE [HUGE_OCTETS]
            arrays of integers / nils / nested arrays for strings, a cursor
            that is an array; SCAN's cursor never ends
   huge     data commands get bulk strings of HUGE_OCTETS (default 4 MiB)
+  endless  data commands get a bulk string announced as 1 GiB whose octets
+           keep coming until the client hangs up
+  wide     data commands get an array announced with 100 million elements
+           whose elements (":1") keep coming until the client hangs up
+REPORT: a file that gets a line "OCTETS" for every endless reply, the
+octets sent before the client hung up.
   escape   records (audit, assignment) and error replies carry ESC, BEL,
            CSI sequences and C1 controls in the subscriber and NAS names
 """
@@ -34,6 +40,12 @@ def bulk(b):
 
 def arr(items):
     return b"*%d\r\n" % len(items) + b"".join(items)
+
+
+class Endless:
+    """A reply that never ends: head, then chunk after chunk."""
+    def __init__(self, head, chunk):
+        self.head, self.chunk = head, chunk
 
 
 def integer(n):
@@ -78,7 +90,8 @@ def audit_record(sub):
 
 
 class Conn:
-    def __init__(self, sock, mode, huge):
+    def __init__(self, sock, mode, huge, report=None):
+        self.report = report
         self.s = sock
         self.mode = mode
         self.huge = huge
@@ -126,8 +139,10 @@ class Conn:
             import hashlib
             return bulk(hashlib.sha1(argv[2]).hexdigest())
         if cmd == "SUBSCRIBE":
-            return arr([bulk("subscribe"), argv[1], integer(1)])
+            return arr([bulk("subscribe"), bulk(argv[1]), integer(1)])
         if cmd in ("EVALSHA", "EVAL"):
+            if self.mode in ("endless", "wide"):
+                return self.data(cmd, argv)
             if self.mode == "script":
                 r = SCRIPT_REPLIES[self.nscript % len(SCRIPT_REPLIES)]
                 self.nscript += 1
@@ -150,6 +165,10 @@ class Conn:
                 return arr([integer(3), NIL, arr([integer(1)]),
                             b"+4/32\r\n"])
             return integer(42)
+        if m == "endless":
+            return Endless(b"$1073741824\r\n", b"x" * 65536)
+        if m == "wide":
+            return Endless(b"*100000000\r\n", b":1\r\n" * 16384)
         if m == "huge":
             big = bulk(b"x" * self.huge)
             if cmd == "SCAN":
@@ -174,12 +193,30 @@ class Conn:
             return b"-ERR " + ESC.encode("utf-8", "surrogateescape") + b"\r\n"
         return b"-ERR unknown mode\r\n"
 
+    def endless(self, a):
+        sent = 0
+        try:
+            self.s.sendall(a.head)
+            while True:
+                self.s.sendall(a.chunk)
+                sent += len(a.chunk)
+        except OSError:
+            pass
+        if self.report:
+            with open(self.report, "a") as f:
+                f.write("%d\n" % sent)
+
     def run(self):
         try:
             while True:
                 argv = self.command()
-                if argv:
-                    self.s.sendall(self.answer(argv))
+                if not argv:
+                    continue
+                a = self.answer(argv)
+                if isinstance(a, Endless):
+                    self.endless(a)
+                    return
+                self.s.sendall(a)
         except (EOFError, ConnectionError, OSError, ValueError):
             pass
         finally:
@@ -189,13 +226,14 @@ class Conn:
 def main():
     port, mode = int(sys.argv[1]), sys.argv[2]
     huge = int(sys.argv[3]) if len(sys.argv) > 3 else 4 << 20
+    report = sys.argv[4] if len(sys.argv) > 4 else None
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", port))
     ls.listen(64)
     while True:
         s, _ = ls.accept()
-        threading.Thread(target=Conn(s, mode, huge).run, daemon=True).start()
+        threading.Thread(target=Conn(s, mode, huge, report).run, daemon=True).start()
 
 
 if __name__ == "__main__":

@@ -807,9 +807,10 @@ suite_init(void)
 }
 
 /* fake_start - tests/ratelimit/fake_redis.py in mode on a free port
- * (*port); its pid once it accepts, or -1. */
+ * (*port), reporting into report (NULL: none); its pid once it accepts,
+ * or -1. */
 static pid_t
-fake_start(const char *mode, int *port)
+fake_start(const char *mode, int *port, const char *report)
 {
 	char dir[512], script[600], ps[16];
 	const char *slash;
@@ -825,7 +826,8 @@ fake_start(const char *mode, int *port)
 	*port = srv_free_port();
 	snprintf(ps, sizeof(ps), "%d", *port);
 	if ((pid = fork()) == 0) {
-		execlp("python3", "python3", script, ps, mode, (char *)NULL);
+		execlp("python3", "python3", script, ps, mode, "4194304",
+		    report, (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 100 && pid > 0; i++) {
@@ -866,7 +868,7 @@ test_hostile_script(void)
 		rate("eve", "rcpt", 100, 60000) };
 	struct tally t = { 0 };
 	struct rl *rl;
-	pid_t pid = fake_start("script", &fake.port);
+	pid_t pid = fake_start("script", &fake.port, NULL);
 
 	CU_ASSERT_FATAL(pid > 0);
 	c = test_conf(&fake);
@@ -895,7 +897,7 @@ static void
 test_hostile_locks(void)
 {
 	int port;
-	pid_t pid = fake_start("types", &port);
+	pid_t pid = fake_start("types", &port, NULL);
 	struct rl_conn_conf cc = { .host = "127.0.0.1" };
 	struct rl_lock_info *v = NULL;
 	redisContext *sc;
@@ -913,6 +915,76 @@ test_hostile_locks(void)
 	CU_ASSERT_EQUAL(rl_locks_lift(sc, "eve", err, sizeof(err)), 1);
 	redisFree(sc);
 	fake_stop(pid);
+}
+
+/* hostile_stream - the limiter over a server whose script replies never
+ * end (fake_redis.py endless: a 1 GiB bulk string; wide: an array of 100
+ * million elements, streamed): decisions fall back to the local limiter,
+ * and the connection is dropped at the bounds of redis_uv.h. The server
+ * reports what it sent before the hang-up: hiredis 0.14.1 alone would take
+ * the whole stream (until the stall timer, gigabytes). */
+static void
+hostile_stream(const char *mode)
+{
+	struct srv fake = { 0 };
+	uv_loop_t loop;
+	struct rl_conf c;
+	struct rl_limit l[1] = { rate("eve", "msg", 100, 60000) };
+	struct tally t = { 0 };
+	struct rl *rl;
+	char report[] = "/tmp/sg_fake_report.XXXXXX";
+	int fd = mkstemp(report), ended = 0;
+	long long sent, most = 0;
+	pid_t pid;
+	FILE *f;
+
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	pid = fake_start(mode, &fake.port, report);
+	CU_ASSERT_FATAL(pid > 0);
+	c = test_conf(&fake);
+	c.max_reply = 1 << 20;	/* the default, 64 MiB, takes seconds here */
+	uv_loop_init(&loop);
+	rl = rl_new(&loop, &c);
+	CU_ASSERT(wait_up(&loop, rl, 3000));
+	/* 4 s in all: within stall_ms (5 s), which would cut it too */
+	for (int i = 0; i < 10; i++) {
+		decide(rl, l, 1, "s", &t);
+		CU_ASSERT(wait_tally(&loop, &t, i + 1, 3000));
+		run_for(&loop, 400);	/* the stream keeps coming meanwhile */
+	}
+	CU_ASSERT_EQUAL(t.n, 10);
+	CU_ASSERT_EQUAL(t.redis, 0);
+	CU_ASSERT_EQUAL(t.local, 10);
+	CU_ASSERT_EQUAL(close_rl(&loop, rl), 0);
+	usleep(300000);		/* the server notices the last hang-up */
+	fake_stop(pid);
+	if ((f = fopen(report, "r")) != NULL) {
+		while (fscanf(f, "%lld", &sent) == 1) {
+			ended++;
+			most = sent > most ? sent : most;
+		}
+		fclose(f);
+	}
+	unlink(report);
+	/* the bound waiting in the reader, plus what the sockets hold */
+	CU_ASSERT(ended > 0);
+	CU_ASSERT(most < (long long)c.max_reply + (16 << 20));
+	if (most >= (long long)c.max_reply + (16 << 20))
+		fprintf(stderr, "\n%s: %lld octets taken before the hang-up\n",
+		    mode, most);
+}
+
+static void
+test_hostile_endless(void)
+{
+	hostile_stream("endless");
+}
+
+static void
+test_hostile_wide(void)
+{
+	hostile_stream("wide");
 }
 
 int
@@ -940,7 +1012,9 @@ suite_redis_register(void)
 	    CU_add_test(s, "password", test_password) == NULL ||
 	    CU_add_test(s, "free_pending", test_free_pending) == NULL ||
 	    CU_add_test(s, "hostile_script", test_hostile_script) == NULL ||
-	    CU_add_test(s, "hostile_locks", test_hostile_locks) == NULL)
+	    CU_add_test(s, "hostile_locks", test_hostile_locks) == NULL ||
+	    CU_add_test(s, "hostile_endless", test_hostile_endless) == NULL ||
+	    CU_add_test(s, "hostile_wide", test_hostile_wide) == NULL)
 		return -1;
 	return 0;
 }
