@@ -40,7 +40,9 @@
  * once (or handed to the tunnel once); the record's byte counts equal the
  * bytes the simulated peers gave and took; no side is read while more than
  * limits.buffer is queued toward a peer; a session whose peers go silent
- * ends; every descriptor is closed; nothing leaks (LeakSanitizer).
+ * ends; every descriptor is closed; the worker's read buffer holds none of
+ * the client's bytes once a read is done (issue 9 item 7: an AUTH line
+ * must not linger for the next session); nothing leaks (LeakSanitizer).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -456,6 +458,11 @@ deliver(struct fstream *f)
 	f->inlen -= n;
 	f->fed += n;
 	f->rcb((uv_stream_t *)f->h, (ssize_t)n, &b);
+	/* the worker's buffer is the next session's: the client's bytes (an
+	 * AUTH line among them) are wiped before it is lent again */
+	if (f == &S.s[CL])
+		for (size_t i = 0; i < n; i++)
+			CHECK(b.base[i] == 0);
 	return 1;
 }
 
