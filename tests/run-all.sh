@@ -129,6 +129,13 @@ for t in tests/integration/t_*.sh; do
 	rm -f "$log"
 done
 
+# The Debian package: built from the working tree, installed here, purged.
+stage "package: tests/pkg/t_deb.sh"
+log=$(mktemp)
+timeout 900 tests/pkg/t_deb.sh 2>&1 | tee "$log"
+count_suite t_deb.sh "$log" "${PIPESTATUS[0]}"
+rm -f "$log"
+
 # The glue (relay, tunnel, smarthost, listener) runs only under real peers:
 # the core suites again against the ASan+UBSan subgated. lib.sh exports
 # ASAN_OPTIONS=abort_on_error=1 (a report kills the daemon, so the check in
