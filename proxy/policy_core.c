@@ -245,8 +245,12 @@ pc_plan_build(const struct config *c, const struct pc_facts *f,
 	    (f->traffic == TRAFFIC_SUBMISSION && point == PC_MAIL) ||
 	    (f->traffic == TRAFFIC_TLS && point == PC_STARTTLS);
 	if (set->deny && first) {
+		enum policy_action a = action_of(cls, set);
+
+		/* a retry never passes a deny: tempfail (the default action)
+		 * answers with the block reply, which points to 587 */
 		p->deny = 1;
-		p->deny_action = (uint8_t)action_of(cls, set);
+		p->deny_action = (uint8_t)(a == ACTION_TEMPFAIL ? ACTION_BLOCK : a);
 		return;
 	}
 	if (point != PC_TLS_BYTES && pc_locks_possible(c)) {

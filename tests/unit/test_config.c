@@ -949,8 +949,10 @@ test_policy_full(void)
 	CU_ASSERT_STRING_EQUAL(c->policy.replies.locked, "550 5.7.1 Locked");
 	CU_ASSERT_STRING_EQUAL(c->policy.replies.audit_down, "421 4.3.0 Audit "
 	    "trail full, try again later");
-	CU_ASSERT_STRING_EQUAL(c->policy.replies.block, "554 5.7.1 Sending "
-	    "mail on port 25 is blocked for your connection");
+	/* the default: it points to submission (RFC 5068 3.2) */
+	CU_ASSERT_STRING_EQUAL(c->policy.replies.block, "554 5.7.1 Port 25 is "
+	    "blocked for your connection: submit your mail on port 587 with "
+	    "authentication (RFC 5068)");
 
 	CU_ASSERT_STRING_EQUAL(addr_fmt(&c->smarthost.address, a, sizeof(a)),
 	    "198.51.100.25:587");

@@ -315,6 +315,14 @@ test_plan_deny(void)
 	pc_plan_build(&C, &f, PC_MAIL, &p);
 	CU_ASSERT_EQUAL(p.deny, 0);
 	CU_ASSERT_EQUAL(p.n, 3);	/* lock, dst and global messages */
+	/* a deny in a tempfail class (a hotspot's) blocks: a retry would
+	 * never pass, and the block reply points to submission */
+	classes[1].action = ACTION_TEMPFAIL;
+	pc_plan_build(&C, &f, PC_CONNECT, &p);
+	pc_verdict(&C, &p, PC_CONNECT, PC_DENY, -1, -1, &v, buf);
+	CU_ASSERT_EQUAL(v.kind, SMTP_REFUSE_CLOSE);
+	CU_ASSERT_STRING_EQUAL(v.reply, "554 5.7.1 Blocked");
+	classes[1].action = ACTION_BLOCK;
 }
 
 /* verdict_of - the reply to a hit of the limit scope/name at point. */
