@@ -386,6 +386,8 @@ audit_facts_keys(const struct audit_facts *f, char id[AUDIT_RECID_MAX],
 	if (audit_rec_id(id, f) < 0)
 		return SG_EINVAL;
 	add(keys, max, &n, AUDIT_IX_SRC, f->src);
+	/* a complaint quotes what the MX saw: the gateway's side */
+	add(keys, max, &n, AUDIT_IX_SRC, f->upstream_src);
 	add(keys, max, &n, AUDIT_IX_SUB, f->subscriber);
 	add(keys, max, &n, AUDIT_IX_DST, f->dst);
 	add(keys, max, &n, AUDIT_IX_MID, f->message_id);
@@ -433,6 +435,7 @@ audit_facts_from_json(struct audit_facts *f, const json_t *crec)
 	f->start_known = start != NULL && audit_parse_time(start,
 	    &f->start_ms) == 0;
 	f->src = jget(rec, "src");
+	f->upstream_src = jget(rec, "upstream_src");
 	f->subscriber = jget(rec, "subscriber");
 	f->dst = jget(rec, "dst");
 	f->message_id = jget(rec, "message_id");

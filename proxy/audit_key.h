@@ -108,6 +108,7 @@ struct audit_facts {
 	int64_t start_ms;
 	int start_known;		/* 0: no readable "start" */
 	const char *subscriber, *src, *dst, *message_id, *queue_id;
+	const char *upstream_src;	/* indexed as a source too (AUDIT_IX_SRC) */
 	const char *rcpts[AUDIT_FACTS_RCPTS];	/* addresses or HMACs in hex */
 	size_t nrcpts;
 };

@@ -320,15 +320,15 @@ put_time(struct jw *w, const char *k, int64_t ms)
 	jw_raw(w, buf, n);
 }
 
-/* put_addrs - subscriber, src, dst; their text into rf's facts when there
- * are any. */
+/* put_addrs - subscriber, src, dst, the upstream side; their text into
+ * rf's facts when there are any. */
 static void
 put_addrs(struct jw *w, const struct audit_session *rec,
     struct audit_rec_facts *rf)
 {
-	char sbuf[ADDR_STRLEN], dbuf[ADDR_STRLEN];
+	char sbuf[ADDR_STRLEN], dbuf[ADDR_STRLEN], ubuf[ADDR_STRLEN];
 	char *src = rf != NULL ? rf->src : sbuf, *dst = rf != NULL ? rf->dst
-	    : dbuf;
+	    : dbuf, *usrc = rf != NULL ? rf->up_src : ubuf;
 	size_t n;
 
 	n = host_text(src, rec->src.family, rec->src.a);
@@ -349,11 +349,19 @@ put_addrs(struct jw *w, const struct audit_session *rec,
 	jw_key(w, "dst");
 	jw_strn(w, dst, n);
 	jw_kint(w, "dst_port", rec->dst.port);
+	usrc[0] = '\0';
+	if (rec->up_src.family != 0) {
+		n = host_text(usrc, rec->up_src.family, rec->up_src.a);
+		jw_key(w, "upstream_src");
+		jw_strn(w, usrc, n);
+		jw_kint(w, "upstream_src_port", rec->up_src.port);
+	}
 	if (rf != NULL) {
 		rf->f.subscriber = rec->subscriber != NULL ? rec->subscriber
 		    : src;
 		rf->f.src = src;
 		rf->f.dst = dst;
+		rf->f.upstream_src = usrc;
 	}
 }
 

@@ -65,6 +65,11 @@ struct audit_session {
 	/* SMTP_REDIRECT: the smarthost the session went to instead of dst
 	 * (family 0: not redirected); written as "redirected_to" */
 	struct audit_addr redirected_to;
+	/* the upstream side: the local address and port of the gateway's
+	 * own connection to dst (or the smarthost), what the receiving MX
+	 * logs and a complaint quotes (family 0: never connected); written
+	 * as "upstream_src", "upstream_src_port" */
+	struct audit_addr up_src;
 	/* policy refusals (policy.c), written as "decisions" */
 	struct audit_decision *decisions;
 	uint8_t ndecisions;
@@ -118,7 +123,7 @@ void audit_log_end(const struct audit_session *rec);
  * writer makes for them: address text, recipient HMACs. */
 struct audit_rec_facts {
 	struct audit_facts f;
-	char src[ADDR_STRLEN], dst[ADDR_STRLEN];
+	char src[ADDR_STRLEN], dst[ADDR_STRLEN], up_src[ADDR_STRLEN];
 	char hmac[AUDIT_FACTS_RCPTS][AUDIT_HMAC_HEX + 1];
 };
 

@@ -1105,6 +1105,14 @@ connect_cb(uv_connect_t *req, int status)
 		return;
 	}
 	uv_tcp_nodelay(&r->h[UP], 1);
+	{
+		/* the upstream side, what the MX logs (audit_record.h) */
+		union sockaddr_any local;
+		int len = sizeof(local);
+
+		if (uv_tcp_getsockname(&r->h[UP], &local.sa, &len) == 0)
+			audit_addr_set(&r->rec.up_src, &local);
+	}
 	if (r->redirected) {
 		smarthost_start(r);
 		return;

@@ -378,10 +378,15 @@ idle_cb(uv_timer_t *timer)
 static void
 connected(struct tunnel *t)
 {
+	union sockaddr_any local;
+	socklen_t len = sizeof(local);
 	int one = 1;
 
 	t->connecting = 0;
 	uv_timer_stop(&t->timer);
+	/* the upstream side, what the server logs (audit_record.h) */
+	if (getsockname(t->fd[UP], &local.sa, &len) == 0)
+		audit_addr_set(&t->rec.up_src, &local);
 	t->last = uv_now(&t->hdr.w->loop);
 	if (t->idle_ms > 0)
 		uv_timer_start(&t->idle, idle_cb, t->idle_ms, 0);

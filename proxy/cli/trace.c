@@ -5,8 +5,10 @@
  *
  * By address the question is "who was it at that moment", so the index is
  * read from --lookback (default 1 h, the longest SMTP session) before the
- * window on, and only records whose [start, end] overlaps the window (and
- * whose source port is --port, if given) are kept.
+ * window on, and only records whose [start, end] overlaps the window with
+ * the address (and --port, if given) on one side are kept: the subscriber's
+ * ("src") or the upstream side, the gateway's own connection that the
+ * receiving MX logged ("upstream_src"), which a complaint quotes.
  */
 #include "trace.h"
 
@@ -152,7 +154,9 @@ usage(FILE *f)
 	    "usage: subgate trace [source] [--json] [--limit N] QUESTION\n"
 	    "questions:\n"
 	    "  --addr A [--port P] --at T [--window D] [--lookback D]\n"
-	    "                          who used address A (source port P) at T\n"
+	    "                          who used address A (source port P) at T:\n"
+	    "                          the subscriber's side, or the gateway's side\n"
+	    "                          that the receiving MX saw\n"
 	    "  --subscriber S [--from T] [--to T]\n"
 	    "  --message-id ID         with or without <>\n"
 	    "  --queue-id X            the receiving MX's \"queued as X\"\n"
@@ -282,8 +286,44 @@ hostport(char *out, size_t len, const json_t *r, const char *a, const char *p)
 		snprintf(out, len, "%s:%lld", h, port);
 }
 
+/* Which side of a session an --addr query matched (match_side). */
+enum side { SIDE_NONE, SIDE_SUB, SIDE_UP };
+
+/* match_side - does addr (canonical text) with port (<= 0: any) name the
+ * subscriber side of r ("src") or the upstream side, the gateway's own
+ * connection the MX saw ("upstream_src")? */
+static enum side
+match_side(const json_t *r, const char *addr, int port)
+{
+	if (strcmp(jstr(r, "src"), addr) == 0 && (port <= 0 ||
+	    json_integer_value(json_object_get(r, "src_port")) == port))
+		return SIDE_SUB;
+	if (strcmp(jstr(r, "upstream_src"), addr) == 0 && (port <= 0 ||
+	    json_integer_value(json_object_get(r, "upstream_src_port")) == port))
+		return SIDE_UP;
+	return SIDE_NONE;
+}
+
+/* only_side - 1 if some kept record matched and all on side want. */
+static int
+only_side(const struct tset *s, const unsigned char *keep,
+    const unsigned char *side, enum side want)
+{
+	int any = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (!keep[i] || side[i] == SIDE_NONE)
+			continue;
+		if (side[i] != want)
+			return 0;
+		any = 1;
+	}
+	return any;
+}
+
 static void
-fill_row(struct row *w, const struct trec *t, const struct tset *s)
+fill_row(struct row *w, const struct trec *t, const struct tset *s,
+    enum side side)
 {
 	const json_t *r = t->rec, *ses = r, *a;
 	char buf[1024], sid[AUDIT_RECID_MAX];
@@ -305,6 +345,15 @@ fill_row(struct row *w, const struct trec *t, const struct tset *s)
 	cell(w->c[C_SESSION], sid);
 	cell(w->c[C_SUB], jstr(r, "subscriber"));
 	hostport(buf, sizeof(buf), r, "src", "src_port");
+	if (side == SIDE_UP) {
+		/* the query named the gateway's side: show it too */
+		size_t n = strlen(buf);
+
+		snprintf(buf + n, sizeof(buf) - n, " via ");
+		n = strlen(buf);
+		hostport(buf + n, sizeof(buf) - n, r, "upstream_src",
+		    "upstream_src_port");
+	}
 	cell(w->c[C_SRC], buf);
 	hostport(buf, sizeof(buf), r, "dst", "dst_port");
 	cell(w->c[C_DST], buf);
@@ -362,7 +411,8 @@ covered(const struct tset *s, const unsigned char *keep)
 }
 
 static size_t
-print_table(const struct tset *s, const unsigned char *keep)
+print_table(const struct tset *s, const unsigned char *keep,
+    const unsigned char *side)
 {
 	struct row *rows = xcalloc(s->n + 1, sizeof(*rows));
 	unsigned char *cov = covered(s, keep);
@@ -377,7 +427,7 @@ print_table(const struct tset *s, const unsigned char *keep)
 			continue;
 		if (cov[i])
 			continue;
-		fill_row(&rows[nrows], t, s);
+		fill_row(&rows[nrows], t, s, (enum side)side[i]);
 		for (int c = 0; c < NCOL; c++)
 			width[c] = MAX(width[c], strlen(rows[nrows].c[c]));
 		nrows++;
@@ -397,7 +447,8 @@ print_table(const struct tset *s, const unsigned char *keep)
 }
 
 static size_t
-print_json(const struct tset *s, const unsigned char *keep)
+print_json(const struct tset *s, const unsigned char *keep,
+    const unsigned char *side)
 {
 	size_t n = 0;
 
@@ -406,6 +457,10 @@ print_json(const struct tset *s, const unsigned char *keep)
 
 		if (!keep[i])
 			continue;
+		if (side[i] != SIDE_NONE)	/* which field --addr matched */
+			json_object_set_new(s->v[i].rec, "matched",
+			    json_string(side[i] == SIDE_UP ? "upstream_src"
+			    : "src"));
 		line = json_dumps(s->v[i].rec, JSON_COMPACT | JSON_PRESERVE_ORDER |
 		    JSON_ENSURE_ASCII);	/* no C1 control reaches a terminal */
 		if (line != NULL) {
@@ -545,7 +600,7 @@ trace_main(int argc, char **argv)
 	struct config *conf = NULL;
 	struct redis_target rt;
 	char err[512], canon[ADDR_STRLEN], value[AUDIT_RCPT_MAX];
-	unsigned char *key = NULL, *keep = NULL;
+	unsigned char *key = NULL, *keep = NULL, *side = NULL;
 	size_t keylen = 0, found = 0;
 	int ch, rc, status = 2;
 	int64_t t0 = now_ms();
@@ -780,18 +835,20 @@ trace_main(int argc, char **argv)
 	}
 	tset_finish(&set);
 
-	/* Keep: by address, what overlaps the window from that port; the
+	/* Keep: by address, what overlaps the window with that address (and
+	 * port) on one of its sides, the subscriber's or the upstream's; the
 	 * sessions of kept transactions come along. */
 	keep = xcalloc(set.n + 1, 1);
+	side = xcalloc(set.n + 1, 1);
 	for (size_t i = 0; i < set.n; i++) {
 		const struct trec *t = &set.v[i];
 
 		keep[i] = 1;
 		if (o.kind != AUDIT_IX_SRC || t->ctx)
 			continue;
+		side[i] = (unsigned char)match_side(t->rec, value, o.port);
 		if (!overlaps(t->rec, t->start, o.at - o.window, o.at + o.window) ||
-		    (o.port > 0 && json_integer_value(json_object_get(t->rec,
-		    "src_port")) != o.port))
+		    side[i] == SIDE_NONE)
 			keep[i] = 0;
 	}
 	if (o.kind == AUDIT_IX_SRC) {
@@ -803,7 +860,7 @@ trace_main(int argc, char **argv)
 				keep[i] = 0;
 		free(cov);
 	}
-	if (o.kind == AUDIT_IX_SRC) {
+	if (o.kind == AUDIT_IX_SRC && !only_side(&set, keep, side, SIDE_UP)) {
 		union sockaddr_any a;
 		int held;
 
@@ -813,8 +870,13 @@ trace_main(int argc, char **argv)
 			goto out;
 		}
 		found += (size_t)held;
-	}
-	found += o.json ? print_json(&set, keep) : print_table(&set, keep);
+	} else if (o.kind == AUDIT_IX_SRC && !o.json)
+		/* no subscriber holds the gateway's address: the rows say who */
+		printf("%s is the gateway's side of these sessions, as the "
+		    "receiving MX saw it; SOURCE shows the subscriber's side "
+		    "after \"via\".\n\n", value);
+	found += o.json ? print_json(&set, keep, side) : print_table(&set, keep,
+	    side);
 	fprintf(stderr, "subgate trace: %zu record%s from %s (%s), %lld ms%s",
 	    found, found == 1 ? "" : "s", srcdesc, q.key,
 	    (long long)(now_ms() - t0), set.truncated ? ", limit reached" : "");
@@ -825,6 +887,7 @@ trace_main(int argc, char **argv)
 	status = found > 0 ? 0 : 1;
 out:
 	free(keep);
+	free(side);
 	tset_free(&set);
 	free(o.files);
 	rl_redis_conf_free(&rt.rc);

@@ -223,6 +223,19 @@ uv_tcp_nodelay(uv_tcp_t *h, int on)
 }
 
 int
+uv_tcp_getsockname(const uv_tcp_t *h, struct sockaddr *sa, int *len)
+{
+	union sockaddr_any a;
+
+	(void)stream_of(h);
+	CHECK(addr_parse(&a, "203.0.113.1:40001", 0) == 0);
+	CHECK(*len >= (int)sizeof(a.sin));
+	memcpy(sa, &a.sin, sizeof(a.sin));
+	*len = (int)sizeof(a.sin);
+	return 0;
+}
+
+int
 uv_tcp_connect(uv_connect_t *req, uv_tcp_t *h, const struct sockaddr *sa,
     uv_connect_cb cb)
 {

@@ -204,6 +204,10 @@ delivery_check() {
 	sess=$(session_of "$name.sub.example")
 	[ -n "$sess" ] || fail "$name: no audit session record with ehlo $name.sub.example"
 	echo "$sess" >"$T/$name.session.json"
+	# the upstream side is what the MX logged: address and port
+	jqe "$T/$name.session.json" ".upstream_src == \"$(jqr "$meta" .peer)\" and
+		.upstream_src_port == $(jqr "$meta" .peer_port)" ||
+		fail "$name: record's upstream side $(jq -c '[.upstream_src, .upstream_src_port]' "$T/$name.session.json"), MX saw $(jq -c '[.peer, .peer_port]' "$meta")"
 	jqe "$T/$name.session.json" "
 		.mode == \"smtp\" and .class == \"mx\" and .src == \"$src\" and
 		.src_port == $(jqr "$c" .local_port) and .dst == \"$dst\" and .dst_port == 25 and

@@ -56,12 +56,14 @@ loc_redis_start "$RPORT" redis.log --rdbcompression no
 
 cat >"$TMP/mx.py" <<'EOF'
 # A minimal MX: EHLO with AUTH PLAIN LOGIN, any credentials accepted,
-# "250 2.0.0 Ok: queued as QT<n>" after the data.
+# "250 2.0.0 Ok: queued as QT<n>" after the data, logged on stderr with
+# the peer as Postfix logs it ("QT0001: client=[192.0.2.1]:40123").
 # usage: mx.py PORT [HOST...]   (default host 127.0.0.1)
 import asyncio, sys
 n = 0
 async def handle(r, w):
     global n
+    peer = w.get_extra_info("peername")
     def send(s): w.write((s + "\r\n").encode())
     send("220 mx.test ESMTP t_trace")
     while True:
@@ -92,6 +94,8 @@ async def handle(r, w):
                 if not d or d in (b".\r\n", b".\n"):
                     break
             n += 1
+            print("QT%04d: client=[%s]:%d" % (n, peer[0], peer[1]),
+                  file=sys.stderr, flush=True)
             send("250 2.0.0 Ok: queued as QT%04d" % n)
         elif u == "QUIT":
             send("221 2.0.0 Bye"); await w.drain(); break
@@ -338,6 +342,34 @@ EOF
 	gfound geo_trace_redis_addr_port_time trace -c "$gcfg" --addr "$src" --port "$sport" --at "$start"
 	gfound geo_trace_redis_subscriber trace -c "$gcfg" --subscriber cust-geo --from -1h --to now
 	gfound geo_trace_redis_queue_id trace -c "$gcfg" --queue-id "$qid"
+
+	# A complaint quotes what the MX logged: the gateway's address and the
+	# port of its own connection (REDIRECT, upstream.source gateway), not
+	# the subscriber's. trace finds the subscriber from that side too.
+	local ua up
+	read -r ua up < <(sed -n "s/^$qid: client=\[\(.*\)\]:\([0-9]*\)\$/\1 \2/p" "$TMP/geo-mx.log")
+	if [ -z "${ua:-}" ] || [ "$ua" = "$src" ]; then
+		fail geo_mx_logged_gateway_side "MX log: $(grep "^$qid" "$TMP/geo-mx.log")"
+	else
+		pass geo_mx_logged_gateway_side
+		gfound geo_trace_redis_upstream_side trace -c "$gcfg" --addr "$ua" --port "$up" --at "$start"
+		check geo_trace_upstream_side_shown grep -q "cust-geo .* via $ua:$up" <<<"$out"
+		gfound geo_trace_file_upstream_side trace --file "$gaudit" --addr "$ua" --port "$up" --at "$start"
+		ip netns exec "$NS_GW" "$SUBGATE" trace --file "$gaudit" --json --addr "$ua" \
+			--port "$up" --at "$start" >"$TMP/geo-up.out" 2>/dev/null
+		check geo_trace_json_matched_upstream "$PY" -c "
+import json
+rs = [json.loads(l) for l in open('$TMP/geo-up.out')]
+m = [r for r in rs if r.get('matched') == 'upstream_src']
+assert m and all(r['upstream_src'] == '$ua' and r['upstream_src_port'] == $up and
+                 r['subscriber'] == 'cust-geo' for r in m), rs
+"
+		# the same port on the subscriber side is somebody else's question
+		local grc=0
+		ip netns exec "$NS_GW" "$SUBGATE" trace --file "$gaudit" --addr "$ua" \
+			--port $((up == 65535 ? 1 : up + 1)) --at "$start" >/dev/null 2>&1 || grc=$?
+		check geo_trace_upstream_other_port_none [ "$grc" -eq 1 ]
+	fi
 	ip netns exec "$NS_GW" "$SUBGATE" trace -c "$gcfg" --json --message-id "$mid4" \
 		>"$TMP/geo-json.out" 2>/dev/null
 	check geo_trace_json_geo "$PY" -c "

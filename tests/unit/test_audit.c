@@ -441,12 +441,15 @@ one_session(const struct config *c, const char *mid, const char *ehlo,
 	struct audit_session rec;
 	struct smtp_info info;
 	struct smtp_txn t;
-	union sockaddr_any src, dst;
+	union sockaddr_any src, dst, up;
 	const char *rcpts[] = { "<Victim@Example.ORG>", "b@example.org" };
 
 	CU_ASSERT_EQUAL(addr_parse(&src, "100.64.3.7:41234", -1), 0);
 	CU_ASSERT_EQUAL(addr_parse(&dst, "89.160.20.112:25", -1), 0);
+	CU_ASSERT_EQUAL(addr_parse(&up, "192.0.2.1:53017", -1), 0);
 	audit_session_init(&rec, 3, 77, 0, LISTEN_SMTP, &src, &dst);
+	/* the gateway's own connection to dst, as the MX logged it */
+	audit_addr_set(&rec.up_src, &up);
 	memset(&info, 0, sizeof(info));
 	info.cls = SMTP_CLASS_MX;
 	info.greeting_host = "mx.example";
@@ -522,8 +525,16 @@ test_records(void)
 	CU_ASSERT_EQUAL(json_integer_value(json_object_get(r[1], "src_port")),
 	    41234);
 	CU_ASSERT_PTR_NULL(json_object_get(r[1], "dst_asn"));	/* no db */
+	/* both sides, in both records: a complaint quotes the upstream one */
+	for (int i = 0; i < 2; i++) {
+		CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(r[i],
+		    "upstream_src")), "192.0.2.1");
+		CU_ASSERT_EQUAL(json_integer_value(json_object_get(r[i],
+		    "upstream_src_port")), 53017);
+	}
 	/* index keys of the session: nothing raw from the client */
 	CU_ASSERT(has_key("sg:ix:src:100.64.3.7"));
+	CU_ASSERT(has_key("sg:ix:src:192.0.2.1"));
 	CU_ASSERT(has_key("sg:ix:dst:89.160.20.112"));
 	for (int i = 0; i < sink_nkeys; i++)
 		for (const char *p = sink_keys[i]; *p; p++)
