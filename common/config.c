@@ -143,6 +143,8 @@ const char config_default_yaml[] =
 "\n"
 "log:\n"
 "  level: info              # error | warn | info | debug\n"
+"  target: stderr           # stderr | syslog\n"
+"  facility: daemon         # target: syslog: daemon | mail | local0..local7\n"
 "\n"
 "shutdown:\n"
 "  drain_timeout: 30s\n";

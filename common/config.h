@@ -368,6 +368,8 @@ struct config {
 
 	char *audit_path;		/* JSON lines; "-" = stdout */
 	int log_level;			/* enum log_level */
+	int log_target;			/* enum log_target */
+	int log_facility;		/* index of log_facility_names */
 	uint32_t drain_timeout;		/* SIGTERM: ms to let sessions finish */
 
 	struct redis_conf redis;

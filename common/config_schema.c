@@ -5,6 +5,7 @@
  * exactly one place.
  */
 #include "config_int.h"
+#include "log.h"
 #include "util.h"
 
 #include <stddef.h>
@@ -18,7 +19,6 @@ static const char *const mode_names[] = { "smtp", "passthrough", NULL };
 const char *const config__intercept_names[] = { "redirect", "tproxy", "none", NULL };
 const char *const config__source_names[] = { "gateway", "subscriber", NULL };
 static const char *const bare_names[] = { "normalize", "reject", NULL };
-static const char *const level_names[] = { "error", "warn", "info", "debug", NULL };
 
 const struct key config__listener_keys[] = {
 	{ .name = "listen", .type = K_ADDR, LF(addr), 0, 0, NULL, NULL,
@@ -549,8 +549,14 @@ static const struct key audit_keys[] = {
 };
 
 static const struct key log_keys[] = {
-	{ .name = "level", .type = K_ENUM, CF(log_level), 0, 0, level_names, NULL,
+	{ .name = "level", .type = K_ENUM, CF(log_level), 0, 0, log_level_names, NULL,
 	    "least severe level written" },
+	{ .name = "target", .type = K_ENUM, CF(log_target),
+	    .names = log_target_names,
+	    .help = "stderr (<N> priorities when it is the journal) | syslog" },
+	{ .name = "facility", .type = K_ENUM, CF(log_facility),
+	    .names = log_facility_names,
+	    .help = "syslog(3) facility, with target: syslog" },
 	END
 };
 

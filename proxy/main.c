@@ -359,6 +359,7 @@ main(int argc, char **argv)
 	conf = c;
 
 	log_set_level((enum log_level)c->log_level);
+	log_open("subgated", (enum log_target)c->log_target, c->log_facility);
 	signal(SIGPIPE, SIG_IGN);	/* splice(2) cannot take MSG_NOSIGNAL */
 	/* The table first: whatever fails after this, the kernel already
 	 * routes around this process (nothing is steered until READY). */

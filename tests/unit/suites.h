@@ -18,6 +18,7 @@
 	X(identity) \
 	X(jsonl)  \
 	X(jsonw)  \
+	X(log)    \
 	X(policy) \
 	X(radius) \
 	X(radius_rtx) \

@@ -95,6 +95,8 @@ test_default(void)
 	CU_ASSERT_EQUAL(c->smtp.timeouts.client_idle, 5 * 60000);
 	CU_ASSERT_STRING_EQUAL(c->audit_path, "-");
 	CU_ASSERT_EQUAL(c->log_level, LOG_INFO);
+	CU_ASSERT_EQUAL(c->log_target, LOG_TO_STDERR);
+	CU_ASSERT_STRING_EQUAL(log_facility_names[c->log_facility], "daemon");
 	CU_ASSERT_EQUAL(c->drain_timeout, 30000);
 	config_free(c);
 }
@@ -200,6 +202,8 @@ test_values(void)
 		{ "workers: 8", F(workers), 8 },
 		{ "log: {level: error}", F(log_level), LOG_ERR },
 		{ "log: {level: warn}", F(log_level), LOG_WARN },
+		{ "log: {target: syslog}", F(log_target), LOG_TO_SYSLOG },
+		{ "log: {facility: local7}", F(log_facility), 9 },
 #undef F
 	};
 	char err[256];
@@ -257,6 +261,8 @@ roundtrip_one(const char *yaml)
 	CU_ASSERT_EQUAL(c->max_sessions, d->max_sessions);
 	CU_ASSERT_EQUAL(c->session_max_time, d->session_max_time);
 	CU_ASSERT_EQUAL(c->log_level, d->log_level);
+	CU_ASSERT_EQUAL(c->log_target, d->log_target);
+	CU_ASSERT_EQUAL(c->log_facility, d->log_facility);
 	CU_ASSERT_EQUAL(c->drain_timeout, d->drain_timeout);
 	free(first);
 	free(second);
@@ -287,7 +293,7 @@ test_roundtrip(void)
 	    "  bare_newline: reject\n"
 	    "  timeouts: {greeting: 61s, client_idle: 2h}\n"
 	    "audit: {path: \"/var/log/sub gate/\\\"a\\\\b\\\".jsonl\"}\n"
-	    "log: {level: debug}\n"
+	    "log: {level: debug, target: syslog, facility: local3}\n"
 	    "shutdown: {drain_timeout: 0}\n");
 }
 
@@ -340,6 +346,10 @@ test_errors(void)
 		{ "log: {level: verbose}\n",
 		  "t.yaml:1:14: log.level: expected one of error, warn, info, "
 		  "debug" },
+		{ "log: {target: syslog, facility: kern}\n",
+		  "t.yaml:1:33: log.facility: expected one of daemon, mail, "
+		  "local0, local1, local2, local3, local4, local5, local6, "
+		  "local7" },
 		{ "smtp:\n  timeouts: {greeting: 5x}\n",
 		  "t.yaml:2:24: smtp.timeouts.greeting: expected a duration "
 		  "such as 500ms, 30s, 5m, 2h or a number of seconds, got 5x" },
