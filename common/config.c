@@ -144,7 +144,7 @@ const char config_default_yaml[] =
 "log:\n"
 "  level: info              # error | warn | info | debug\n"
 "  target: stderr           # stderr | syslog\n"
-"  facility: daemon         # target: syslog: daemon | mail | local0..local7\n"
+"  facility: daemon         # daemon | mail | local0..local7 (target: syslog)\n"
 "\n"
 "shutdown:\n"
 "  drain_timeout: 30s\n";

@@ -549,8 +549,8 @@ static const struct key audit_keys[] = {
 };
 
 static const struct key log_keys[] = {
-	{ .name = "level", .type = K_ENUM, CF(log_level), 0, 0, log_level_names, NULL,
-	    "least severe level written" },
+	{ .name = "level", .type = K_ENUM, CF(log_level), 0, 0, log_level_names,
+	    NULL, "least severe level written" },
 	{ .name = "target", .type = K_ENUM, CF(log_target),
 	    .names = log_target_names,
 	    .help = "stderr (<N> priorities when it is the journal) | syslog" },
