@@ -38,7 +38,7 @@ pf_stop() {
 	postfix -c "$PF/etc" stop >/dev/null 2>&1
 	[ -n "${SG_KEEP_TMP:-}" ] && echo "kept $PF" || rm -rf "$PF"
 }
-trap 'pf_stop; loc_cleanup' EXIT
+trap 'rc=$?; pf_stop; (exit $rc); loc_cleanup' EXIT
 mkdir -p "$PF/etc" "$PF/spool" "$PF/data"
 chown postfix "$PF/data"
 cat > "$PF/etc/main.cf" <<EOF
