@@ -1,8 +1,10 @@
 /*
  * config.h - subgated's configuration: a YAML file (libyaml) loaded into one
  * immutable struct config that every worker reads and nobody writes after
- * start. Every key is documented in docs/configuration.md; an embedded default
- * (config_default_yaml) runs the gateway with no file and no Redis.
+ * start. Every key is documented in docs/configuration.md and
+ * subgate.yaml(5), both written from the key tables (config_doc); an
+ * embedded default (config_default_yaml) runs the gateway with no file and
+ * no Redis.
  *
  * Errors carry their location: "subgate.yaml:12:5: listeners[0].mode: expected
  * one of smtp, passthrough".
@@ -396,6 +398,14 @@ void config_free(struct config *c);
 /* config_dump - the effective configuration as YAML that config_load reads
  * back to the same struct config. */
 void config_dump(const struct config *c, FILE *out);
+
+/* config_doc - text (Markdown or roff) with each region between a
+ * "BEGIN GENERATED" and an "END GENERATED" marker line written anew from
+ * the key tables (config_doc.c): the reference of docs/configuration.md and
+ * subgate.yaml(5). Returns the new text (free it), or NULL with the reason
+ * in err: an unknown marker, a key without its meaning, a section without
+ * its table. */
+char *config_doc(const char *text, size_t len, char *err, size_t errlen);
 
 /* config_class - the class called name, or NULL. */
 const struct policy_class *config_class(const struct config *c,

@@ -50,9 +50,8 @@ fmt_rate(char *buf, size_t len, enum ktype t, const struct rate *r)
 	return buf;
 }
 
-/* dump_scalar - the value of a scalar key; returns the columns written. */
-static int
-dump_scalar(FILE *out, const struct key *k, const void *base)
+int
+config__dump_scalar(FILE *out, const struct key *k, const void *base)
 {
 	const void *f = field(base, k);
 	const union sockaddr_any *sa = f;
@@ -187,7 +186,7 @@ dump_map(FILE *out, const struct key *keys, const void *base,
 					dump_map(out, d->keys, e, c, indent + 4, 0);
 				} else if (d->scalar) {
 					fprintf(out, "%*s- ", indent + 2, "");
-					dump_scalar(out, d->keys, e);
+					config__dump_scalar(out, d->keys, e);
 					fputc('\n', out);
 				} else {
 					dump_map(out, d->keys, e, c, indent + 4, 1);
@@ -196,13 +195,22 @@ dump_map(FILE *out, const struct key *keys, const void *base,
 			continue;
 		default:
 			fputc(' ', out);
-			w += 1 + dump_scalar(out, k, base);
+			w += 1 + config__dump_scalar(out, k, base);
 			break;
 		}
 		if (k->help != NULL)
 			fprintf(out, "%*s# %s", MAX(1, 34 - w), "", k->help);
 		fputc('\n', out);
 	}
+}
+
+void
+config__dump_key(FILE *out, const struct key *k, const void *base,
+    const struct config *c)
+{
+	const struct key one[2] = { *k, { .name = NULL } };
+
+	dump_map(out, one, base, c, 0, 0);
 }
 
 void

@@ -9,6 +9,8 @@
  *   config_yaml.c    the YAML walker, value notations, located errors
  *   config_check.c   list-element and cross-section rules
  *   config_dump.c    config_dump
+ *   config_doc.c     config_doc: the key reference generated from the
+ *                    tables (docs/configuration.md, subgate.yaml(5))
  */
 #ifndef SUBGATE_CONFIG_INT_H
 #define SUBGATE_CONFIG_INT_H
@@ -70,6 +72,11 @@ struct key {
 	const struct list_def	*list;		/* K_LIST, K_MAP */
 	size_t			 aux;		/* see enum ktype */
 	unsigned		 flags;		/* KF_* */
+	/* config_doc: what the key means, in Markdown (every key of a
+	 * mapping has one), and the default in words where the embedded
+	 * default's value is not it (node: the host name) */
+	const char		*doc;
+	const char		*dflt;
 };
 
 /* list_def - the elements of a K_LIST or K_MAP. */
@@ -144,6 +151,8 @@ const yaml_node_t *config__map_get(yaml_document_t *doc, const yaml_node_t *n,
 const char *config__show(char *buf, size_t len, const char *s, size_t n);
 int config__valid_name(const char *s);
 uint64_t config__fetch(const void *base, const struct key *k);
+/* config__listener_init - a listener's values before its keys apply. */
+void config__listener_init(struct listener_conf *l);
 char *config__fmt_value(char *buf, size_t len, enum ktype t, uint64_t v);
 
 /* config_check.c */
@@ -156,6 +165,14 @@ void config__sentinel_check(struct ctx *x, const yaml_node_t *item,
     void *arr, size_t i);
 void config__iface_check(struct ctx *x, const yaml_node_t *item, void *arr,
     size_t i);
+
+/* config_dump.c */
+/* config__dump_scalar - the value of scalar key k of base, as YAML; returns
+ * the columns written. */
+int config__dump_scalar(FILE *out, const struct key *k, const void *base);
+/* config__dump_key - key k of base (of configuration c) as a YAML block. */
+void config__dump_key(FILE *out, const struct key *k, const void *base,
+    const struct config *c);
 
 /* config.c */
 /* config__free_elems - the n elements of arr (of list d) and arr itself. */

@@ -898,6 +898,14 @@ config__map_get(yaml_document_t *doc, const yaml_node_t *n, const char *name)
 	return NULL;
 }
 
+void
+config__listener_init(struct listener_conf *l)
+{
+	l->mode = LISTEN_SMTP;
+	l->intercept = INTERCEPT_REDIRECT;
+	l->backlog = 1024;
+}
+
 static void
 parse_listeners(struct ctx *x, const yaml_node_t *n, struct config *c)
 {
@@ -927,9 +935,7 @@ parse_listeners(struct ctx *x, const yaml_node_t *n, struct config *c)
 	for (i = 0, it = n->data.sequence.items.start; i < cnt && !x->failed;
 	    i++, it++) {
 		item = yaml_document_get_node(x->doc, *it);
-		ls[i].mode = LISTEN_SMTP;
-		ls[i].intercept = INTERCEPT_REDIRECT;
-		ls[i].backlog = 1024;
+		config__listener_init(&ls[i]);
 		old = config__path_push(x, "[%zu]", i);
 		parse_map(x, item, config__listener_keys, &ls[i]);
 		if (!x->failed)

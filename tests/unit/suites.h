@@ -14,6 +14,7 @@
 	X(buf)    \
 	X(cidr)   \
 	X(config) \
+	X(config_doc) \
 	X(dest_deny) \
 	X(identity) \
 	X(jsonl)  \
