@@ -9,7 +9,7 @@ libyaml-dev libjansson-dev libmicrohttpd-dev libnftables-dev libnetfilter-conntr
 redis-server redis-tools postfix swaks python3 python3-aiosmtpd
 freeradius-utils haproxy nftables conntrack iproute2 procps psmisc openssl
 netcat-openbsd libnet-ssleay-perl libio-socket-inet6-perl libio-socket-ssl-perl
-libmaxmind-db-writer-perl zlib1g-dev jq curl
+libmaxmind-db-writer-perl zlib1g-dev jq curl mandoc groff-base
 debhelper lintian fakeroot logrotate"
 
 missing=""
