@@ -532,7 +532,7 @@ static const struct {
 } glyphs[] = {
 	{ "§", "\\(sc" }, { "–", "\\(en" }, { "—", "\\(em" },
 	{ "→", "\\(->" }, { "…", "..." }, { "²", "\\(S2" },
-	{ "³", "\\(S3" }, { "≤", "\\(<=" },
+	{ "³", "\\(S3" },
 };
 
 /* roff_fill - text as lines of at most 80 octets where it can be broken

@@ -988,8 +988,8 @@ static const struct key intercept_keys[] = {
 	    "events." },
 	{ .name = "conntrack_mark", .type = K_UINT, ICF(conntrack_mark), 1,
 	    UINT32_MAX, .help = "ct mark bit(s) that tag them",
-	    .doc = "ct mark bit(s) the table sets on those flows "
-	    "(`0x00100000` by default); the kernel-side event filter." },
+	    .doc = "ct mark bit(s) the table sets on those flows; the "
+	    "kernel-side event filter." },
 	{ .name = "tproxy_mark", .type = K_UINT, ICF(tproxy_mark), 1, UINT32_MAX,
 	    .help = "tproxy: packet mark of the local route",
 	    .doc = "TPROXY: packet mark of the local route (`ip rule add "
