@@ -278,7 +278,9 @@ static const struct key mx_keys[] = {
 	    .help = "true: every new session is a hit",
 	    .flags = KF_TERSE,
 	    .doc = "`true`: every new session is a hit (limit name `deny`), "
-	    "e.g. a hotspot class." },
+	    "e.g. a hotspot class. A retry never passes a deny, so an action "
+	    "`tempfail` (the default) answers as `block`, whose default text "
+	    "points to port 587." },
 	{ .name = "action", .type = K_OPTENUM, LSF(action), .names = config__action_names,
 	    .aux = offsetof(struct limit_set, has_action),
 	    .help = "overrides the class's action",

@@ -3,7 +3,7 @@
  * (the configuration reference, config_doc in common/config_doc.c) written
  * anew from the key tables, to OUT or standard output; OUT may be IN. Exit
  * 0, or 1 with the reason. `cmake --build BUILD --target confdoc` runs it
- * on docs/configuration.md and man/subgate.yaml.5; the CTest case confdoc
+ * on docs/configuration.md and docs/man/subgate.yaml.5; the CTest case confdoc
  * fails while they differ from what it writes.
  */
 #include <errno.h>
