@@ -1,6 +1,6 @@
 /*
- * srclimit.c - per-source session counts (see srclimit.h): a chained hash
- * table keyed by the counted prefix, doubled when it holds twice as many
+ * srclimit.c - per-source session counts (see srclimit.h): a hash table
+ * (htab.h) keyed by the counted prefix, doubled when it holds twice as many
  * entries as buckets. The hash is seeded at random so that a subscriber
  * choosing many IPv6 /64s cannot pile them into one chain.
  */
@@ -12,20 +12,18 @@
 #include <sys/random.h>
 
 #include "err.h"
+#include "htab.h"
 #include "util.h"
 
-#define INITIAL_BUCKETS 256u
-
 struct sent {
-	struct sent *next;
+	struct hnode node;	/* first: a struct hnode * is a struct sent * */
 	struct cidr_prefix k;
 	uint32_t n;
 };
 
 struct srclimit {
 	pthread_mutex_t mu;
-	struct sent **b;
-	size_t nb, n;
+	struct htab t;
 	uint64_t seed;
 };
 
@@ -35,8 +33,7 @@ srclimit_new(void)
 	struct srclimit *s = xcalloc(1, sizeof(*s));
 
 	pthread_mutex_init(&s->mu, NULL);
-	s->nb = INITIAL_BUCKETS;
-	s->b = xcalloc(s->nb, sizeof(*s->b));
+	htab_init(&s->t, 2);
 	if (getrandom(&s->seed, sizeof(s->seed), GRND_NONBLOCK) != sizeof(s->seed))
 		s->seed = (uint64_t)now_ms() * 0x9e3779b97f4a7c15ull;
 	return s;
@@ -47,14 +44,7 @@ srclimit_free(struct srclimit *s)
 {
 	if (s == NULL)
 		return;
-	for (size_t i = 0; i < s->nb; i++)
-		while (s->b[i] != NULL) {
-			struct sent *e = s->b[i];
-
-			s->b[i] = e->next;
-			free(e);
-		}
-	free(s->b);
+	htab_free(&s->t, free);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
@@ -66,17 +56,16 @@ srclimit_key(struct cidr_prefix *k, const union sockaddr_any *a)
 	return cidr_prefix_of(k, a, SRCLIMIT_V6_PLEN);
 }
 
-/* hash - FNV-1a over the seeded key. */
-static size_t
+/* hash - FNV-1a over the seeded key, its high bits folded into the low
+ * ones that pick the bucket. */
+static uint64_t
 hash(const struct srclimit *s, const struct cidr_prefix *k)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ s->seed;
-	size_t len = k->family == AF_INET ? 4 : 16;
+	uint64_t h;
 
-	h = (h ^ (uint64_t)k->family) * 0x100000001b3ull;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ k->addr[i]) * 0x100000001b3ull;
-	return (size_t)(h ^ (h >> 29)) & (s->nb - 1);
+	h = htab_fnv(HTAB_FNV_INIT ^ s->seed, &k->family, sizeof(k->family));
+	h = htab_fnv(h, k->addr, k->family == AF_INET ? 4 : 16);
+	return h ^ (h >> 29);
 }
 
 static int
@@ -87,51 +76,32 @@ same(const struct cidr_prefix *a, const struct cidr_prefix *b)
 }
 
 /* find - the link that points at k's entry, or at the NULL ending its chain
- * (mu held). */
-static struct sent **
-find(struct srclimit *s, const struct cidr_prefix *k)
+ * (mu held); h is hash(s, k). */
+static struct hnode **
+find(struct srclimit *s, const struct cidr_prefix *k, uint64_t h)
 {
-	struct sent **pp = &s->b[hash(s, k)];
+	struct hnode **pp = htab_chain(&s->t, h);
 
-	while (*pp != NULL && !same(&(*pp)->k, k))
+	while (*pp != NULL &&
+	    ((*pp)->h != h || !same(&((struct sent *)*pp)->k, k)))
 		pp = &(*pp)->next;
 	return pp;
-}
-
-static void
-grow(struct srclimit *s)
-{
-	struct sent **old = s->b;
-	size_t onb = s->nb;
-
-	s->nb *= 2;
-	s->b = xcalloc(s->nb, sizeof(*s->b));
-	for (size_t i = 0; i < onb; i++)
-		while (old[i] != NULL) {
-			struct sent *e = old[i];
-			size_t h = hash(s, &e->k);
-
-			old[i] = e->next;
-			e->next = s->b[h];
-			s->b[h] = e;
-		}
-	free(old);
 }
 
 int
 srclimit_take(struct srclimit *s, const struct cidr_prefix *k, uint32_t cap,
     int force, uint32_t *n)
 {
-	struct sent **pp, *e;
+	uint64_t h = hash(s, k);
+	struct sent *e;
 	int ok = 1;
 
 	pthread_mutex_lock(&s->mu);
-	pp = find(s, k);
-	if ((e = *pp) == NULL) {
+	if ((e = (struct sent *)*find(s, k, h)) == NULL) {
+		/* n 0 is under any cap: a new entry always ends counted */
 		e = xcalloc(1, sizeof(*e));
 		e->k = *k;
-		*pp = e;
-		s->n++;
+		htab_add(&s->t, &e->node, h);
 	}
 	if (cap > 0 && e->n >= cap && !force)
 		ok = 0;
@@ -139,8 +109,6 @@ srclimit_take(struct srclimit *s, const struct cidr_prefix *k, uint32_t cap,
 		e->n++;
 	if (n != NULL)
 		*n = e->n;
-	if (s->n > 2 * s->nb)	/* a new entry is never refused: n >= 1 */
-		grow(s);
 	pthread_mutex_unlock(&s->mu);
 	return ok;
 }
@@ -148,15 +116,12 @@ srclimit_take(struct srclimit *s, const struct cidr_prefix *k, uint32_t cap,
 void
 srclimit_put(struct srclimit *s, const struct cidr_prefix *k)
 {
-	struct sent **pp, *e;
+	struct hnode **pp;
 
 	pthread_mutex_lock(&s->mu);
-	pp = find(s, k);
-	if ((e = *pp) != NULL && --e->n == 0) {
-		*pp = e->next;
-		free(e);
-		s->n--;
-	}
+	pp = find(s, k, hash(s, k));
+	if (*pp != NULL && --((struct sent *)*pp)->n == 0)
+		free(htab_del(&s->t, pp));
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -167,7 +132,7 @@ srclimit_count(struct srclimit *s, const struct cidr_prefix *k)
 	uint32_t n;
 
 	pthread_mutex_lock(&s->mu);
-	e = *find(s, k);
+	e = (struct sent *)*find(s, k, hash(s, k));
 	n = e != NULL ? e->n : 0;
 	pthread_mutex_unlock(&s->mu);
 	return n;
@@ -179,7 +144,7 @@ srclimit_entries(struct srclimit *s)
 	size_t n;
 
 	pthread_mutex_lock(&s->mu);
-	n = s->n;
+	n = s->t.n;
 	pthread_mutex_unlock(&s->mu);
 	return n;
 }

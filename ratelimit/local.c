@@ -1,5 +1,5 @@
 /*
- * local.c - the in-process fallback limiter. One chained hash table of
+ * local.c - the in-process fallback limiter. One hash table (htab.h) of
  * entries named by the same keys as in Redis; each entry expires at the time
  * its Redis key would. Phase one of a decision only reads (and drops expired
  * leases); phase two writes, and runs only when every limit allows.
@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "htab.h"
 #include "util.h"
 
 struct lmem {
@@ -21,8 +22,7 @@ struct lmem {
 };
 
 struct lent {
-	struct lent *next;
-	uint64_t h;
+	struct hnode node;	/* first: a struct hnode * is a struct lent * */
 	char *key;
 	size_t keylen;
 	int64_t exp_us;
@@ -33,8 +33,8 @@ struct lent {
 
 struct rl_local {
 	pthread_mutex_t mu;
-	struct lent **b;
-	size_t nb, count, sweep;
+	struct htab t;
+	size_t sweep;
 };
 
 #define SWEEP_BUCKETS 4
@@ -48,32 +48,21 @@ rl_local_now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static uint64_t
-fnv(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 struct rl_local *
 rl_local_new(void)
 {
 	struct rl_local *l = xcalloc(1, sizeof(*l));
 
 	pthread_mutex_init(&l->mu, NULL);
-	l->nb = 256;
-	l->b = xcalloc(l->nb, sizeof(*l->b));
+	htab_init(&l->t, 1);
 	return l;
 }
 
 static void
-ent_free(struct lent *e)
+ent_free(void *p)
 {
+	struct lent *e = p;
+
 	for (size_t i = 0; i < e->nmem; i++)
 		free(e->mem[i].m);
 	free(e->mem);
@@ -86,55 +75,23 @@ rl_local_free(struct rl_local *l)
 {
 	if (l == NULL)
 		return;
-	for (size_t i = 0; i < l->nb; i++)
-		while (l->b[i] != NULL) {
-			struct lent *e = l->b[i];
-
-			l->b[i] = e->next;
-			ent_free(e);
-		}
-	free(l->b);
+	htab_free(&l->t, ent_free);
 	pthread_mutex_destroy(&l->mu);
 	free(l);
-}
-
-static void
-grow(struct rl_local *l)
-{
-	size_t nb = l->nb * 2;
-	struct lent **b = xcalloc(nb, sizeof(*b));
-
-	for (size_t i = 0; i < l->nb; i++)
-		while (l->b[i] != NULL) {
-			struct lent *e = l->b[i];
-
-			l->b[i] = e->next;
-			e->next = b[e->h & (nb - 1)];
-			b[e->h & (nb - 1)] = e;
-		}
-	free(l->b);
-	l->b = b;
-	l->nb = nb;
-	l->sweep = 0;
 }
 
 static void
 sweep(struct rl_local *l, int64_t now)
 {
 	for (int n = 0; n < SWEEP_BUCKETS; n++) {
-		struct lent **pp = &l->b[l->sweep];
+		struct hnode **pp = &l->t.b[l->sweep];
 
-		while (*pp != NULL) {
-			struct lent *e = *pp;
-
-			if (e->exp_us <= now) {
-				*pp = e->next;
-				ent_free(e);
-				l->count--;
-			} else
-				pp = &e->next;
-		}
-		l->sweep = (l->sweep + 1) & (l->nb - 1);
+		while (*pp != NULL)
+			if (((struct lent *)*pp)->exp_us <= now)
+				ent_free(htab_del(&l->t, pp));
+			else
+				pp = &(*pp)->next;
+		l->sweep = (l->sweep + 1) & (l->t.nb - 1);
 	}
 }
 
@@ -142,19 +99,18 @@ sweep(struct rl_local *l, int64_t now)
 static struct lent *
 lookup(struct rl_local *l, const char *key, size_t len, int64_t now)
 {
-	uint64_t h = fnv(key, len);
-	struct lent **pp = &l->b[h & (l->nb - 1)];
+	uint64_t h = htab_fnv(HTAB_FNV_INIT, key, len);
+	struct hnode **pp = htab_chain(&l->t, h);
 
 	for (; *pp != NULL; pp = &(*pp)->next) {
-		struct lent *e = *pp;
+		struct lent *e = (struct lent *)*pp;
 
-		if (e->h != h || e->keylen != len || memcmp(e->key, key, len))
+		if (e->node.h != h || e->keylen != len ||
+		    memcmp(e->key, key, len))
 			continue;
 		if (e->exp_us > now)
 			return e;
-		*pp = e->next;
-		ent_free(e);
-		l->count--;
+		ent_free(htab_del(&l->t, pp));
 		return NULL;
 	}
 	return NULL;
@@ -165,14 +121,10 @@ create(struct rl_local *l, const char *key, size_t len)
 {
 	struct lent *e = xcalloc(1, sizeof(*e));
 
-	if (l->count >= l->nb)
-		grow(l);
-	e->h = fnv(key, len);
 	e->key = xstrndup(key, len);
 	e->keylen = len;
-	e->next = l->b[e->h & (l->nb - 1)];
-	l->b[e->h & (l->nb - 1)] = e;
-	l->count++;
+	if (htab_add(&l->t, &e->node, htab_fnv(HTAB_FNV_INIT, key, len)))
+		l->sweep = 0;
 	return e;
 }
 
@@ -347,7 +299,7 @@ rl_local_entries(struct rl_local *l)
 	size_t n;
 
 	pthread_mutex_lock(&l->mu);
-	n = l->count;
+	n = l->t.n;
 	pthread_mutex_unlock(&l->mu);
 	return n;
 }

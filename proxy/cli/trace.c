@@ -26,6 +26,7 @@
 #include "cidr.h"
 #include "config.h"
 #include "err.h"
+#include "htab.h"
 #include "util.h"
 #include "assignments.h"
 #include "term.h"
@@ -40,11 +41,7 @@
 static size_t
 hash_id(const char *s)
 {
-	size_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
+	return (size_t)htab_fnv(HTAB_FNV_INIT, s, strlen(s));
 }
 
 static void

@@ -16,6 +16,7 @@
 	X(config) \
 	X(config_doc) \
 	X(dest_deny) \
+	X(htab)   \
 	X(identity) \
 	X(jsonl)  \
 	X(jsonw)  \
