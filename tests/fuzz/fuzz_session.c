@@ -31,6 +31,7 @@
 #include "err.h"
 #include "smtp.h"
 #include "fuzz.h"
+#include "../smtp_harness.h"
 
 #define MAXREPLIES 256
 #define LINE_MAX_ 1100
@@ -347,11 +348,9 @@ fz_event(void *ctx, const struct smtp_event *ev)
 {
 	struct fz *f = ctx;
 
-	CHECK(!f->ended);
+	CHECK(smtp_event_fault(ev, &f->ended, &f->pending) == NULL);
 	switch (ev->kind) {
 	case SMTP_EV_DECIDE:
-		CHECK(!f->pending);
-		f->pending = 1;
 		if (choose(f, 2) == 0)
 			answer(f, choose(f, 8) == 7 ? 1 : 0);
 		break;
@@ -367,14 +366,8 @@ fz_event(void *ctx, const struct smtp_event *ev)
 			f->accepted_txn++;
 		}
 		break;
-	case SMTP_EV_AUTH:
-		break;
-	case SMTP_EV_TUNNEL:
-	case SMTP_EV_CLOSE:
-		f->ended = 1;
-		break;
 	default:
-		CHECK(0);
+		break;
 	}
 }
 
@@ -461,14 +454,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			n = (size_t)(1 + (h >> 3)) * 4;
 			if (n > (size_t)(f->choice - (data + i)))
 				n = (size_t)(f->choice - (data + i));
-			if (smtp_want_client(f->s)) {
-				uint8_t *copy = malloc(n ? n : 1);
-
-				memcpy(copy, data + i, n);
-				CHECK(smtp_feed_client(f->s, copy, n) == 0 ||
-				    f->ended);
-				free(copy);
-			}
+			if (smtp_want_client(f->s))
+				CHECK(smtp_feed_copy(f->s, SMTP_CLIENT, data + i,
+				    n) == 0 || f->ended);
 			i += n;
 			break;
 		case 3:

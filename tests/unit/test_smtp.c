@@ -20,6 +20,7 @@
 #include "smtp.h"
 #include "suites.h"
 #include "util.h"
+#include "../smtp_harness.h"
 
 struct tbuf {
 	char *p;
@@ -130,14 +131,13 @@ rec_event(void *ctx, const struct smtp_event *ev)
 {
 	struct rec *r = ctx;
 	const struct smtp_txn *t = ev->txn;
+	const char *fault;
 	size_t i;
 
-	if (r->closed)
-		tbuf_printf(&r->ev, "!event-after-close\n");
+	if ((fault = smtp_event_fault(ev, &r->closed, &r->pending)) != NULL)
+		tbuf_printf(&r->ev, "!%s\n", fault);
 	switch (ev->kind) {
 	case SMTP_EV_DECIDE:
-		if (r->pending)
-			tbuf_printf(&r->ev, "!two-decisions\n");
 		if (ev->point == SMTP_AT_DATA_END)
 			tbuf_printf(&r->ev, "decide data_end seq=%u size=%llu mid=%s\n",
 			    t->seq, (unsigned long long)t->size, t->message_id);
@@ -145,7 +145,6 @@ rec_event(void *ctx, const struct smtp_event *ev)
 			tbuf_printf(&r->ev, "decide %s %s%s\n",
 			    smtp_point_name(ev->point), ev->arg,
 			    t == NULL ? " notxn" : "");
-		r->pending = 1;
 		r->pending_point = ev->point;
 		snprintf(r->pending_arg, sizeof(r->pending_arg), "%s", ev->arg);
 		if (!r->stub->async)
@@ -167,11 +166,9 @@ rec_event(void *ctx, const struct smtp_event *ev)
 		break;
 	case SMTP_EV_TUNNEL:
 		tbuf_printf(&r->ev, "tunnel\n");
-		r->closed = 1;
 		break;
 	case SMTP_EV_CLOSE:
 		tbuf_printf(&r->ev, "close %s\n", ev->reason);
-		r->closed = 1;
 		break;
 	}
 }
@@ -233,16 +230,9 @@ test_conf(void)
 static void
 feed(struct rec *r, char kind, const char *p, size_t n, int *eclosed)
 {
-	char *copy = malloc(n ? n : 1);
-	int rc;
+	int rc = smtp_feed_copy(r->s, kind == 'C' ? SMTP_CLIENT : SMTP_UPSTREAM,
+	    p, n);
 
-	memcpy(copy, p, n);
-	if (kind == 'C')
-		rc = smtp_feed_client(r->s, copy, n);
-	else
-		rc = smtp_feed_upstream(r->s, copy, n);
-	memset(copy, 0xa5, n);
-	free(copy);
 	if (*eclosed == 0)
 		*eclosed = rc == SG_ECLOSED ? 1 : 2;
 	if (rc != 0 && rc != SG_ECLOSED)
