@@ -39,11 +39,15 @@
       libio-socket-inet6-perl / libnet-ssleay-perl are installed). Prints
       JSON: {"ok":bool,"data_reply":"250 ...","error":...}.
 
-  clients.py many --dst HOST --port P --count N [--timeout S]
-      Opens N connections at once (asyncio), reads each one's first reply,
-      holds them all until every one answered or timed out, then closes.
-      Prints JSON counts: greeted (220), refused421, other, reset, timeout,
-      connect_failed.
+  clients.py many --dst HOST --port P --count N [--timeout S] [--src A]...
+         [--hold-file FILE --hold S]
+      Opens N connections at once (asyncio; from the --src addresses in
+      turn, if any), reads each one's first reply, holds them all until
+      every one answered or timed out, then closes. Prints JSON counts:
+      greeted (220), refused421, other, reset, timeout, connect_failed.
+      --hold-file: once every one answered, write the counts so far to FILE
+      (at once, whole) and keep the connections open up to S seconds more,
+      or until FILE.done exists.
 """
 
 import argparse
@@ -392,8 +396,10 @@ def run_many(args):
     async def one(i):
         try:
             async with sem:
+                src = (args.src[i % len(args.src)], 0) if args.src else None
                 r, w = await asyncio.wait_for(
-                    asyncio.open_connection(args.dst, args.port), args.timeout)
+                    asyncio.open_connection(args.dst, args.port,
+                                            local_addr=src), args.timeout)
         except Exception as e:
             counts["connect_failed"] += 1
             k = type(e).__name__
@@ -422,7 +428,9 @@ def run_many(args):
         await asyncio.gather(*(one(i) for i in range(args.count)))
         counts["elapsed_all_answered"] = round(time.monotonic() - t0, 3)
         if args.hold_file:
-            open(args.hold_file, "w").close()
+            with open(args.hold_file + ".tmp", "w") as f:
+                json.dump(counts, f)
+            os.rename(args.hold_file + ".tmp", args.hold_file)
             end = time.monotonic() + args.hold
             while time.monotonic() < end and not os.path.exists(args.hold_file + ".done"):
                 await asyncio.sleep(0.1)
@@ -477,6 +485,7 @@ def main():
     p.add_argument("--count", type=int, default=6000)
     p.add_argument("--timeout", type=float, default=90)
     p.add_argument("--parallel-connects", type=int, default=100000)
+    p.add_argument("--src", action="append", default=[])
     p.add_argument("--hold-file")
     p.add_argument("--hold", type=float, default=0)
     args = ap.parse_args()

@@ -309,6 +309,7 @@ GW_LOG=""
 GW_AUDIT=""
 GW_CFG=""
 GW_RC=""
+GW_LOG_FROM=1
 
 find_subgated() {
 	local c
@@ -369,8 +370,10 @@ EOF
 	printf '%s\n' "$f"
 }
 
-# gw_start CONFIG: start subgated in the gateway namespace; wait for its
-# listeners. Sets GW_PID GW_LOG GW_AUDIT GW_CFG.
+# gw_start CONFIG [NOFILE]: start subgated in the gateway namespace with at
+# most NOFILE descriptors (default 20000); wait until it says event=ready
+# (listening, and steering if it manages nftables). Its output is appended
+# to GW_LOG (gw_log: this start's part). Sets GW_PID GW_LOG GW_AUDIT GW_CFG.
 gw_start() {
 	GW_CFG=$1
 	GW_LOG=${GW_CFG%.yaml}.log
@@ -380,17 +383,26 @@ gw_start() {
 		sg_log "subgated --check-config refused $GW_CFG: $(tail -n 3 "$GW_LOG")"
 		return 1
 	}
+	GW_LOG_FROM=$(($(stat -c %s "$GW_LOG") + 1))
 	# Not through in_gw: a shell function run with & is a subshell, and $!
 	# would be that subshell, not subgated ("ip netns exec" and "exec" keep
 	# the pid).
-	ip netns exec "$NS_GW" bash -c 'ulimit -n 20000; exec "$@"' _ "$SUBGATED" -c "$GW_CFG" >>"$GW_LOG" 2>&1 &
+	# shellcheck disable=SC2016  # $1 is the inner shell's
+	ip netns exec "$NS_GW" bash -c 'ulimit -n "$1"; shift; exec "$@"' _ "${2:-20000}" \
+		"$SUBGATED" -c "$GW_CFG" >>"$GW_LOG" 2>&1 &
 	GW_PID=$!
-	if ! wait_until 10 listening "$NS_GW" 10025 || ! wait_until 5 listening "$NS_GW" 10587; then
-		sg_log "subgated did not start listening: $(tail -n 5 "$GW_LOG")"
+	if ! wait_until 10 gw_logged event=ready; then
+		sg_log "subgated did not get ready: $(tail -n 5 "$GW_LOG")"
 		gw_stop
 		return 1
 	fi
 }
+
+# gw_log: what subgated wrote since the last gw_start; gw_logged PATTERN:
+# whether a line of it matches PATTERN (grep -E; not -q, whose early exit
+# would fail the pipe under pipefail).
+gw_log() { tail -c +"$GW_LOG_FROM" "$GW_LOG"; }
+gw_logged() { gw_log | grep -E -- "$1" >/dev/null; }
 
 gw_alive() { [ -n "$GW_PID" ] && kill -0 "$GW_PID" 2>/dev/null; }
 

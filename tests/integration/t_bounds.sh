@@ -54,18 +54,6 @@ cfg() {
 	echo "$f"
 }
 
-# start CFG [NOFILE]: subgated in the gateway namespace, up to event=ready.
-start() {
-	GW_CFG=$1
-	GW_LOG=${1%.yaml}.log
-	GW_AUDIT=$(sed -n 's/^audit: { path: "\(.*\)" }$/\1/p' "$1")
-	: >"$GW_LOG"
-	ip netns exec "$NS_GW" bash -c 'ulimit -n "$1"; shift; exec "$@"' _ "${2:-20000}" \
-		"$SUBGATED" -c "$1" >>"$GW_LOG" 2>&1 &
-	GW_PID=$!
-	wait_until 10 grep -q 'event=ready' "$GW_LOG"
-}
-
 stop() {
 	GW_STOP_WAIT=5 gw_stop
 	if [ -n "$HOLD" ]; then	# a bare "wait" would wait for the peers too
@@ -86,46 +74,26 @@ pt_small() {
 }
 
 # flood OUT PORT_25_DST N SRC...: N connections (spread over the source
-# addresses) opened at once and held; OUT gets {"greeted", "refused",
-# "other"} once every one has its first line (or 10 s passed).
+# addresses) opened at once and held until stop (clients.py many); OUT gets
+# their counts (greeted, refused421, ...) once every one has its first line
+# (or 10 s passed). False if OUT did not come within 30 s.
 flood() {
-	local out=$1 dst=$2 n=$3
+	local out=$1 dst=$2 n=$3 a src=()
 	shift 3
-	ip netns exec "$NS_SUB" bash -c 'ulimit -n 20000; exec "$@"' _ "$PY" - "$out" "$dst" "$n" "$@" <<'EOF' &
-import asyncio, json, sys, signal
-out, dst, n, srcs = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
-held = []
-async def one(i):
-    try:
-        r, w = await asyncio.wait_for(asyncio.open_connection(
-            dst, 25, local_addr=(srcs[i % len(srcs)], 0)), 5)
-        held.append(w)
-        ln = await asyncio.wait_for(r.readline(), 10)
-        return ln[:3].decode("ascii", "replace")
-    except (OSError, asyncio.TimeoutError):
-        return "err"
-async def main():
-    codes = await asyncio.gather(*(one(i) for i in range(n)))
-    res = {"greeted": codes.count("220"), "refused": codes.count("421"),
-           "other": n - codes.count("220") - codes.count("421")}
-    with open(out + ".tmp", "w") as f:
-        json.dump(res, f)
-    import os
-    os.rename(out + ".tmp", out)
-    await asyncio.sleep(3600)
-asyncio.run(main())
-EOF
+	for a; do src+=(--src "$a"); done
+	ip netns exec "$NS_SUB" bash -c 'ulimit -n 20000; exec "$@"' _ "$PY" "$SG_DIR/clients.py" many \
+		--dst "$dst" --count "$n" --timeout 10 --hold-file "$out" --hold 3600 "${src[@]}" >/dev/null &
 	HOLD="$HOLD $!"
+	wait_until 30 test -s "$out"
 }
 
 # --------------------------------------------------------------------- tests
 
 t_fd_reserve_587() {
-	start "$(cfg fd 2 "")" 1200 || { fail fd_reserve_587 "subgated did not start"; return; }
-	flood "$TMP/flood.json" "$MX4" 1000 "${FLOOD_SRC[@]}"
-	if ! wait_until 30 test -s "$TMP/flood.json"; then
+	gw_start "$(cfg fd 2 "")" 1200 || { fail fd_reserve_587 "subgated did not start"; return; }
+	if ! flood "$TMP/flood.json" "$MX4" 1000 "${FLOOD_SRC[@]}"; then
 		fail fd_reserve_587 "the flood did not finish"
-	elif ! jq -e '.greeted >= 100 and .refused >= 100' "$TMP/flood.json" >/dev/null; then
+	elif ! jq -e '.greeted >= 100 and .refused421 >= 100' "$TMP/flood.json" >/dev/null; then
 		fail fd_reserve_587 "port 25 not refused at the reserve: $(cat "$TMP/flood.json")"
 	elif ! pt_small; then
 		fail fd_reserve_587 "587 starved: $(cat "$TMP/pt-small.json")"
@@ -138,12 +106,10 @@ t_fd_reserve_587() {
 }
 
 t_per_source_421() {
-	start "$(cfg src 2 "{ per_source: 3 }")" || { fail per_source_421 "subgated did not start"; return; }
+	gw_start "$(cfg src 2 "{ per_source: 3 }")" || { fail per_source_421 "subgated did not start"; return; }
 	flood "$TMP/src3.json" "$MX4" 3 "$SUB4"
-	wait_until 10 test -s "$TMP/src3.json"
 	CHAT_TIMEOUT=5 chat "$TMP/src4.json" "$MX4" -- r eof:2
 	flood "$TMP/other.json" "$MX4" 1 "${FLOOD_SRC[0]}"
-	wait_until 10 test -s "$TMP/other.json"
 	if ! jq -e '.greeted == 3' "$TMP/src3.json" >/dev/null; then
 		fail per_source_421 "3 sessions not all greeted: $(cat "$TMP/src3.json")"
 	elif ! jq -e '.replies[0].code == 421 and (.replies[0].text | test("4.7.0"))' "$TMP/src4.json" >/dev/null; then
@@ -162,7 +128,7 @@ t_per_source_421() {
 
 t_starttls_max_sessions() {
 	local i
-	start "$(cfg max 1 "{ max_sessions: 2 }")" || { fail starttls_max_sessions "subgated did not start"; return; }
+	gw_start "$(cfg max 1 "{ max_sessions: 2 }")" || { fail starttls_max_sessions "subgated did not start"; return; }
 	for i in 1 2; do
 		CHAT_TIMEOUT=10 chat "$TMP/tls$i.json" "$MSA4" -- r "s:EHLO t$i.sub.example\r\n" r \
 			"s:STARTTLS\r\n" r "touch:$TMP/tls$i.ok" eof:30 &
@@ -184,7 +150,7 @@ t_starttls_max_sessions() {
 }
 
 t_tunnel_idle() {
-	start "$(cfg idle 1 "{ tunnel_idle: 2s, passthrough_idle: 3s }")" || { fail tunnel_idle "subgated did not start"; return; }
+	gw_start "$(cfg idle 1 "{ tunnel_idle: 2s, passthrough_idle: 3s }")" || { fail tunnel_idle "subgated did not start"; return; }
 	CHAT_TIMEOUT=10 chat "$TMP/idle25.json" "$MSA4" -- r "s:EHLO idle.sub.example\r\n" r \
 		"s:STARTTLS\r\n" r eof:15 &
 	local c25=$!

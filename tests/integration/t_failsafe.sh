@@ -53,17 +53,6 @@ cfg() {
 	echo "$f"
 }
 
-# start CFG: subgated in the gateway namespace, up to event=ready.
-start() {
-	GW_CFG=$1
-	GW_LOG=${1%.yaml}.log
-	GW_AUDIT=$(sed -n 's/^audit: { path: "\(.*\)" }$/\1/p' "$1")
-	: >"$GW_LOG"
-	ip netns exec "$NS_GW" bash -c 'ulimit -n 20000; exec "$@"' _ "$SUBGATED" -c "$1" >>"$GW_LOG" 2>&1 &
-	GW_PID=$!
-	wait_until 10 grep -q 'event=ready' "$GW_LOG"
-}
-
 # finish: whatever state subgated is in, end it.
 finish() {
 	[ -n "$GW_PID" ] || return 0
@@ -83,21 +72,21 @@ enter() {
 	local state=$1 cfg=$2
 	case $state in
 	running)
-		start "$cfg" ;;
+		gw_start "$cfg" ;;
 	sigkill)
-		start "$cfg" && kill -KILL "$GW_PID" ;;
+		gw_start "$cfg" && kill -KILL "$GW_PID" ;;
 	sigstop)
-		start "$cfg" && kill -STOP "$GW_PID" ;;
+		gw_start "$cfg" && kill -STOP "$GW_PID" ;;
 	draining)
-		start "$cfg" || return 1
+		gw_start "$cfg" || return 1
 		# a port-25 session that keeps the drain going
 		chat "$TMP/holder.json" "$MX4" -- r "s:EHLO holder.sub.example\r\n" r eof:40 &
 		HOLDER=$!
 		wait_until 5 established_25 || return 1
 		kill -TERM "$GW_PID"
-		wait_until 5 grep -q 'event=nft_release' "$GW_LOG" ;;
+		wait_until 5 gw_logged event=nft_release ;;
 	badconfig)
-		start "$cfg" || return 1
+		gw_start "$cfg" || return 1
 		kill -TERM "$GW_PID"
 		wait "$GW_PID"
 		GW_PID=""
@@ -175,7 +164,7 @@ for state in running sigkill sigstop draining badconfig; do
 		big_587 "$TMP/big-$state.json" ;;
 	*)
 		# the stream runs while the state changes under it
-		start "$DEF" || { fail "failsafe_default_587_$state" "subgated did not start"; finish; continue; }
+		gw_start "$DEF" || { fail "failsafe_default_587_$state" "subgated did not start"; finish; continue; }
 		big_587 "$TMP/big-$state.json" &
 		bp=$!
 		case $state in
@@ -273,7 +262,7 @@ async def main():
 asyncio.run(main())' "$MSA4" >"$TMP/closer.log" 2>&1 &
 PIDS+=($!)
 wait_until 10 listening "$NS_NET" 587 "$MSA4"
-start "$DEF" || fail failsafe_conntrack_flood "subgated did not start"
+gw_start "$DEF" || fail failsafe_conntrack_flood "subgated did not start"
 # one 16 MiB flow first: its record must carry the byte counts
 big_587 "$TMP/big-ct.json"
 big_ok "$TMP/big-ct.json" || fail failsafe_conntrack_records "16 MiB stream: $(head -c 300 "$TMP/big-ct.json")"
@@ -312,7 +301,7 @@ for _ in $(seq 1 180); do
 	sleep 0.5
 done
 n=$(audit_count "$sel")
-over=$(grep -c 'event=conntrack_overrun' "$GW_LOG")
+over=$(gw_log | grep -c 'event=conntrack_overrun')
 if [ "${flood_ok:-0}" -lt 9900 ]; then
 	fail failsafe_conntrack_flood "only ${flood_ok:-0} of 10000 flows connected: $(tail -n 3 "$TMP/flood.out")"
 elif [ "$n" -ge "$flood_ok" ] || [ "$over" -gt 0 ]; then
@@ -339,7 +328,7 @@ if wait_until 90 audit_has "$sel"; then
 		fail failsafe_conntrack_records "record: $r"
 	fi
 else
-	fail failsafe_conntrack_records "no conntrack record for src_port $lp: $(grep -E 'conntrack' "$GW_LOG" | tail -n 3)"
+	fail failsafe_conntrack_records "no conntrack record for src_port $lp: $(gw_log | grep -E 'conntrack' | tail -n 3)"
 fi
 kill -TERM "$GW_PID"
 wait "$GW_PID"
