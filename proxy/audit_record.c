@@ -445,34 +445,41 @@ put_listener(struct jw *w, const struct config *c, int idx)
 	jw_strn(w, buf, n);
 }
 
-/* facts_begin - rf's facts for a record of rec (rf may be NULL). */
+/* put_head - open a record of session rec: "v", "type", the session's id
+ * ("id" of a session record, "session" of a transaction's), "node", n (the
+ * session's "worker", the transaction's "seq"), "start", "end"; and begin
+ * rf's facts (rf may be NULL). */
 static void
-facts_begin(struct audit_rec_facts *rf, enum audit_rec_type type,
-    const struct audit_session *rec, int64_t start_ms)
+put_head(struct jw *w, const struct config *c, const struct audit_session *rec,
+    enum audit_rec_type type, long long n, int64_t start_ms, int64_t end_ms,
+    struct audit_rec_facts *rf)
 {
-	if (rf == NULL)
-		return;
-	memset(&rf->f, 0, offsetof(struct audit_facts, rcpts));
-	rf->f.nrcpts = 0;
-	rf->f.type = type;
-	rf->f.session = rec->id;
-	rf->f.start_ms = start_ms;
-	rf->f.start_known = 1;
+	int session = type == AUDIT_REC_SESSION;
+
+	if (rf != NULL) {
+		memset(&rf->f, 0, offsetof(struct audit_facts, rcpts));
+		rf->f.nrcpts = 0;
+		rf->f.type = type;
+		rf->f.session = rec->id;
+		rf->f.start_ms = start_ms;
+		rf->f.start_known = 1;
+	}
+	jw_obj_open(w);
+	jw_kint(w, "v", 1);
+	jw_kstr(w, "type", session ? "session" : "txn");
+	jw_kstr(w, session ? "id" : "session", rec->id);
+	jw_kstr(w, "node", c->node);
+	jw_kint(w, session ? "worker" : "seq", n);
+	put_time(w, "start", start_ms);
+	put_time(w, "end", end_ms);
 }
 
 void
 audit__session_json(struct jw *w, const struct config *c,
     const struct audit_session *rec, struct audit_rec_facts *rf)
 {
-	facts_begin(rf, AUDIT_REC_SESSION, rec, rec->start_ms);
-	jw_obj_open(w);
-	jw_kint(w, "v", 1);
-	jw_kstr(w, "type", "session");
-	jw_kstr(w, "id", rec->id);
-	jw_kstr(w, "node", c->node);
-	jw_kint(w, "worker", rec->worker);
-	put_time(w, "start", rec->start_ms);
-	put_time(w, "end", rec->end_ms);
+	put_head(w, c, rec, AUDIT_REC_SESSION, rec->worker, rec->start_ms,
+	    rec->end_ms, rf);
 	jw_kint(w, "duration_ms", rec->end_ms - rec->start_ms);
 	if (rec->observed)
 		jw_kstr(w, "listener", "conntrack");
@@ -552,20 +559,12 @@ audit__txn_json(struct jw *w, const struct config *c,
     const struct audit_session *rec, const struct smtp_txn *t,
     struct audit_rec_facts *rf)
 {
-	facts_begin(rf, AUDIT_REC_TXN, rec, t->start_ms);
+	put_head(w, c, rec, AUDIT_REC_TXN, t->seq, t->start_ms, t->end_ms, rf);
 	if (rf != NULL) {
 		rf->f.seq = t->seq;
 		rf->f.message_id = t->message_id;
 		rf->f.queue_id = t->queue_id;
 	}
-	jw_obj_open(w);
-	jw_kint(w, "v", 1);
-	jw_kstr(w, "type", "txn");
-	jw_kstr(w, "session", rec->id);
-	jw_kstr(w, "node", c->node);
-	jw_kint(w, "seq", t->seq);
-	put_time(w, "start", t->start_ms);
-	put_time(w, "end", t->end_ms);
 	put_addrs(w, rec, rf);
 	put_geo(w, &rec->dst);
 	jw_kstr(w, "mail_from", t->mail_from);
