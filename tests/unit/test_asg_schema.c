@@ -17,15 +17,7 @@
 #include "identity.h"
 #include "radius.h"
 #include "suites.h"
-
-static struct cidr_prefix
-P(const char *s)
-{
-	struct cidr_prefix p;
-
-	CU_ASSERT_FATAL(cidr_parse(&p, s, NULL, 0) == 0);
-	return p;
-}
+#include "unit.h"
 
 /* rec - a record with every string set; the caller changes what it tests. */
 static struct asg

@@ -25,6 +25,7 @@
 #include "radius.h"
 #include "suites.h"
 #include "term.h"
+#include "unit.h"
 #include "util.h"
 
 /* radclient 3.2 packets (see test_radius.c). Start: Framed-IP-Address
@@ -64,15 +65,6 @@ A(const char *s)
 
 	CU_ASSERT_FATAL(addr_parse(&a, s, 0) == 0);
 	return a;
-}
-
-static struct cidr_prefix
-P(const char *s)
-{
-	struct cidr_prefix p;
-
-	CU_ASSERT_FATAL(cidr_parse(&p, s, NULL, 0) == 0);
-	return p;
 }
 
 /* in - an event for the state machine. */
