@@ -53,6 +53,16 @@ set_int_opt(int fd, int level, int name, int v)
 	return setsockopt(fd, level, name, &v, sizeof(v));
 }
 
+/* set_transparent - IPV6_TRANSPARENT or IP_TRANSPARENT by fd's family fam
+ * (TPROXY: accept for and bind to foreign addresses; CAP_NET_ADMIN). */
+static int
+set_transparent(int fd, int fam)
+{
+	if (fam == AF_INET6)
+		return set_int_opt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, 1);
+	return set_int_opt(fd, IPPROTO_IP, IP_TRANSPARENT, 1);
+}
+
 int
 intercept_listen(const struct listener_conf *lc, const char **what)
 {
@@ -77,13 +87,10 @@ intercept_listen(const struct listener_conf *lc, const char **what)
 		/* Needs CAP_NET_ADMIN. On a v6 socket the IP_TRANSPARENT call
 		 * may fail; IPV6_TRANSPARENT sets the same socket flag. */
 		*what = "setsockopt(IP_TRANSPARENT) (needs CAP_NET_ADMIN)";
-		if (fam == AF_INET6) {
-			if (set_int_opt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, 1) < 0)
-				goto fail;
-			(void)set_int_opt(fd, IPPROTO_IP, IP_TRANSPARENT, 1);
-		} else if (set_int_opt(fd, IPPROTO_IP, IP_TRANSPARENT, 1) < 0) {
+		if (set_transparent(fd, fam) < 0)
 			goto fail;
-		}
+		if (fam == AF_INET6)
+			(void)set_int_opt(fd, IPPROTO_IP, IP_TRANSPARENT, 1);
 	}
 	*what = "bind";
 	if (bind(fd, &lc->addr.sa, addr_len(&lc->addr)) < 0)
@@ -178,12 +185,8 @@ intercept_upstream_socket(const struct config *c,
 	    lc->intercept == INTERCEPT_TPROXY && src->sa.sa_family == fam) {
 		/* Fully transparent: the destination sees the subscriber's
 		 * address. Replies must be routed back to us (deploy/). */
-		if (fam == AF_INET6) {
-			if (set_int_opt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, 1) < 0)
-				goto fail;
-		} else if (set_int_opt(fd, IPPROTO_IP, IP_TRANSPARENT, 1) < 0) {
+		if (set_transparent(fd, fam) < 0)
 			goto fail;
-		}
 		(void)set_int_opt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1);
 		b = *src;
 		addr_set_port(&b, 0);
