@@ -31,10 +31,10 @@ loc_init() {
 	trap 'exit 143' TERM
 }
 
-loc_cleanup() {
-	local rc=$? p i
-	set +e
-	trap - EXIT INT TERM
+# loc_stop: stop every process in PIDS (TERM; KILL after 2 s) and forget
+# them.
+loc_stop() {
+	local p i
 	for p in "${PIDS[@]}"; do
 		kill -TERM "$p" 2>/dev/null
 	done
@@ -46,6 +46,14 @@ loc_cleanup() {
 		kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
+	PIDS=()
+}
+
+loc_cleanup() {
+	local rc=$?
+	set +e
+	trap - EXIT INT TERM
+	loc_stop
 	(exit "$rc")	# sg_cleanup takes the status from $?
 	sg_cleanup
 }

@@ -48,19 +48,9 @@ MOUNTED=0
 # fd_cleanup - every process first (subgated holds the audit file open),
 # then the tmpfs, then lib_local's cleanup (temp dir, exit status).
 fd_cleanup() {
-	local rc=$? p i
+	local rc=$?
 	set +e
-	for p in "${PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		for i in 1 2 3 4 5 6 7 8 9 10; do
-			kill -0 "$p" 2>/dev/null || break
-			sleep 0.2
-		done
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
+	loc_stop
 	if [ "$MOUNTED" = 1 ]; then
 		cp -p "$MNT"/audit-* "$TMP"/ 2>/dev/null	# for SG_KEEP_TMP=1
 		umount "$MNT" 2>/dev/null || umount -l "$MNT"
