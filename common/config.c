@@ -103,6 +103,7 @@ const char config_default_yaml[] =
 "  classes:\n"
 "    default: {}            # no limits\n"
 "  prefixes: []             # source prefix -> class\n"
+"  ipv6_aggregate: 64       # an unknown IPv6 source counts as its /64\n"
 "  replies:                 # %l = limit hit, %r = seconds until retry\n"
 "    tempfail: \"451 4.7.1 Too many %l from your address, try again in %r seconds\"\n"
 "    refuse_submission: \"550 5.7.1 Port 25 is for server-to-server mail. "

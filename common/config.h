@@ -165,6 +165,7 @@ struct policy_prefix {
 	struct cidr_prefix prefix;
 	char *class_name;
 	const struct policy_class *cls;		/* resolved, never NULL */
+	unsigned ipv6_aggregate;		/* 0: policy.ipv6_aggregate */
 };
 
 /* Reply texts: "NNN X.Y.Z text"; %l = name of the limit hit (connections,
@@ -188,6 +189,8 @@ struct policy_conf {
 	size_t nclasses;
 	struct policy_prefix *prefixes;	/* no duplicates */
 	size_t nprefixes;
+	unsigned ipv6_aggregate;	/* prefix length an unknown IPv6 source
+					 * is counted by (its delegation) */
 	struct scope_limits destination;	/* per destination host */
 	struct scope_limits global;		/* all subscribers, all nodes */
 	struct policy_replies replies;

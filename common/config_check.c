@@ -148,9 +148,21 @@ check_policy(struct ctx *x, struct config *c)
 	p->default_class = resolve(x, c, &p->default_class_name,
 	    "policy.default_class");
 	for (i = 0; i < p->nprefixes && !x->failed; i++) {
+		struct policy_prefix *pp = &p->prefixes[i];
+
 		snprintf(path, sizeof(path), "policy.prefixes[%zu].class", i);
-		p->prefixes[i].cls = resolve(x, c, &p->prefixes[i].class_name,
-		    path);
+		pp->cls = resolve(x, c, &pp->class_name, path);
+		if (pp->ipv6_aggregate == 0 || x->failed)
+			continue;
+		snprintf(path, sizeof(path), "policy.prefixes[%zu]."
+		    "ipv6_aggregate", i);
+		/* shorter than the prefix would count sources outside it
+		 * together with those inside */
+		if (pp->prefix.family != AF_INET6 ||
+		    pp->ipv6_aggregate < pp->prefix.plen)
+			config__xerr(x, &pp->ipv6_aggregate, &pp->prefix, path,
+			    "needs an IPv6 prefix no longer than %u",
+			    pp->ipv6_aggregate);
 	}
 	for (i = 0; i < c->identity.nstatics && !x->failed; i++) {
 		c->identity.statics[i].cls = NULL;

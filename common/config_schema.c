@@ -481,6 +481,12 @@ static const struct key prefix_keys[] = {
 	    FIELD(struct policy_prefix, class_name),
 	    .help = "a class of policy.classes",
 	    .doc = "A class of `policy.classes`." },
+	{ .name = "ipv6_aggregate", .type = K_UINT,
+	    FIELD(struct policy_prefix, ipv6_aggregate), 0, 128,
+	    .help = "IPv6 only: the delegation length here; 0 = the policy's",
+	    .doc = "`policy.ipv6_aggregate` for the sources of this prefix "
+	    "(an IPv6 prefix; at least its own length): where the access "
+	    "network delegates /56s, `56`. `0`: the policy's." },
 	END
 };
 
@@ -539,6 +545,18 @@ static const struct key policy_keys[] = {
 	    .help = "source prefix -> class",
 	    .doc = "Source prefix → class, for addresses no subscriber entry "
 	    "names; longest prefix wins." },
+	{ .name = "ipv6_aggregate", .type = K_UINT, CF(policy.ipv6_aggregate),
+	    32, 128,
+	    .help = "prefix length an unknown IPv6 source is counted by",
+	    .doc = "An IPv6 source that no subscriber entry names (no static "
+	    "entry, no RADIUS assignment) is counted, limited and locked out "
+	    "as its prefix of this length, not as its address: a host picks "
+	    "any address of the delegation its line got (RFC 6177), so per "
+	    "address it could escape every limit. `64` is the smallest "
+	    "delegation; where the access network delegates /56 or /48 set "
+	    "that, or per prefix in `prefixes` (Postfix's "
+	    "`smtpd_client_ipv6_prefix_length` is the same idea). `128`: per "
+	    "address." },
 	{ .name = "destination", .type = K_STRUCT, CF(policy.destination),
 	    .sub = scope_keys,
 	    .flags = KF_TERSE,

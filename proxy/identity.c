@@ -689,7 +689,7 @@ static struct {
 	const struct config *conf;
 	struct cidr *statics;		/* -> struct static_entry (config's) */
 	struct cidr *classes;		/* policy.prefixes -> struct
-					 * policy_class (config's) */
+					 * policy_prefix (config's) */
 	struct idstore *live;
 	pthread_rwlock_t lock;
 	int init;
@@ -712,7 +712,7 @@ identity_init(const struct config *c)
 			return SG_EINVAL;
 	for (size_t i = 0; i < c->policy.nprefixes; i++)
 		if (cidr_insert(idsvc.classes, &c->policy.prefixes[i].prefix,
-		    (void *)c->policy.prefixes[i].cls, NULL) < 0)
+		    &c->policy.prefixes[i], NULL) < 0)
 			return SG_EINVAL;
 	pthread_rwlockattr_init(&at);
 	/* Lookups are many and short; the RADIUS thread must not starve. */
@@ -736,19 +736,43 @@ identity_shutdown(void)
 	memset(&idsvc, 0, sizeof(idsvc));
 }
 
+/* prefix_at - the longest policy.prefixes entry holding a, or NULL. */
+static const struct policy_prefix *
+prefix_at(const union sockaddr_any *a)
+{
+	return idsvc.classes != NULL ? cidr_lookup(idsvc.classes, a, NULL)
+	    : NULL;
+}
+
 /* class_at - the class of a when nothing more specific names one: the
  * longest policy.prefixes match, else policy.default_class; NULL before
  * identity_init. */
 static const struct policy_class *
 class_at(const union sockaddr_any *a)
 {
-	const struct policy_class *pc = NULL;
+	const struct policy_prefix *pp;
 
 	if (idsvc.conf == NULL)
 		return NULL;
-	if (idsvc.classes != NULL)
-		pc = cidr_lookup(idsvc.classes, a, NULL);
-	return pc != NULL ? pc : idsvc.conf->policy.default_class;
+	pp = prefix_at(a);
+	return pp != NULL ? pp->cls : idsvc.conf->policy.default_class;
+}
+
+/* address_prefix - whom the limits count when nobody is known: the IPv4
+ * address, or the IPv6 delegation (policy.ipv6_aggregate, or its
+ * prefixes entry's); v4-mapped counts as IPv4. */
+static void
+address_prefix(const union sockaddr_any *a, struct cidr_prefix *p)
+{
+	const struct policy_prefix *pp = prefix_at(a);
+	unsigned len = 128;
+
+	if (pp != NULL && pp->ipv6_aggregate != 0)
+		len = pp->ipv6_aggregate;
+	else if (idsvc.conf != NULL && idsvc.conf->policy.ipv6_aggregate != 0)
+		len = idsvc.conf->policy.ipv6_aggregate;
+	memset(p, 0, sizeof(*p));
+	(void)cidr_prefix_of(p, a, len);	/* IPv4: the whole address */
 }
 
 const char *
@@ -757,13 +781,6 @@ identity_class_of(const union sockaddr_any *a)
 	const struct policy_class *pc = class_at(a);
 
 	return pc != NULL ? pc->name : "default";
-}
-
-static void
-host_prefix(const union sockaddr_any *a, struct cidr_prefix *p)
-{
-	memset(p, 0, sizeof(*p));
-	(void)cidr_prefix_of(p, a, 128);	/* the whole address */
 }
 
 /* radius_beats_static - the live entry of length rplen answers rather
@@ -822,7 +839,7 @@ identity_lookup(const union sockaddr_any *a, int64_t now, struct identity *out)
 		addr_unmap(&u);
 		addr_ntop(&u, out->subscriber, sizeof(out->subscriber));
 		out->source = IDENTITY_ADDRESS;
-		host_prefix(a, &out->prefix);
+		address_prefix(a, &out->prefix);
 	}
 class:
 	out->cls = cls != NULL ? cls : class_at(a);

@@ -581,12 +581,14 @@ pc_audit_down(const struct config *c, struct smtp_verdict *v, char *buf)
 }
 
 void
-pc_sub_from_addr(const union sockaddr_any *a, char *out, size_t outlen)
+pc_sub_from_addr(const union sockaddr_any *a, unsigned v6len, char *out,
+    size_t outlen)
 {
 	union sockaddr_any u = *a;
 	struct cidr_prefix p;
 
-	if (cidr_prefix_of(&p, a, 64) == 0 && p.family == AF_INET6) {
+	if (v6len < 128 && cidr_prefix_of(&p, a, v6len) == 0 &&
+	    p.family == AF_INET6) {
 		cidr_fmt(&p, out, outlen);
 		return;
 	}
@@ -601,8 +603,10 @@ pc_subscriber(const struct identity *id, const union sockaddr_any *src,
 {
 	if (id->source != IDENTITY_ADDRESS)
 		return id->subscriber;
-	/* nobody known: the address, or its IPv6 /64, is whom the limits
-	 * count (an IPv6 host picks any address of its /64) */
-	pc_sub_from_addr(src, buf, buflen);
+	/* nobody known: the address, or its IPv6 delegation (the prefix
+	 * identity_lookup decided: policy.ipv6_aggregate), is whom the
+	 * limits count (an IPv6 host picks any address of it) */
+	pc_sub_from_addr(src, id->prefix.family == AF_INET6 ?
+	    id->prefix.plen : 128, buf, buflen);
 	return buf;
 }

@@ -181,8 +181,10 @@ char *pc_reply(const char *tmpl, int code, const char *enh, const char *lname,
     int64_t retry_s, char *out, size_t outlen);
 
 /* pc_sub_from_addr - the subscriber id when nobody is known: the IPv4
- * address, or the IPv6 /64 ("2001:db8:1:2::/64"); v4-mapped are unmapped. */
-void pc_sub_from_addr(const union sockaddr_any *a, char *out, size_t outlen);
+ * address, or the IPv6 prefix of length v6len ("2001:db8:1:2::/64"; 128:
+ * the address); v4-mapped are unmapped. */
+void pc_sub_from_addr(const union sockaddr_any *a, unsigned v6len, char *out,
+    size_t outlen);
 
 /* PC_SUB_ADDR_MAX - room pc_subscriber needs in buf: an address or a /64. */
 #define PC_SUB_ADDR_MAX (ADDR_STRLEN + 8)

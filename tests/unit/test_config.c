@@ -1277,6 +1277,15 @@ test_policy_errors(void)
 		{ "policy:\n  prefixes:\n    - {prefix: 100.64.0.0/10, class: residential}\n",
 		  "t.yaml:3:38: policy.prefixes[0].class: no class "
 		  "residential in policy.classes (defined: default)" },
+		{ "policy:\n  prefixes:\n    - {prefix: 100.64.0.0/10, class: default, ipv6_aggregate: 56}\n",
+		  "t.yaml:3:63: policy.prefixes[0].ipv6_aggregate: needs an "
+		  "IPv6 prefix no longer than 56" },
+		{ "policy:\n  prefixes:\n    - {prefix: \"2001:db8::/32\", class: default, ipv6_aggregate: 24}\n",
+		  "t.yaml:3:65: policy.prefixes[0].ipv6_aggregate: needs an "
+		  "IPv6 prefix no longer than 24" },
+		{ "policy:\n  ipv6_aggregate: 16\n",
+		  "t.yaml:2:19: policy.ipv6_aggregate: 16 is out of range "
+		  "32..128" },
 		{ "identity:\n  static:\n    - {prefix: 192.0.2.0/24, subscriber: c1, class: business}\n",
 		  "t.yaml:3:53: identity.static[0].class: no class business "
 		  "in policy.classes (defined: default)" },

@@ -410,6 +410,8 @@ static const char class_yaml[] =
     "    business: {}\n"
     "  prefixes:\n"
     "    - {prefix: 100.64.9.0/24, class: business}\n"
+    "    - {prefix: \"2001:db8:1000::/36\", class: business, "
+    "ipv6_aggregate: 48}\n"
     "identity:\n"
     "  static:\n"
     "    - {prefix: 100.64.7.0/24, subscriber: cust-7, class: business}\n"
@@ -651,6 +653,9 @@ test_one_decision(void)
 		  "2001:db8:1:2:aaaa::7", "2001:db8:1:2::/64", "residential", 0 },
 		{ "::ffff:100.64.4.4", IDENTITY_ADDRESS, "100.64.4.4",
 		  "100.64.4.4", "residential", 0 },
+		/* a prefix whose lines get /48s: counted per /48 */
+		{ "2001:db8:1000:5:6::7", IDENTITY_ADDRESS,
+		  "2001:db8:1000:5:6::7", "2001:db8:1000::/48", "business", 0 },
 	};
 
 	CU_ASSERT_EQUAL_FATAL(identity_init(c), 0);

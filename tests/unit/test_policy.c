@@ -613,10 +613,16 @@ test_subscriber(void)
 	    id.subscriber);
 	id.source = IDENTITY_ADDRESS;
 	snprintf(id.subscriber, sizeof(id.subscriber), "2001:db8:1:2:aaaa::7");
+	/* the prefix identity_lookup decided (policy.ipv6_aggregate) */
+	CU_ASSERT_EQUAL(cidr_prefix_of(&id.prefix, &a, 64), 0);
 	CU_ASSERT_PTR_EQUAL(pc_subscriber(&id, &a, buf, sizeof(buf)), buf);
 	CU_ASSERT_STRING_EQUAL(buf, "2001:db8:1:2::/64");
 	CU_ASSERT_STRING_EQUAL(id.subscriber, "2001:db8:1:2:aaaa::7");
+	CU_ASSERT_EQUAL(cidr_prefix_of(&id.prefix, &a, 56), 0);
+	CU_ASSERT_STRING_EQUAL(pc_subscriber(&id, &a, buf, sizeof(buf)),
+	    "2001:db8:1::/56");
 	CU_ASSERT_EQUAL_FATAL(addr_parse(&a, "[::ffff:100.64.0.9]:25", -1), 0);
+	CU_ASSERT_EQUAL(cidr_prefix_of(&id.prefix, &a, 56), 0);
 	CU_ASSERT_STRING_EQUAL(pc_subscriber(&id, &a, buf, sizeof(buf)),
 	    "100.64.0.9");
 }
@@ -628,13 +634,17 @@ test_sub_from_addr(void)
 	char out[64];
 
 	CU_ASSERT_EQUAL_FATAL(addr_parse(&a, "100.64.3.7:41234", -1), 0);
-	pc_sub_from_addr(&a, out, sizeof(out));
+	pc_sub_from_addr(&a, 64, out, sizeof(out));
 	CU_ASSERT_STRING_EQUAL(out, "100.64.3.7");
 	CU_ASSERT_EQUAL_FATAL(addr_parse(&a, "[2001:db8:1:2:aaaa::7]:25", -1), 0);
-	pc_sub_from_addr(&a, out, sizeof(out));
+	pc_sub_from_addr(&a, 64, out, sizeof(out));
 	CU_ASSERT_STRING_EQUAL(out, "2001:db8:1:2::/64");
+	pc_sub_from_addr(&a, 48, out, sizeof(out));
+	CU_ASSERT_STRING_EQUAL(out, "2001:db8:1::/48");
+	pc_sub_from_addr(&a, 128, out, sizeof(out));
+	CU_ASSERT_STRING_EQUAL(out, "2001:db8:1:2:aaaa::7");
 	CU_ASSERT_EQUAL_FATAL(addr_parse(&a, "[::ffff:100.64.0.9]:25", -1), 0);
-	pc_sub_from_addr(&a, out, sizeof(out));
+	pc_sub_from_addr(&a, 64, out, sizeof(out));
 	CU_ASSERT_STRING_EQUAL(out, "100.64.0.9");
 }
 
