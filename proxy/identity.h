@@ -50,8 +50,10 @@ struct identity {
 	const struct policy_class *cls;	/* the configuration's; never NULL
 					 * once identity_init has run */
 	enum identity_source source;
-	struct cidr_prefix prefix;	/* the entry matched; the host route
-					 * for IDENTITY_ADDRESS */
+	struct cidr_prefix prefix;	/* the entry matched; for
+					 * IDENTITY_ADDRESS what the limits
+					 * count: the IPv4 host, the IPv6
+					 * delegation (policy.ipv6_aggregate) */
 };
 
 /* identity_source_name - "address", "static", "radius". */
