@@ -133,7 +133,8 @@ locks_main(int argc, char **argv)
 	}
 	if (optind >= argc || (strcmp(argv[optind], "list") != 0 &&
 	    strcmp(argv[optind], "lift") != 0) ||
-	    (strcmp(argv[optind], "lift") == 0 && optind + 2 != argc)) {
+	    (strcmp(argv[optind], "lift") == 0 && optind + 2 != argc) ||
+	    (strcmp(argv[optind], "list") == 0 && optind + 1 != argc)) {
 		usage(stderr);
 		return 2;
 	}

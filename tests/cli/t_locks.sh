@@ -79,6 +79,10 @@ case "$out" in
 *) fail redis_option "$out" ;;
 esac
 
+# A stray word after list is a usage error, not ignored.
+out=$("$SUBGATE" locks --redis "127.0.0.1:$RPORT" list mallory 2>&1); rc=$?
+expect list_extra_word_usage 2 "$rc"
+
 # A configuration whose sentinels are all down: an error, status 2.
 sed -i "s/127.0.0.1:$SPORT/127.0.0.1:2/" "$TMP/subgate.yaml"
 out=$("$SUBGATE" locks -c "$TMP/subgate.yaml" list 2>&1); rc=$?
