@@ -781,9 +781,11 @@ do_shutdown(struct relay *r, const char *reply, const char *reason,
 	if (r->timeout_reason == NULL)
 		r->timeout_reason = reason;
 	if (r->smtp == NULL || r->phase != PH_SMTP) {
-		/* Not relaying yet: nothing to keep in order. */
-		client_reply(r, reply);
+		/* Not relaying yet: nothing to keep in order. A session
+		 * already ending has had its last word (a drain after a
+		 * refusal must not add a second 421). */
 		if (!r->close_pending) {
+			client_reply(r, reply);
 			r->close_pending = 1;
 			r->pending_reason = reason;
 		}
@@ -1099,6 +1101,13 @@ connect_cb(uv_connect_t *req, int status)
 	r->creq = NULL;
 	if (status == UV_ECANCELED || r->closing)
 		return;
+	if (r->close_pending) {
+		/* the session ended while connecting (a drain): the upstream
+		 * is not used, the flush of the client's 421 goes on under
+		 * its own timer */
+		relay_progress(r);
+		return;
+	}
 	uv_timer_stop(&r->timer);
 	if (status < 0) {
 		connect_failed(r, uv_strerror(status));
