@@ -19,13 +19,17 @@
 #include "admin.h"
 #include "admin_route.h"
 
+#include <errno.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "buf.h"
@@ -43,6 +47,7 @@
 #define ADMIN_TIMEOUT_S 10
 
 static struct MHD_Daemon *daemon_h;
+static int listen_fd = -1;		/* admin_open's, MHD's from admin_start */
 static struct worker *workers;
 static int nworkers;
 static _Atomic(const struct admin_locks_ops *) locks_ops;
@@ -382,6 +387,35 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 int
+admin_open(const struct config *c)
+{
+	const union sockaddr_any *a = &c->admin.listen;
+	char abuf[ADDRPORT_STRLEN];
+	int one = 1, e;
+
+	if (a->sa.sa_family == AF_UNSPEC || listen_fd >= 0)
+		return 0;
+	/* as libmicrohttpd makes its own: SO_REUSEADDR, IPv6 only on [::] */
+	if ((listen_fd = socket(a->sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC,
+	    0)) < 0 ||
+	    setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one,
+	    sizeof(one)) < 0 ||
+	    (a->sa.sa_family == AF_INET6 && setsockopt(listen_fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    bind(listen_fd, &a->sa, addr_len(a)) < 0 ||
+	    listen(listen_fd, SOMAXCONN) < 0) {
+		e = errno;
+		log_err("event=admin_listen_failed addr=%s error=\"%s\"",
+		    addr_fmt(a, abuf, sizeof(abuf)), strerror(e));
+		if (listen_fd >= 0)
+			close(listen_fd);
+		listen_fd = -1;
+		return -e;
+	}
+	return 0;
+}
+
+int
 admin_start(const struct config *c, struct worker *w, int nw)
 {
 	const union sockaddr_any *a = &c->admin.listen;
@@ -389,7 +423,7 @@ admin_start(const struct config *c, struct worker *w, int nw)
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
 	    MHD_USE_AUTO;
 
-	if (a->sa.sa_family == AF_UNSPEC || daemon_h != NULL)
+	if (listen_fd < 0 || daemon_h != NULL)
 		return 0;
 	workers = w;
 	nworkers = nw;
@@ -404,14 +438,13 @@ admin_start(const struct config *c, struct worker *w, int nw)
 	daemon_h = MHD_start_daemon(flags, addr_port(a), NULL, NULL, handler,
 	    NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,	/* first, says MHD */
-	    MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&a->sa,
+	    MHD_OPTION_LISTEN_SOCKET, listen_fd,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)ADMIN_CONN_LIMIT,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)ADMIN_TIMEOUT_S,
 	    MHD_OPTION_END);
 	if (daemon_h == NULL) {
 		log_err("event=admin_listen_failed addr=%s error=\"cannot start "
-		    "the HTTP server (address in use?)\"",
-		    addr_fmt(a, abuf, sizeof(abuf)));
+		    "the HTTP server\"", addr_fmt(a, abuf, sizeof(abuf)));
 		return SG_ESYS;
 	}
 	log_info("event=admin_listening addr=%s", addr_fmt(a, abuf, sizeof(abuf)));
@@ -423,6 +456,7 @@ admin_stop(void)
 {
 	if (daemon_h == NULL)
 		return;
-	MHD_stop_daemon(daemon_h);
+	MHD_stop_daemon(daemon_h);	/* closes listen_fd */
 	daemon_h = NULL;
+	listen_fd = -1;
 }

@@ -40,8 +40,12 @@ struct admin_locks_ops {
  * stay valid until unregistered or admin_stop. */
 void admin_set_locks(const struct admin_locks_ops *ops);
 
-/* admin_start - serve c->admin.listen (no-op when unset) over the workers
- * (which outlive admin_stop). 0 or a negative errno / SG_E* code, logged. */
+/* admin_open - bind and listen on c->admin.listen (no-op when unset),
+ * before privileges are dropped (priv.h). 0 or a negative errno, logged. */
+int admin_open(const struct config *c);
+/* admin_start - serve admin_open's socket (no-op without one) over the
+ * workers (which outlive admin_stop) on a thread of its own. 0 or SG_ESYS,
+ * logged. */
 int admin_start(const struct config *c, struct worker *workers, int nworkers);
 /* admin_stop - stop serving and join the thread; idempotent. */
 void admin_stop(void);

@@ -384,21 +384,15 @@ main(int argc, char **argv)
 		log_err("event=geoip_open_failed error=\"%s\"", err);
 		return 1;
 	}
-	if ((rc = audit_index_start(c)) < 0) {
-		log_err("event=audit_index_failed error=\"%s\"", uv_strerror(rc));
-		return 1;
-	}
-	/* the gateway's own addresses (loop check), kept current from
-	 * netlink, and upstream.deny: before the first session */
-	(void)netwatch_start();
+	/* upstream.deny before the first session */
 	dest_deny_init(c);
 	/* identity: before the workers (they look up), the RADIUS listener
-	 * (its own thread) before the first session too */
+	 * (its own thread, started below) before the first session too */
 	if ((rc = identity_init(c)) < 0) {
 		log_err("event=identity_init_failed error=\"%s\"", sg_strerror(rc));
 		return 1;
 	}
-	if ((rc = radius_server_start(c)) < 0)
+	if ((rc = radius_server_open(c)) < 0)
 		return 1;
 	/* the smarthost's TLS context (CA file) before the first session */
 	if (relay_init(c, err, sizeof(err)) < 0) {
@@ -433,6 +427,19 @@ main(int argc, char **argv)
 		worker_init(&workers[i], i, c, fds);
 		workers[i].on_exit = worker_exited;
 	}
+	if (admin_open(c) < 0)
+		return 1;
+
+	/* Everything is bound and opened: from here on threads start. */
+	if ((rc = audit_index_start(c)) < 0) {
+		log_err("event=audit_index_failed error=\"%s\"", uv_strerror(rc));
+		return 1;
+	}
+	/* the gateway's own addresses (loop check), kept current from
+	 * netlink: before the first session */
+	(void)netwatch_start();
+	if ((rc = radius_server_start()) < 0)
+		return 1;
 
 	loop = uv_default_loop();
 	uv_async_init(loop, &exit_async, exit_cb);

@@ -519,7 +519,7 @@ thread_main(void *arg)
 }
 
 int
-radius_server_start(const struct config *c)
+radius_server_open(const struct config *c)
 {
 	const struct radius_conf *rc = &c->identity.radius;
 	char a[ADDRPORT_STRLEN];
@@ -553,6 +553,20 @@ radius_server_start(const struct config *c)
 	uv_async_init(&server.loop, &server.stop_async, stop_cb);
 	if (radius_store_start(&server.loop, c, &server.st, stored) < 0)
 		log_warn("event=radius_redis_config_error");
+	return 0;
+}
+
+int
+radius_server_start(void)
+{
+	const struct config *c = server.conf;
+	const struct radius_conf *rc;
+	char a[ADDRPORT_STRLEN];
+	int r;
+
+	if (c == NULL || server.started)
+		return 0;
+	rc = &c->identity.radius;
 	server.started = 1;
 	if ((r = uv_thread_create(&server.thread, thread_main, NULL)) < 0)
 		return r;

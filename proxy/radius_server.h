@@ -47,10 +47,15 @@ struct radius_stats {
 	uint64_t live;			/* open RADIUS assignments */
 };
 
-/* radius_server_start - start the listener thread when identity.radius is
- * configured (else do nothing). c must outlive it. 0 or a negative code
- * (the socket could not be bound: the daemon should not start). */
-int radius_server_start(const struct config *c);
+/* radius_server_open - bind the socket and set up the listener's loop when
+ * identity.radius is configured (else do nothing), before privileges are
+ * dropped (priv.h). c must outlive it. 0 or a negative code (the socket
+ * could not be bound: the daemon should not start). */
+int radius_server_open(const struct config *c);
+
+/* radius_server_start - start the threads of what radius_server_open set
+ * up (nothing if it did not). 0 or a negative code. */
+int radius_server_start(void);
 
 /* radius_server_stop - close everything, join the threads, log the
  * counters. From the thread that started it. */
