@@ -355,6 +355,15 @@ struct session_bounds {
 	uint32_t passthrough_idle;	/* ms, 0 = none: the same for 587/465 */
 };
 
+/* privileges: who subgated runs as once everything is bound and opened
+ * (proxy/priv.c, docs/operator-guide.md "Privileges"). Only a start as
+ * root switches user; the capabilities are dropped either way. */
+struct priv_conf {
+	char *user;			/* NULL: stay root (warned) */
+	char *group;			/* NULL: the user's login group */
+	int dumpable;			/* 1: core dumps, ptrace by the same user */
+};
+
 struct config {
 	char *path;			/* file it was loaded from, or "(default)" */
 	char *node;			/* this gateway's name in records */
@@ -386,6 +395,7 @@ struct config {
 	struct admin_conf admin;
 	struct intercept_conf intercept;
 	struct upstream_conf upstream;
+	struct priv_conf privileges;
 };
 
 extern const char config_default_yaml[];

@@ -240,6 +240,10 @@ check_others(struct ctx *x, struct config *c)
 		config__xerr(x, &sh->auth_user, NULL, "smarthost.auth_user",
 		    "requires smarthost.verify_name (the name the smarthost's "
 		    "certificate must carry)");
+	if (c->privileges.user == NULL && c->privileges.group != NULL)
+		config__xerr(x, &c->privileges.group, NULL, "privileges.group",
+		    "requires privileges.user (without a user subgated stays "
+		    "root)");
 	if (c->identity.radius.enabled && c->identity.radius.nclients == 0)
 		config__xerr(x, &c->identity.radius.clients, &c->identity.radius,
 		    "identity.radius.clients", "at least one NAS is required");

@@ -1017,6 +1017,33 @@ static const struct key intercept_keys[] = {
 	END
 };
 
+#define PVF(m)		FIELD(struct priv_conf, m)
+
+static const struct key privileges_keys[] = {
+	{ .name = "user", .type = K_NAME, PVF(user), .flags = KF_OPT,
+	    .help = "started as root: run as this user; \"\" = stay root",
+	    .doc = "Started as root: the user subgated switches to (its uid, "
+	    "supplementary groups dropped, the capability bounding set "
+	    "emptied). A user that does not exist stops the start: "
+	    "`event=privileges_failed error=\"user subgate does not exist\"` "
+	    "(`deploy/install-user.sh` creates it). `\"\"` or `root` keeps "
+	    "root, with a warning (`event=privileges ... note=\"running as "
+	    "root: ...\"`); the capabilities are dropped all the same. "
+	    "Started as any other user (systemd's `User=`, a container's "
+	    "`USER`) subgated does not switch and this key is not used." },
+	{ .name = "group", .type = K_NAME, PVF(group), .flags = KF_OPT,
+	    .help = "and this group; \"\" = the user's login group",
+	    .doc = "The group it switches to; `\"\"` = the user's login "
+	    "group. Needs `user`." },
+	{ .name = "dumpable", .type = K_BOOL, PVF(dumpable),
+	    .help = "true: core dumps and ptrace by the same user",
+	    .doc = "`false`: no core dump, no ptrace by the same user, "
+	    "`/proc/PID/` files root's (`PR_SET_DUMPABLE` 0, set again after "
+	    "the switch, which resets it). `true`, for debugging: core dumps "
+	    "and `gdb -p` as the user." },
+	END
+};
+
 const struct key config__top_keys[] = {
 	{ .name = "node", .type = K_NAME, CF(node), 0, 0, NULL, NULL,
 	    "this gateway's name in audit records",
@@ -1067,6 +1094,10 @@ const struct key config__top_keys[] = {
 	{ .name = "admin", .type = K_SECTION, .sub = admin_keys,
 	    .doc = "HTTP endpoint for metrics and lock-outs (by default off); "
 	    "see [`admin`](#admin)." },
+	{ .name = "privileges", .type = K_STRUCT, CF(privileges),
+	    .sub = privileges_keys,
+	    .doc = "Who subgated runs as after start (by default the user "
+	    "`subgate`, not dumpable); see [`privileges`](#privileges)." },
 	{ .name = "log", .type = K_SECTION, 0, 0, 0, 0, NULL, log_keys, NULL,
 	    .doc = "The operator log; see [`log`](#log)." },
 	{ .name = "shutdown", .type = K_SECTION, 0, 0, 0, 0, NULL, shutdown_keys, NULL,

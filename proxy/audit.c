@@ -148,6 +148,20 @@ audit_reopen(void)
 	return 0;
 }
 
+int
+audit_chown(uid_t uid, gid_t gid)
+{
+	struct stat sb;
+
+	if (audit_path == NULL || strcmp(audit_path, "-") == 0)
+		return 0;
+	if (fstat(audit_fd, &sb) < 0)
+		return -errno;
+	if (!S_ISREG(sb.st_mode) || sb.st_uid != 0)
+		return 0;
+	return fchown(audit_fd, uid, gid) < 0 ? -errno : 0;
+}
+
 void
 audit_close(void)
 {

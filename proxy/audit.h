@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "audit_record.h"
 #include "config.h"
@@ -24,6 +25,10 @@
 int audit_open(const char *path);
 /* audit_reopen - reopen the same path (SIGHUP); safe while workers write. */
 int audit_reopen(void);
+/* audit_chown - give the audit file to uid:gid if root owns it (a file, not
+ * "-"), before subgated switches to that user, so that audit_reopen can
+ * still open it. 0 or a negative errno. */
+int audit_chown(uid_t uid, gid_t gid);
 void audit_close(void);
 
 /* audit_write_session - write the session record (sets end_ms if 0). */

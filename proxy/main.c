@@ -1,6 +1,10 @@
 /*
  * main.c - subgated: options, configuration, descriptor limit, listener
- * sockets, worker threads and signals.
+ * sockets, privileges, worker threads and signals.
+ *
+ * Start-up opens and binds everything first, single-threaded, then drops
+ * privileges (priv.h), then starts the threads (docs/design.md "Data
+ * flows").
  *
  * The main thread owns the configuration (immutable once workers run), the
  * audit file, the interception table (nft.c) and a small uv loop with the
@@ -41,6 +45,7 @@
 #include "nft.h"
 #include "nft_rules.h"
 #include "policy.h"
+#include "priv.h"
 #include "sdnotify.h"
 #include "relay.h"
 #include "radius_server.h"
@@ -290,6 +295,7 @@ main(int argc, char **argv)
 		    strerror(errno));
 		return 1;
 	}
+	priv_raise();
 	while ((ch = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -430,7 +436,10 @@ main(int argc, char **argv)
 	if (admin_open(c) < 0)
 		return 1;
 
-	/* Everything is bound and opened: from here on threads start. */
+	/* Everything is bound and opened: keep only what is still needed,
+	 * before the first thread (capabilities are per thread). */
+	if (priv_drop(c) < 0)
+		return 1;
 	if ((rc = audit_index_start(c)) < 0) {
 		log_err("event=audit_index_failed error=\"%s\"", uv_strerror(rc));
 		return 1;

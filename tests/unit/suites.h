@@ -22,6 +22,7 @@
 	X(jsonw)  \
 	X(log)    \
 	X(policy) \
+	X(priv)   \
 	X(radius) \
 	X(radius_rtx) \
 	X(secret) \

@@ -98,6 +98,9 @@ test_default(void)
 	CU_ASSERT_EQUAL(c->log_target, LOG_TO_STDERR);
 	CU_ASSERT_STRING_EQUAL(log_facility_names[c->log_facility], "daemon");
 	CU_ASSERT_EQUAL(c->drain_timeout, 30000);
+	CU_ASSERT_STRING_EQUAL(c->privileges.user, "subgate");
+	CU_ASSERT_PTR_NULL(c->privileges.group);
+	CU_ASSERT_EQUAL(c->privileges.dumpable, 0);
 	config_free(c);
 }
 
@@ -295,6 +298,8 @@ test_roundtrip(void)
 	    "audit: {path: \"/var/log/sub gate/\\\"a\\\\b\\\".jsonl\"}\n"
 	    "log: {level: debug, target: syslog, facility: local3}\n"
 	    "shutdown: {drain_timeout: 0}\n");
+	roundtrip_one("privileges: {user: \"\", dumpable: true}\n");
+	roundtrip_one("privileges: {user: mail, group: adm}\n");
 }
 
 /* Every class of error, with its exact location and text. */
@@ -308,7 +313,14 @@ test_errors(void)
 		{ "nodes: gw1\n",
 		  "t.yaml:1:1: nodes: unknown key; expected one of node, "
 		  "workers, listeners, intercept, upstream, limits, smtp, redis, policy, "
-		  "smarthost, identity, audit, geoip, admin, log, shutdown" },
+		  "smarthost, identity, audit, geoip, admin, privileges, log, "
+		  "shutdown" },
+		{ "privileges: {user: \"\", group: mail}\n",
+		  "t.yaml:1:31: privileges.group: requires privileges.user "
+		  "(without a user subgated stays root)" },
+		{ "privileges: {user: \"sub gate\"}\n",
+		  "t.yaml:1:20: privileges.user: expected 1 to 253 letters, "
+		  "digits, '.', '-' or '_', got \"sub gate\"" },
 		{ "intercept: {interfaces: [\"eth 1\"]}\n",
 		  "t.yaml:1:26: intercept.interfaces[0]: expected an interface "
 		  "name (at most 15 of A-Z a-z 0-9 . - _ : @, a trailing * "
