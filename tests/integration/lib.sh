@@ -110,8 +110,18 @@ sg_cleanup() {
 	exit "$rc"
 }
 
-# sg_init: temp dir + traps. Call once, first.
+# Started as root, subgated binds and opens what it needs, then runs as
+# this user (privileges.user's default; docs/operator-guide.md
+# "Privileges"): what it writes later (the audit file SIGHUP reopens) must
+# be this user's. sg_user: create it if missing, as install-deps.sh does.
+SG_USER=subgate
+sg_user() {
+	[ "$(id -u)" -ne 0 ] || "$SG_ROOT/deploy/install-user.sh" "$SG_USER"
+}
+
+# sg_init: temp dir + traps, the user. Call once, first.
 sg_init() {
+	sg_user
 	SG_TMP=$(mktemp -d "/tmp/$SG_ID.XXXXXX")
 	chmod 755 "$SG_TMP"
 	trap sg_cleanup EXIT

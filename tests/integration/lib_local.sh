@@ -22,8 +22,10 @@ FAILED=0
 REDIS_PORT=""
 REDIS_PID=""
 
-# loc_init NAME: temp dir /tmp/NAME.XXXXXX (mode 0700) and traps. Call first.
+# loc_init NAME: temp dir /tmp/NAME.XXXXXX (mode 0700), traps and lib.sh's
+# sg_user. Call first.
 loc_init() {
+	sg_user
 	SG_TMP=$(mktemp -d "/tmp/$1.XXXXXX")
 	TMP=$SG_TMP
 	trap loc_cleanup EXIT

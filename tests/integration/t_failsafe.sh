@@ -357,6 +357,8 @@ with open(sys.argv[2], "w", buffering=1) as f:
 ' "$NS_SOCK" "$TMP/notify.log" &
 PIDS+=($!)
 wait_until 5 test -S "$NS_SOCK"
+# writable by the user subgated switches to, as systemd's /run/systemd/notify
+chmod 666 "$NS_SOCK"
 ip netns exec "$NS_GW" env NOTIFY_SOCKET="$NS_SOCK" WATCHDOG_USEC=1000000 "$SUBGATED" -c "$DEF" >"$TMP/notify-gw.log" 2>&1 &
 GW_PID=$!
 wait_until 10 grep -q 'READY=1' "$TMP/notify.log"

@@ -61,7 +61,9 @@ fd_cleanup() {
 trap fd_cleanup EXIT
 
 mkdir -p "$MNT"
-if ! mount -t tmpfs -o size=256k,mode=0700 tmpfs "$MNT"; then
+# subgated (started as root, then $SG_USER) creates the file SIGHUP reopens
+# after a rotation: the directory is that user's, as /var/log/subgate is
+if ! mount -t tmpfs -o "size=256k,mode=0700,uid=$(id -u "$SG_USER"),gid=$(id -g "$SG_USER")" tmpfs "$MNT"; then
 	echo "FAIL setup: mount -t tmpfs"
 	exit 1
 fi
