@@ -295,6 +295,8 @@ main(int argc, char **argv)
 		    strerror(errno));
 		return 1;
 	}
+	/* file capabilities "+p" (the container image): effective from here
+	 * until priv_drop */
 	priv_raise();
 	while ((ch = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
 		switch (ch) {

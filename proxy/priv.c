@@ -102,20 +102,21 @@ priv_drop(const struct config *c)
 	/* a capability not permitted cannot be kept; whatever needed it at
 	 * start has failed already (nft_install, IP_TRANSPARENT listeners) */
 	uint64_t keep = priv_caps_needed(c) & permitted();
+	const int root = geteuid() == 0;
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
 	struct passwd *pw;
 	char caps[256], name[64];
 	int rc;
 
-	if (uid == 0 && p->user != NULL && lookup(p, &uid, &gid) < 0)
+	if (root && p->user != NULL && lookup(p, &uid, &gid) < 0)
 		return -1;
 	capng_clear(CAPNG_SELECT_ALL);
 	for (unsigned i = 0; i <= CAP_LAST_CAP; i++)
 		if (keep & PRIV_CAP(i))
 			(void)capng_update(CAPNG_ADD, CAPNG_EFFECTIVE |
 			    CAPNG_PERMITTED, i);
-	if (geteuid() == 0 && uid != 0) {
+	if (root && uid != 0) {
 		if ((rc = audit_chown(uid, gid)) < 0)
 			log_warn("event=audit_chown_failed path=%s error=\"%s\" "
 			    "note=\"SIGHUP cannot reopen it\"", c->audit_path,
@@ -125,12 +126,12 @@ priv_drop(const struct config *c)
 	} else {
 		/* the bounding set needs CAP_SETPCAP: root has it; a service
 		 * manager that started us with a few capabilities set it */
-		rc = capng_apply(geteuid() == 0 ? CAPNG_SELECT_ALL :
-		    CAPNG_SELECT_CAPS | CAPNG_SELECT_AMBIENT);
+		rc = capng_apply(root ? CAPNG_SELECT_ALL : CAPNG_SELECT_CAPS |
+		    CAPNG_SELECT_AMBIENT);
 	}
 	if (rc < 0) {
 		log_err("event=privileges_failed error=\"%s (libcap-ng %d): %s\"",
-		    geteuid() == 0 ? "switching user" : "dropping capabilities",
+		    root && uid != 0 ? "switching user" : "dropping capabilities",
 		    rc, strerror(errno));
 		return -1;
 	}
