@@ -204,25 +204,27 @@ else
 fi
 
 # ------------------------------------------- as root, nftables
-# nft_cfg NAME PORT: an nftables configuration (hold 1s: the set lapses
-# within a second unless the keeper, as the user, refreshes it).
+# nft_cfg NAME PORT: an nftables configuration (hold 2s: the set lapses
+# within 2 s unless the keeper, as the user, refreshes it).
 nft_cfg() {
 	cat >"$TMP/$1.yaml" <<EOF
 workers: 2
 listeners:
   - { listen: "[::]:$2", mode: smtp, intercept: redirect }
-intercept: { nftables: true, table: sgpriv, interfaces: [lo], subscribers: [192.0.2.0/24], hold: 1s }
+intercept: { nftables: true, table: sgpriv, interfaces: [lo], subscribers: [192.0.2.0/24], hold: 2s }
 audit: { path: "$LOGDIR/audit-$1.jsonl" }
 EOF
 	echo "$TMP/$1.yaml"
 }
-serving() { ip netns exec "$NS_GW" nft list set inet sgpriv serving | grep -q 'elements = '; }
+# serving: the set has elements (a listing that meets one of the keeper's
+# transactions may fail: wait_until retries)
+serving() { ip netns exec "$NS_GW" nft list set inet sgpriv serving 2>&1 | grep -q 'elements = '; }
 # expect_table NAME: 3 s after start the set is still refreshed, conntrack
 # runs; after SIGTERM the set is empty and the exit clean.
 expect_table() {
 	local why=""
 	sleep 3
-	serving || why="$why set not refreshed;"
+	wait_until 2 serving || why="$why set not refreshed: $(logline worker_stalled);"
 	grep -q 'event=nft_failed' "$GW_LOG" && why="$why $(logline nft_failed);"
 	grep -q 'event=conntrack_start' "$GW_LOG" || why="$why $(logline conntrack_unavailable);"
 	stop
