@@ -21,6 +21,9 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# started as root, subgated switches to this user (docs/operator-guide.md
+# "Privileges"): the one install-deps.sh creates
+[ "$(id -u)" -ne 0 ] || "$ROOT/deploy/install-user.sh"
 SUBGATED=${SUBGATED:-$(ls -t "$ROOT"/build*/proxy/subgated 2>/dev/null | head -1)}
 BENCH_RATELIMIT=${BENCH_RATELIMIT:-$(dirname "$(dirname "$SUBGATED")")/ratelimit/bench_ratelimit}
 MSGS=${BENCH_MSGS:-5000}

@@ -9,6 +9,9 @@
 # the sender (bench_radius.c) is compiled here with cc -O2.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# started as root, subgated switches to this user (docs/operator-guide.md
+# "Privileges"): the one install-deps.sh creates
+[ "$(id -u)" -ne 0 ] || "$ROOT/deploy/install-user.sh"
 N=${1:-100000}
 WINDOW=${2:-512}
 SUBGATED=${SUBGATED:-$(ls -t "$ROOT"/build*/proxy/subgated | head -1)}
