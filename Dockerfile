@@ -16,10 +16,11 @@
 # raises them itself at start (priv_raise). With "+ep" a container started
 # without --cap-add NET_ADMIN could not even exec it; with "+p" it starts,
 # and only a configuration that needs CAP_NET_ADMIN (intercept.nftables,
-# TPROXY listeners) fails, naming it. After binding and loading its table
-# subgated keeps only what its configuration still uses (docs/operator-
-# guide.md "Privileges"). --security-opt no-new-privileges ignores file
-# capabilities: leave it out, subgated sets no_new_privs itself.
+# TPROXY listeners) fails at start ("Operation not permitted"). After
+# binding and loading its table subgated keeps only what its configuration
+# still uses (docs/operator-guide.md "Privileges"). --security-opt
+# no-new-privileges ignores file capabilities: leave it out, subgated sets
+# no_new_privs itself once it has started.
 # The abuse desk's tool is in the image too:
 #   docker run --rm --network host -v /var/log/subgate:/var/log/subgate \
 #       --entrypoint subgate subgate trace --file /var/log/subgate/audit.jsonl ...
