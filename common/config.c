@@ -119,6 +119,7 @@ const char config_default_yaml[] =
 "smarthost:\n"
 "  address: \"\"              # target of action redirect; empty = none\n"
 "  starttls: require        # require | opportunistic | off\n"
+"  xclient: auto            # auto | off: the subscriber's address by XCLIENT\n"
 "\n"
 "identity:\n"
 "  static: []               # prefix -> subscriber (and class)\n"

@@ -220,9 +220,15 @@ enum smarthost_tls {
 	SMARTHOST_TLS_OFF
 };
 
+enum smarthost_xclient {
+	SMARTHOST_XCLIENT_AUTO,		/* when the relay offers it */
+	SMARTHOST_XCLIENT_OFF
+};
+
 struct smarthost_conf {
 	union sockaddr_any address;	/* AF_UNSPEC: none (redirect refused by config) */
 	enum smarthost_tls starttls;
+	enum smarthost_xclient xclient;
 	char *ca_file;			/* NULL: system CAs */
 	char *verify_name;		/* NULL: no name check */
 	char *auth_user;		/* NULL: no AUTH; set iff auth_password is */

@@ -240,6 +240,7 @@ const char *const config__traffic_names[] = { "mx", "submission", "tls", NULL };
 static const char *const failure_names[] = { "open", "closed", NULL };
 static const char *const starttls_names[] = { "require", "opportunistic",
     "off", NULL };
+static const char *const xclient_names[] = { "auto", "off", NULL };
 static const char *const starttls_refusal_names[] = { "continue", "close",
     NULL };
 static const char *const recipients_names[] = { "full", "hmac", "count", NULL };
@@ -655,6 +656,14 @@ static const struct key smarthost_keys[] = {
 	{ .name = "helo_name", .type = K_NAME, SHF(helo_name), .flags = KF_OPT,
 	    .help = "\"\" = node",
 	    .doc = "EHLO name toward the relay; empty = `node`." },
+	{ .name = "xclient", .type = K_ENUM, SHF(xclient),
+	    .names = xclient_names,
+	    .doc = "`auto`: when the relay's EHLO offers XCLIENT with ADDR "
+	    "(Postfix offers it only to `smtpd_authorized_xclient_hosts`), "
+	    "subgate tells it the subscriber's address and port and the "
+	    "address dialled, after its own STARTTLS and AUTH; the relay then "
+	    "logs and applies its restrictions to the subscriber's address. "
+	    "Refused: mail goes on without it (logged). `off`: never." },
 	END
 };
 

@@ -19,9 +19,10 @@
  * Smarthost redirect (policy verdict SMTP_REDIRECT at connect): the upstream
  * is the operator's smarthost instead of the original destination. Before
  * the core exists, phase PH_SMARTHOST runs the gateway's own client
- * handshake with it (smarthost.h: EHLO, STARTTLS, AUTH); its greeting then
- * goes to the core as the upstream's greeting, so the subscriber gets the
- * smarthost's 220 and talks to it from EHLO on. Once STARTTLS was accepted,
+ * handshake with it (smarthost.h: EHLO, STARTTLS, AUTH, XCLIENT with the
+ * subscriber's address); its greeting then goes to the core as the
+ * upstream's greeting, so the subscriber gets the smarthost's 220 and talks
+ * to it from EHLO on. Once STARTTLS was accepted,
  * every upstream byte passes through r->tls (tls.h): up_send encrypts,
  * up_read decrypts; queued[UP] and the timer see ciphertext, the record
  * counts plaintext.
@@ -960,8 +961,19 @@ smarthost_start(struct relay *r)
 	const struct config *c = conf_of(r);
 	const struct smarthost_conf *sc = &c->smarthost;
 	struct sh_params p;
+	union sockaddr_any a;
+	char src[ADDR_STRLEN], dst[ADDR_STRLEN];
 
 	memset(&p, 0, sizeof(p));
+	if (sc->xclient == SMARTHOST_XCLIENT_AUTO) {
+		p.xclient = 1;
+		audit_addr_get(&r->rec.src, &a);
+		p.client_addr = addr_ntop(&a, src, sizeof(src));
+		p.client_port = r->rec.src.port;
+		audit_addr_get(&r->rec.dst, &a);
+		p.dest_addr = addr_ntop(&a, dst, sizeof(dst));
+		p.dest_port = r->rec.dst.port;
+	}
 	p.helo = sc->helo_name != NULL ? sc->helo_name : c->node;
 	p.starttls = sc->starttls == SMARTHOST_TLS_REQUIRE ? SH_TLS_REQUIRE
 	    : sc->starttls == SMARTHOST_TLS_OPPORTUNISTIC ? SH_TLS_OPPORTUNISTIC
@@ -982,14 +994,21 @@ static void
 smarthost_ready(struct relay *r)
 {
 	const struct config *c = conf_of(r);
-	char d[ADDRPORT_STRLEN];
-	const char *g;
+	static const char *const xc[] = { "none", "sent", "refused" };
+	char d[ADDRPORT_STRLEN], e[300];
+	const char *g, *err = sh_error(r->sh);
 	size_t n;
 
-	log_info("event=smarthost_ready id=%s smarthost=%s tls=%s auth=%s",
-	    r->rec.id, addr_fmt(&c->smarthost.address, d, sizeof(d)),
+	log_info("event=smarthost_ready id=%s smarthost=%s tls=%s auth=%s "
+	    "xclient=%s", r->rec.id,
+	    addr_fmt(&c->smarthost.address, d, sizeof(d)),
 	    r->tls != NULL ? tls_version(r->tls) : "none",
-	    *sh_auth_mech(r->sh) ? sh_auth_mech(r->sh) : "none");
+	    *sh_auth_mech(r->sh) ? sh_auth_mech(r->sh) : "none",
+	    xc[sh_xclient(r->sh)]);
+	if (sh_xclient(r->sh) == SH_XCLIENT_REFUSED)
+		log_warn("event=smarthost_xclient_refused id=%s smarthost=%s "
+		    "error=%s", r->rec.id, d,
+		    log_esc(e, sizeof(e), err, strlen(err)));
 	r->phase = PH_SMTP;
 	r->smtp = smtp_new(&c->smtp, &relay_io, r);
 	smtp_ask_starttls(r->smtp, 1);

@@ -26,15 +26,25 @@
 #define ERR_MAX		256
 #define LAST_MAX	160	/* the smarthost's reply line kept for errors */
 
+#define XCLIENT_MAX	512	/* RFC 5321 4.5.3.1.4: a command line */
+
 enum step {
 	ST_GREETING, ST_EHLO, ST_STARTTLS, ST_TLS, ST_EHLO_TLS,
 	ST_AUTH_PLAIN, ST_AUTH_LOGIN, ST_AUTH_USER, ST_AUTH_PASS,
-	ST_DONE, ST_FAIL
+	ST_XCLIENT, ST_DONE, ST_FAIL
 };
 
 static const char *const step_names[] = {
 	"greeting", "ehlo", "starttls", "tls", "ehlo_tls",
-	"auth", "auth_login", "auth_user", "auth_pass", "done", "failed"
+	"auth", "auth_login", "auth_user", "auth_pass", "xclient", "done",
+	"failed"
+};
+
+/* The XCLIENT attributes subgate sends, in this order, each only when the
+ * smarthost's EHLO names it (XCLIENT_README: unknown names are refused). */
+enum { XA_NAME, XA_ADDR, XA_PORT, XA_DESTADDR, XA_DESTPORT, XA_N };
+static const char *const xa_names[XA_N] = {
+	"NAME", "ADDR", "PORT", "DESTADDR", "DESTPORT"
 };
 
 struct sh {
@@ -43,11 +53,17 @@ struct sh {
 	enum step step, failed_step;
 	unsigned tls : 1, cap_starttls : 1, cap_plain : 1, cap_login : 1,
 	    authed_plain : 1, authed_login : 1;
+	unsigned cap_xclient;	/* bit per XA_*: attributes offered */
+	char *xa[XA_N];		/* attribute values, xtext (NULL: none) */
+	enum sh_xclient xclient;
 	char *line;		/* max_line */
 	size_t linelen;
 	size_t reply_bytes;
-	char *greet;		/* the greeting reply, max_reply */
-	size_t greetlen;
+	/* [0] the greeting, [1] the reply to XCLIENT (max_reply each); the
+	 * subscriber gets [greet_ix] */
+	char *greet[2];
+	size_t greetlen[2];
+	unsigned greet_ix;
 	struct buf out;		/* secret: holds the credentials */
 	char last[LAST_MAX];	/* last reply line, raw */
 	const char *reason;
@@ -65,6 +81,56 @@ free_secret(char **s)
 	}
 }
 
+/* xtext - s[0..n) (n 0: strlen) as RFC 3461 4 xtext: "!".."~" but "+" and
+ * "=" as they are, every other octet "+XX" (XCLIENT_README: values are
+ * xtext). */
+static char *
+xtext(const char *s, size_t n)
+{
+	char *o, *r;
+	size_t i;
+
+	if (n == 0)
+		n = strlen(s);
+	r = o = xmalloc(3 * n + 1);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c > ' ' && c <= '~' && c != '+' && c != '=')
+			*o++ = (char)c;
+		else
+			o += sprintf(o, "+%02X", c);
+	}
+	*o = '\0';
+	return r;
+}
+
+/* xclient_addr - ADDR/DESTADDR: IPv6 with the "IPV6:" prefix Postfix
+ * expects (XCLIENT_README; RFC 5321 4.1.3 address literals). */
+static char *
+xclient_addr(const char *a)
+{
+	char *t, *r;
+
+	if (strchr(a, ':') == NULL)
+		return xtext(a, 0);
+	t = xmalloc(strlen(a) + 6);
+	memcpy(t, "IPV6:", 5);
+	memcpy(t + 5, a, strlen(a) + 1);
+	r = xtext(t, 0);
+	free(t);
+	return r;
+}
+
+static char *
+xclient_port(unsigned port)
+{
+	char b[12];
+
+	snprintf(b, sizeof(b), "%u", port);
+	return xstrdup(b);
+}
+
 struct sh *
 sh_new(const struct sh_params *p)
 {
@@ -79,9 +145,19 @@ sh_new(const struct sh_params *p)
 		h->user = xstrdup(p->user);
 		h->pass = xstrdup(p->password != NULL ? p->password : "");
 	}
+	if (p->xclient && p->client_addr != NULL && *p->client_addr != '\0') {
+		h->xa[XA_NAME] = xtext("[UNAVAILABLE]", 0);
+		h->xa[XA_ADDR] = xclient_addr(p->client_addr);
+		h->xa[XA_PORT] = xclient_port(p->client_port);
+		if (p->dest_addr != NULL && *p->dest_addr != '\0') {
+			h->xa[XA_DESTADDR] = xclient_addr(p->dest_addr);
+			h->xa[XA_DESTPORT] = xclient_port(p->dest_port);
+		}
+	}
 	h->p.helo = h->p.user = h->p.password = NULL;
+	h->p.client_addr = h->p.dest_addr = NULL;
 	h->line = xmalloc(h->p.max_line);
-	h->greet = xmalloc(h->p.max_reply);
+	h->greet[0] = xmalloc(h->p.max_reply);
 	return h;
 }
 
@@ -95,7 +171,10 @@ sh_free(struct sh *h)
 	buf_free(&h->out);
 	sb_wipe(h->line, h->p.max_line);
 	free(h->line);
-	free(h->greet);
+	free(h->greet[0]);
+	free(h->greet[1]);
+	for (int i = 0; i < XA_N; i++)
+		free(h->xa[i]);
 	free(h->helo);
 	free(h);
 }
@@ -190,10 +269,44 @@ static void
 send_ehlo(struct sh *h, enum step next)
 {
 	h->cap_starttls = h->cap_plain = h->cap_login = 0;
+	h->cap_xclient = 0;
 	out_str(h, "EHLO ");
 	out_str(h, h->helo);
 	out_str(h, "\r\n");
 	h->step = next;
+}
+
+/* own_done - the gateway's own EHLO, STARTTLS and AUTH are over: tell the
+ * smarthost who the subscriber is (XCLIENT) if it offers ADDR, else done.
+ * Attributes that would make the line longer than XCLIENT_MAX are left
+ * out (none of the values subgate sends comes near it). */
+static void
+own_done(struct sh *h)
+{
+	size_t len = 7, add;
+	int i;
+
+	if (!(h->cap_xclient & 1u << XA_ADDR) || h->xa[XA_ADDR] == NULL) {
+		h->step = ST_DONE;
+		return;
+	}
+	out_str(h, "XCLIENT");
+	for (i = 0; i < XA_N; i++) {
+		if (!(h->cap_xclient & 1u << i) || h->xa[i] == NULL)
+			continue;
+		add = 2 + strlen(xa_names[i]) + strlen(h->xa[i]);
+		if (len + add + 2 > XCLIENT_MAX)
+			continue;
+		out_str(h, " ");
+		out_str(h, xa_names[i]);
+		out_str(h, "=");
+		out_str(h, h->xa[i]);
+		len += add;
+	}
+	out_str(h, "\r\n");
+	if (h->greet[1] == NULL)
+		h->greet[1] = xmalloc(h->p.max_reply);
+	h->step = ST_XCLIENT;
 }
 
 /* after_tls - STARTTLS settled (done, refused or not wanted): AUTH or done. */
@@ -204,7 +317,7 @@ after_tls(struct sh *h)
 	size_t ul, pl;
 
 	if (h->user == NULL) {
-		h->step = ST_DONE;
+		own_done(h);
 		return;
 	}
 	if (!h->tls && h->p.starttls != SH_TLS_OFF) {
@@ -285,7 +398,8 @@ reply_done(struct sh *h, int code)
 			    "smarthost greeting: %s", h->last);
 			break;
 		}
-		if (h->user == NULL && h->p.starttls == SH_TLS_OFF)
+		if (h->user == NULL && h->p.starttls == SH_TLS_OFF &&
+		    h->xa[XA_ADDR] == NULL)
 			h->step = ST_DONE;
 		else
 			send_ehlo(h, ST_EHLO);
@@ -312,7 +426,7 @@ reply_done(struct sh *h, int code)
 				h->authed_login = 1;
 			free_secret(&h->user);
 			free_secret(&h->pass);
-			h->step = ST_DONE;
+			own_done(h);
 		} else
 			fail(h, "smarthost_auth", R_AUTH,
 			    "smarthost refused AUTH: %s", h->last);
@@ -335,16 +449,54 @@ reply_done(struct sh *h, int code)
 		}
 		out_str(h, "\r\n");
 		break;
+	case ST_XCLIENT:
+		/* XCLIENT_README: 220 is the greeting of the session as the
+		 * subscriber's (the subscriber's own EHLO follows); Postfix
+		 * before 2.3 and smtp-sink answer 250. Refused: the relay
+		 * advertised what it does not grant (a configuration error
+		 * on its side); mail goes on without, the log says so. */
+		if (code == 220)
+			h->greet_ix = 1;
+		if (code >= 200 && code < 300)
+			h->xclient = SH_XCLIENT_SENT;
+		else {
+			h->xclient = SH_XCLIENT_REFUSED;
+			snprintf(h->err, sizeof(h->err),
+			    "smarthost refused XCLIENT: %s", h->last);
+		}
+		h->step = ST_DONE;
+		break;
 	default:
 		break;
 	}
 }
 
-/* ehlo_keyword - note STARTTLS / AUTH mechanisms from one EHLO line. */
+/* word - the next word of an EHLO line's parameters from *i on ("AUTH
+ * PLAIN LOGIN", the pre-RFC 4954 "AUTH=PLAIN LOGIN"); its length in *len,
+ * 0 at the end. */
+static const char *
+word(const char *p, size_t n, size_t *i, size_t *len)
+{
+	size_t k;
+
+	while (*i < n && (p[*i] == ' ' || p[*i] == '=' || p[*i] == '\t'))
+		(*i)++;
+	for (k = *i; k < n && p[k] != ' ' && p[k] != '\t'; k++)
+		;
+	*len = k - *i;
+	p += *i;
+	*i = k;
+	return p;
+}
+
+/* ehlo_keyword - note STARTTLS, AUTH mechanisms and the XCLIENT attributes
+ * from one EHLO line. */
 static void
 ehlo_keyword(struct sh *h, const char *p, size_t n)
 {
-	size_t i, k;
+	const char *w;
+	size_t i, k, wl;
+	int auth, a;
 
 	if (n < 4)
 		return;
@@ -354,19 +506,18 @@ ehlo_keyword(struct sh *h, const char *p, size_t n)
 		;
 	if (k == 8 && strncasecmp(p, "STARTTLS", 8) == 0)
 		h->cap_starttls = 1;
-	if (k != 4 || strncasecmp(p, "AUTH", 4) != 0)
+	auth = k == 4 && strncasecmp(p, "AUTH", 4) == 0;
+	if (!auth && (k != 7 || strncasecmp(p, "XCLIENT", 7) != 0))
 		return;
-	/* "AUTH PLAIN LOGIN" or the pre-RFC 4954 "AUTH=PLAIN LOGIN" */
-	for (i = k; i < n;) {
-		while (i < n && (p[i] == ' ' || p[i] == '=' || p[i] == '\t'))
-			i++;
-		for (k = i; k < n && p[k] != ' ' && p[k] != '\t'; k++)
-			;
-		if (k - i == 5 && strncasecmp(p + i, "PLAIN", 5) == 0)
+	for (i = k; (w = word(p, n, &i, &wl)), wl > 0;) {
+		if (auth && wl == 5 && strncasecmp(w, "PLAIN", 5) == 0)
 			h->cap_plain = 1;
-		else if (k - i == 5 && strncasecmp(p + i, "LOGIN", 5) == 0)
+		else if (auth && wl == 5 && strncasecmp(w, "LOGIN", 5) == 0)
 			h->cap_login = 1;
-		i = k;
+		for (a = 0; !auth && a < XA_N; a++)
+			if (strlen(xa_names[a]) == wl &&
+			    strncasecmp(w, xa_names[a], wl) == 0)
+				h->cap_xclient |= 1u << a;
 	}
 }
 
@@ -394,9 +545,11 @@ line(struct sh *h, const char *p, size_t n)
 		    "smarthost reply longer than %zu octets", h->p.max_reply);
 		return 0;
 	}
-	if (h->step == ST_GREETING) {
-		memcpy(h->greet + h->greetlen, p, n);	/* bounded by max_reply */
-		h->greetlen += n;
+	if (h->step == ST_GREETING || h->step == ST_XCLIENT) {
+		int g = h->step == ST_XCLIENT;
+
+		memcpy(h->greet[g] + h->greetlen[g], p, n); /* within max_reply */
+		h->greetlen[g] += n;
 	}
 	if ((h->step == ST_EHLO || h->step == ST_EHLO_TLS) && code == 250)
 		ehlo_keyword(h, p, clen);
@@ -479,8 +632,14 @@ sh_state(const struct sh *h)
 const char *
 sh_greeting(const struct sh *h, size_t *n)
 {
-	*n = h->step == ST_DONE ? h->greetlen : 0;
-	return h->greet;
+	*n = h->step == ST_DONE ? h->greetlen[h->greet_ix] : 0;
+	return h->greet[h->greet_ix];
+}
+
+enum sh_xclient
+sh_xclient(const struct sh *h)
+{
+	return h->xclient;
 }
 
 int

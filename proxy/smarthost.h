@@ -12,7 +12,19 @@
  *   EHLO helo                    only if STARTTLS or AUTH is to be done
  *   STARTTLS -> 220, TLS, EHLO   RFC 3207; starttls: require | opportunistic
  *   AUTH PLAIN (else LOGIN)      RFC 4954; only if a user is configured
+ *   XCLIENT NAME ADDR PORT ...   only if the last EHLO reply offers XCLIENT
+ *                                with ADDR (Postfix XCLIENT_README)
  *   -> SH_DONE
+ *
+ * XCLIENT tells the relay who the subscriber is: NAME=[UNAVAILABLE] (no
+ * reverse lookup is made), ADDR, PORT, and DESTADDR, DESTPORT (what the
+ * subscriber dialled), each only if offered, values xtext (RFC 3461 4).
+ * Not HELO nor PROTO: the subscriber's own EHLO or HELO, which follows,
+ * sets both. Not LOGIN: it would make the session SASL-authenticated at
+ * the relay under a name nobody authenticated. A 220 answer is the
+ * greeting of the subscriber's session there: sh_greeting() is that one.
+ * Refused (4xx/5xx other than 421): SH_DONE without it, sh_xclient() says
+ * so; mail flow does not depend on it.
  *
  * Replies are read with the SMTP core's rules: lines end in LF (CR
  * optional), "ddd" then SP, "-" or end of line (RFC 5321 4.2), each line at
@@ -42,6 +54,17 @@ struct sh_params {
 	const char *password;		/* copied by sh_new */
 	size_t max_line;		/* reply line, octets incl. CRLF */
 	size_t max_reply;		/* one multi-line reply, octets */
+	int xclient;			/* 1: XCLIENT when offered */
+	const char *client_addr;	/* the subscriber's address, text */
+	unsigned client_port;
+	const char *dest_addr;		/* the address it dialled; NULL: none */
+	unsigned dest_port;
+};
+
+enum sh_xclient {
+	SH_XCLIENT_NONE,	/* not offered (or off) */
+	SH_XCLIENT_SENT,	/* accepted */
+	SH_XCLIENT_REFUSED	/* offered, then refused: sh_error() says how */
 };
 
 enum sh_state {
@@ -78,6 +101,8 @@ void sh_output_done(struct sh *h);
 /* sh_greeting - SH_DONE: the smarthost's greeting reply, every line with
  * its line end, to be fed to the SMTP core as the upstream's greeting. */
 const char *sh_greeting(const struct sh *h, size_t *n);
+/* sh_xclient - SH_DONE: whether the relay took the subscriber's XCLIENT. */
+enum sh_xclient sh_xclient(const struct sh *h);
 /* sh_tls_used - 1 if the session with the smarthost is under TLS. */
 int sh_tls_used(const struct sh *h);
 /* sh_auth_mech - "PLAIN", "LOGIN" after a successful AUTH, else "". */
@@ -90,11 +115,12 @@ const char *sh_reason(const struct sh *h);
  * line without CRLF: "421 4.4.1 ..." (RFC 3463 4.4.1: no answer from host;
  * 4.7.0 where the relay refused the gateway's credentials). */
 const char *sh_reply(const struct sh *h);
-/* sh_error - SH_FAIL: what went wrong, for the log; may quote the
- * smarthost's reply (raw: escape before logging). */
+/* sh_error - SH_FAIL: what went wrong, for the log (also the refusal of
+ * SH_XCLIENT_REFUSED); may quote the smarthost's reply (raw: escape before
+ * logging). */
 const char *sh_error(const struct sh *h);
 /* sh_step - the step in progress, for logs: "greeting", "ehlo", "starttls",
- * "ehlo_tls", "auth", "auth_user", "auth_pass", "done". */
+ * "ehlo_tls", "auth", "auth_user", "auth_pass", "xclient", "done". */
 const char *sh_step(const struct sh *h);
 
 #endif

@@ -129,6 +129,14 @@ run(const struct sh_params *prm, const struct step *st, size_t nst,
 		tb_str(t, sh_tls_used(h) ? "tls=1 mech=" : "tls=0 mech=");
 		tb_str(t, sh_auth_mech(h));
 		tb_str(t, "\n");
+		if (sh_xclient(h) != SH_XCLIENT_NONE) {
+			tb_str(t, sh_xclient(h) == SH_XCLIENT_SENT ?
+			    "xclient=sent\n" : "xclient=refused error=");
+			if (sh_xclient(h) == SH_XCLIENT_REFUSED) {
+				tb_str(t, sh_error(h));
+				tb_str(t, "\n");
+			}
+		}
 	} else if (sh_state(h) == SH_FAIL) {
 		tb_str(t, "reason=");
 		tb_str(t, sh_reason(h));
@@ -195,6 +203,10 @@ params(enum sh_starttls tls, int auth)
 #define EHLO_TLS "250-smart.isp.example\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 8BITMIME\r\n"
 #define EHLO_AUTH "250-smart.isp.example\r\n250-AUTH LOGIN PLAIN\r\n250 8BITMIME\r\n"
 
+/* the transcript of STARTTLS and AUTH PLAIN */
+#define TX_TLS_PLAIN "> EHLO " HELO "\r\n= wait\n> STARTTLS\r\n= wait\n" \
+	"= tls\n> EHLO " HELO "\r\n= wait\n> AUTH PLAIN " PLAIN_B64 "\r\n= wait\n"
+
 static void
 test_require_plain(void)
 {
@@ -205,11 +217,7 @@ test_require_plain(void)
 	};
 
 	check(&p, st,
-	    "> EHLO " HELO "\r\n= wait\n"
-	    "> STARTTLS\r\n= wait\n"
-	    "= tls\n"
-	    "> EHLO " HELO "\r\n= wait\n"
-	    "> AUTH PLAIN " PLAIN_B64 "\r\n= wait\n"
+	    TX_TLS_PLAIN
 	    "= done\n"
 	    "greeting: " GREET "tls=1 mech=PLAIN\n");
 }
@@ -394,11 +402,7 @@ test_auth_refused(void)
 	};
 
 	check(&p, st,
-	    "> EHLO " HELO "\r\n= wait\n"
-	    "> STARTTLS\r\n= wait\n"
-	    "= tls\n"
-	    "> EHLO " HELO "\r\n= wait\n"
-	    "> AUTH PLAIN " PLAIN_B64 "\r\n= wait\n"
+	    TX_TLS_PLAIN
 	    "= fail\n"
 	    "reason=smarthost_auth step=auth\n"
 	    "reply=421 4.7.0 The mail relay refused the gateway's credentials, try again later (subgate)\n"
@@ -511,6 +515,168 @@ test_bad_replies(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(t.p, "error=smarthost reply longer than 4096 octets\n"));
 }
 
+/* XCLIENT ------------------------------------------------------------ */
+
+#define SUB4 "192.0.2.7"
+#define SUB6 "2001:db8::7"
+/* what Postfix 3.9 offers to smtpd_authorized_xclient_hosts */
+#define XCLIENT_ALL "250-XCLIENT NAME ADDR PROTO HELO REVERSE_NAME PORT LOGIN DESTADDR DESTPORT\r\n"
+
+static struct sh_params
+xparams(enum sh_starttls tls, int auth, const char *addr)
+{
+	struct sh_params p = params(tls, auth);
+
+	p.xclient = 1;
+	p.client_addr = addr;
+	p.client_port = 40001;
+	p.dest_addr = "198.51.100.25";
+	p.dest_port = 25;
+	return p;
+}
+
+static void
+test_xclient_after_auth(void)
+{
+	/* after STARTTLS and AUTH; the 220 is the subscriber's greeting */
+	struct sh_params p = xparams(SH_TLS_REQUIRE, 1, SUB4);
+	static const struct step st[] = {
+		S(GREET), S(EHLO_TLS), S("220 2.0.0 Ready to start TLS\r\n"),
+		TLS_UP,
+		S("250-smart.isp.example\r\n250-AUTH PLAIN\r\n" XCLIENT_ALL
+		    "250 8BITMIME\r\n"),
+		S("235 2.7.0 Authentication successful\r\n"),
+		S("220-smart.isp.example ESMTP\r\n220 hello subscriber\r\n")
+	};
+
+	check(&p, st,
+	    TX_TLS_PLAIN
+	    "> XCLIENT NAME=[UNAVAILABLE] ADDR=" SUB4 " PORT=40001 "
+	    "DESTADDR=198.51.100.25 DESTPORT=25\r\n= wait\n"
+	    "= done\n"
+	    "greeting: 220-smart.isp.example ESMTP\r\n220 hello subscriber\r\n"
+	    "tls=1 mech=PLAIN\nxclient=sent\n");
+}
+
+static void
+test_xclient_v6_offered_only(void)
+{
+	/* no TLS, no AUTH: EHLO only for XCLIENT; IPv6 as "IPV6:", only the
+	 * offered attributes; 250 (older Postfix): the greeting stays */
+	struct sh_params p = xparams(SH_TLS_OFF, 0, SUB6);
+	static const struct step st[] = {
+		S(GREET), S("250-smart\r\n250-XCLIENT addr PORT\r\n250 DSN\r\n"),
+		S("250 2.0.0 Ok\r\n")
+	};
+
+	check(&p, st,
+	    "> EHLO " HELO "\r\n= wait\n"
+	    "> XCLIENT ADDR=IPV6:" SUB6 " PORT=40001\r\n= wait\n"
+	    "= done\n"
+	    "greeting: " GREET "tls=0 mech=\nxclient=sent\n");
+}
+
+static void
+test_xclient_refused(void)
+{
+	/* advertised, then refused: mail goes on without it */
+	struct sh_params p = xparams(SH_TLS_OPPORTUNISTIC, 0, SUB4);
+	static const struct step st[] = {
+		S(GREET), S("250-smart\r\n" XCLIENT_ALL "250 DSN\r\n"),
+		S("550 5.7.0 Error: insufficient authorization\r\n")
+	};
+	static const struct step st501[] = {
+		S("220 x\r\n"), S("250-smart\r\n250 XCLIENT ADDR\r\n"),
+		S("501 5.5.4 Bad XCLIENT attribute name\r\n")
+	};
+	static const struct step st421[] = {
+		S("220 x\r\n"), S("250-smart\r\n250 XCLIENT ADDR\r\n"),
+		S("421 4.3.0 going down\r\n")
+	};
+
+	check(&p, st,
+	    "> EHLO " HELO "\r\n= wait\n"
+	    "> XCLIENT NAME=[UNAVAILABLE] ADDR=" SUB4 " PORT=40001 "
+	    "DESTADDR=198.51.100.25 DESTPORT=25\r\n= wait\n"
+	    "= done\n"
+	    "greeting: " GREET "tls=0 mech=\n"
+	    "xclient=refused error=smarthost refused XCLIENT: 550 5.7.0 Error: "
+	    "insufficient authorization\n");
+	check(&p, st501,
+	    "> EHLO " HELO "\r\n= wait\n"
+	    "> XCLIENT ADDR=" SUB4 "\r\n= wait\n"
+	    "= done\n"
+	    "greeting: 220 x\r\ntls=0 mech=\n"
+	    "xclient=refused error=smarthost refused XCLIENT: 501 5.5.4 Bad "
+	    "XCLIENT attribute name\n");
+	/* 421 closes the channel (RFC 5321 3.8): no session to go on with */
+	check(&p, st421,
+	    "> EHLO " HELO "\r\n= wait\n"
+	    "> XCLIENT ADDR=" SUB4 "\r\n= wait\n"
+	    "= fail\n"
+	    "reason=smarthost_421 step=xclient\n"
+	    "reply=421 4.4.1 Mail relay unavailable, try again later (subgate)\n"
+	    "error=smarthost said: 421 4.3.0 going down\n");
+}
+
+static void
+test_xclient_not_sent(void)
+{
+	/* no ADDR offered (smtp-sink: "XCLIENT NAME HELO"), or no XCLIENT,
+	 * or EHLO refused: nothing; off: not even the EHLO */
+	struct sh_params p = xparams(SH_TLS_OFF, 0, SUB4);
+	struct sh_params off = p;
+	static const struct step sink[] = {
+		S("220 smtp-sink ESMTP\r\n"),
+		S("250-smtp-sink\r\n250-XCLIENT NAME HELO\r\n"
+		    "250-XFORWARD NAME ADDR PROTO HELO\r\n250 \r\n")
+	};
+	static const struct step none[] = {
+		S("220 x\r\n"), S("250-smart\r\n250 XCLIENTADDR\r\n")
+	};
+	static const struct step refused[] = {
+		S("220 x\r\n"), S("502 5.5.2 EHLO not implemented\r\n")
+	};
+	static const struct step plain[] = { S("220 x\r\n") };
+
+	check(&p, sink,
+	    "> EHLO " HELO "\r\n= wait\n"
+	    "= done\n"
+	    "greeting: 220 smtp-sink ESMTP\r\ntls=0 mech=\n");
+	check(&p, none,
+	    "> EHLO " HELO "\r\n= wait\n"
+	    "= done\n"
+	    "greeting: 220 x\r\ntls=0 mech=\n");
+	check(&p, refused,
+	    "> EHLO " HELO "\r\n= wait\n"
+	    "= done\n"
+	    "greeting: 220 x\r\ntls=0 mech=\n");
+	off.xclient = 0;
+	check(&off, plain, "= done\ngreeting: 220 x\r\ntls=0 mech=\n");
+}
+
+static void
+test_xclient_hostile_values(void)
+{
+	/* RFC 3461 4 xtext: space, '+', '=', controls and 8-bit as +XX; an
+	 * attribute past the 512-octet line is left out, the rest sent */
+	static char big[600];
+	struct sh_params p = xparams(SH_TLS_OFF, 0, "a b+c=d\x01\r\n\xff~");
+	static const struct step st[] = {
+		S("220 x\r\n"), S("250-smart\r\n" XCLIENT_ALL "250 DSN\r\n"),
+		S("220 y\r\n")
+	};
+
+	memset(big, '7', sizeof(big) - 1);
+	p.dest_addr = big;
+	check(&p, st,
+	    "> EHLO " HELO "\r\n= wait\n"
+	    "> XCLIENT NAME=[UNAVAILABLE] ADDR=a+20b+2Bc+3Dd+01+0D+0A+FF~ "
+	    "PORT=40001 DESTPORT=25\r\n= wait\n"
+	    "= done\n"
+	    "greeting: 220 y\r\ntls=0 mech=\nxclient=sent\n");
+}
+
 static void
 test_nothing_owed(void)
 {
@@ -546,6 +712,11 @@ suite_smarthost_register(void)
 	    CU_add_test(s, "injection_after_starttls", test_injection_after_starttls) == NULL ||
 	    CU_add_test(s, "out_of_turn", test_out_of_turn) == NULL ||
 	    CU_add_test(s, "bad_replies", test_bad_replies) == NULL ||
+	    CU_add_test(s, "xclient_after_auth", test_xclient_after_auth) == NULL ||
+	    CU_add_test(s, "xclient_v6_offered_only", test_xclient_v6_offered_only) == NULL ||
+	    CU_add_test(s, "xclient_refused", test_xclient_refused) == NULL ||
+	    CU_add_test(s, "xclient_not_sent", test_xclient_not_sent) == NULL ||
+	    CU_add_test(s, "xclient_hostile_values", test_xclient_hostile_values) == NULL ||
 	    CU_add_test(s, "nothing_owed", test_nothing_owed) == NULL)
 		return -1;
 	return 0;
