@@ -4,12 +4,16 @@
 # mx deny) and must deliver there through STARTTLS (RFC 3207) with AUTH
 # (RFC 4954), never touching the destination the subscriber dialled; the
 # failure cases answer the subscriber with a 421; the admin endpoint counts.
+# A relay that offers XCLIENT learns the subscriber's address and port
+# (Postfix XCLIENT_README), unless smarthost.xclient is off; Postfix's
+# smtp-sink, which offers XCLIENT without ADDR, gets none.
 #
 #   tests/integration/t_smarthost.sh
 #
 # Self-contained: its own certificate (openssl), smarthosts (aiosmtpd on
-# /usr/bin/python3), subgated (SUBGATED=..., default the newest
-# build*/proxy/subgated), 127.0.0.1-127.0.0.4 only, no root needed. Prints
+# /usr/bin/python3; smtp-sink from Postfix), subgated (SUBGATED=...,
+# default the newest build*/proxy/subgated), 127.0.0.1-127.0.0.7 only, no
+# root needed. Prints
 # "PASS name" or "FAIL name: reason" per check and a summary line;
 # exits non-zero if any check failed. SG_KEEP_TMP=1 keeps the temp dir.
 set -uo pipefail
@@ -28,11 +32,17 @@ P_SMART=$(loc_free_port)
 PLAIN=127.0.0.4			# smarthost without TLS or AUTH
 P_PLAIN=$(loc_free_port)
 P_NOBODY=$(loc_free_port)	# nobody listens
+XC=127.0.0.5			# smarthost offering XCLIENT as Postfix does
+P_XC=$(loc_free_port)
+XCR=127.0.0.6			# the same, refusing XCLIENT
+P_XCR=$(loc_free_port)
+SINK=127.0.0.7			# Postfix smtp-sink: XCLIENT without ADDR
+P_SINK=$(loc_free_port)
 USER=relay@gw.test
 PASS='Relay-pw-9fQ2x'
 
 loc_need_subgated setup
-loc_need setup openssl curl jq
+loc_need setup openssl curl jq smtp-sink
 "$PY" -c 'import aiosmtpd' 2>/dev/null || { echo "FAIL setup: aiosmtpd not installed"; exit 1; }
 
 # ------------------------------------------------------------------ peers
@@ -47,8 +57,11 @@ cat >"$T/smarthost.py" <<'EOF'
 # smarthost.py HOST PORT STORE [CERT KEY USER PASSWORD]: with a certificate,
 # STARTTLS and AUTH are required; every accepted message is stored as JSON
 # (TLS version, cipher, AUTH user, envelope, content), every AUTH logged.
+# XCLIENT_REPLY set: EHLO offers XCLIENT with Postfix 3.9's attributes,
+# XCLIENT is answered so, and every EHLO and XCLIENT is logged (xclient.log).
 import asyncio, json, os, ssl, sys
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+XREPLY = os.environ.get("XCLIENT_REPLY")
 
 host, port, store = sys.argv[1:4]
 tls = len(sys.argv) > 4
@@ -63,7 +76,24 @@ def authenticator(server, session, envelope, mechanism, auth_data):
                                        "ok" if ok else "bad", session.ssl is not None))
     return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
+def xlog(line):
+    with open(os.path.join(store, "xclient.log"), "a") as f:
+        f.write(line + "\n")
+
+class XSMTP(SMTP):
+    async def smtp_XCLIENT(self, arg):
+        xlog("XCLIENT " + arg)
+        await self.push(XREPLY)
+
 class Handler:
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if XREPLY:
+            xlog("EHLO " + hostname)
+            responses.insert(-1, "250-XCLIENT NAME ADDR PROTO HELO REVERSE_NAME "
+                             "PORT LOGIN DESTADDR DESTPORT")
+        return responses
+
     async def handle_DATA(self, server, session, envelope):
         n[0] += 1
         qid = "SMART%04d" % n[0]
@@ -87,7 +117,7 @@ if tls:
 
 async def main():
     srv = await asyncio.get_running_loop().create_server(
-        lambda: SMTP(Handler(), hostname="smart.test", **kw), host, int(port))
+        lambda: XSMTP(Handler(), hostname="smart.test", **kw), host, int(port))
     async with srv:
         await srv.serve_forever()
 
@@ -119,6 +149,7 @@ try:
     s = smtplib.SMTP(timeout=15)
     code, msg = s.connect(host, port)
     print("greeting", code, msg.decode(errors="replace"))
+    print("local %s %d" % s.sock.getsockname()[:2])
     code, msg = s.ehlo("subscriber.test")
     print("ehlo", code)
     r = s.sendmail("alice@sub.test", ["bob@dest.test"],
@@ -136,7 +167,15 @@ loc_bg "$PY" "$T/smarthost.py" $SMART "$P_SMART" "$T/store" "$T/smart.crt" \
     "$T/smart.key" "$USER" "$PASS" 2>"$T/smarthost.log"
 loc_bg "$PY" "$T/smarthost.py" $PLAIN "$P_PLAIN" "$T/store_plain" 2>"$T/plain.log"
 loc_bg "$PY" "$T/dest.py" $DEST "$P_DEST" "$T/dest.log"
-for hp in "$SMART $P_SMART" "$PLAIN $P_PLAIN" "$DEST $P_DEST"; do
+XCLIENT_REPLY="220 xclient.test ESMTP for the subscriber" \
+    loc_bg "$PY" "$T/smarthost.py" $XC "$P_XC" "$T/store_xc" 2>"$T/xc.log"
+XCLIENT_REPLY="550 5.7.0 Error: insufficient authorization" \
+    loc_bg "$PY" "$T/smarthost.py" $XCR "$P_XCR" "$T/store_xcr" 2>"$T/xcr.log"
+sink_user=()
+[ "$(id -u)" = 0 ] && sink_user=(-u nobody)
+loc_bg smtp-sink -v "${sink_user[@]}" -h sink.test $SINK:"$P_SINK" 16 >"$T/sink.log" 2>&1
+for hp in "$SMART $P_SMART" "$PLAIN $P_PLAIN" "$DEST $P_DEST" "$XC $P_XC" \
+    "$XCR $P_XCR" "$SINK $P_SINK"; do
 	# shellcheck disable=SC2086
 	wait_until 5 loc_port_open $hp || { echo "FAIL setup: peer $hp did not start"; exit 1; }
 done
@@ -314,6 +353,72 @@ if gw opportunistic "smarthost:
 		pass smarthost_opportunistic_clear
 	else
 		fail smarthost_opportunistic_clear "$(tr '\n' ' ' <"$T/m7.out")"
+	fi
+fi
+
+# 8. a relay offering XCLIENT learns the subscriber (after the gateway's
+# own EHLO; the subscriber's EHLO follows) and greets it anew
+xclient_gw() { # NAME ADDRESS [XCLIENT]
+	gw "$1" "smarthost:
+  address: \"$2\"
+  starttls: off
+  xclient: ${3:-auto}"
+}
+: >"$T/store_xc/xclient.log"
+if xclient_gw xclient "$XC:$P_XC"; then
+	send m8
+	gw_stop
+	port=$(awk '$1 == "local" { print $3 }' "$T/m8.out")
+	want="XCLIENT NAME=[UNAVAILABLE] ADDR=127.0.0.1 PORT=$port DESTADDR=$DEST DESTPORT=$P_DEST"
+	if ! grep -q '^quit ok' "$T/m8.out" || ! grep -q 'm8@sub.test' "$T"/store_xc/SMART*.json; then
+		fail smarthost_xclient "client: $(tr '\n' ' ' <"$T/m8.out")"
+	elif [ "$(cat "$T/store_xc/xclient.log")" != "$(printf 'EHLO gw.test\n%s\nEHLO subscriber.test' "$want")" ]; then
+		fail smarthost_xclient "relay got: $(tr '\n' '|' <"$T/store_xc/xclient.log") want: $want"
+	elif ! grep -q '^greeting 220 xclient.test ESMTP for the subscriber' "$T/m8.out"; then
+		fail smarthost_xclient "greeting: $(head -1 "$T/m8.out")"
+	elif ! grep -q 'event=smarthost_ready .*xclient=sent' "$T/xclient.log"; then
+		fail smarthost_xclient "log lacks xclient=sent"
+	else
+		pass smarthost_xclient
+	fi
+fi
+
+# 9. xclient: off: nothing sent (and no EHLO of the gateway's own)
+: >"$T/store_xc/xclient.log"
+if xclient_gw xclient_off "$XC:$P_XC" off; then
+	send m9
+	gw_stop
+	if grep -q '^quit ok' "$T/m9.out" &&
+	    [ "$(cat "$T/store_xc/xclient.log")" = "EHLO subscriber.test" ]; then
+		pass smarthost_xclient_off
+	else
+		fail smarthost_xclient_off "relay got: $(tr '\n' '|' <"$T/store_xc/xclient.log")"
+	fi
+fi
+
+# 10. offered, then refused: delivered without it, logged
+if xclient_gw xclient_refused "$XCR:$P_XCR"; then
+	send m10
+	gw_stop
+	if grep -q '^quit ok' "$T/m10.out" && grep -q 'm10@sub.test' "$T"/store_xcr/SMART*.json &&
+	    grep -q 'event=smarthost_xclient_refused .*error="smarthost refused XCLIENT: 550 5.7.0' "$T/xclient_refused.log"; then
+		pass smarthost_xclient_refused
+	else
+		fail smarthost_xclient_refused "client: $(tr '\n' ' ' <"$T/m10.out")"
+	fi
+fi
+
+# 11. Postfix's smtp-sink offers "XCLIENT NAME HELO" (no ADDR): none sent
+if xclient_gw xclient_sink "$SINK:$P_SINK"; then
+	send m11
+	gw_stop
+	if ! grep -q '^quit ok' "$T/m11.out"; then
+		fail smarthost_xclient_no_addr "client: $(tr '\n' ' ' <"$T/m11.out")"
+	elif ! grep -q 'smtp-sink: EHLO gw.test' "$T/sink.log" ||
+	    grep -q 'smtp-sink: XCLIENT' "$T/sink.log"; then
+		fail smarthost_xclient_no_addr "smtp-sink: $(grep -E 'EHLO|XCLIENT' "$T/sink.log" | tr '\n' '|')"
+	else
+		pass smarthost_xclient_no_addr
 	fi
 fi
 
