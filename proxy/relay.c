@@ -22,10 +22,9 @@
  * handshake with it (smarthost.h: EHLO, STARTTLS, AUTH, XCLIENT with the
  * subscriber's address); its greeting then goes to the core as the
  * upstream's greeting, so the subscriber gets the smarthost's 220 and talks
- * to it from EHLO on. Once STARTTLS was accepted,
- * every upstream byte passes through r->tls (tls.h): up_send encrypts,
- * up_read decrypts; queued[UP] and the timer see ciphertext, the record
- * counts plaintext.
+ * to it from EHLO on. Once STARTTLS was accepted, every upstream byte
+ * passes through r->tls (tls.h): up_send encrypts, up_read decrypts;
+ * queued[UP] and the timer see ciphertext, the record counts plaintext.
  *
  * Re-entrancy: the core calls relay_send/relay_event from inside
  * smtp_feed_*, smtp_eof, smtp_decide and smtp_shutdown. Those callbacks only
@@ -952,6 +951,19 @@ relay_progress(struct relay *r)
 
 /* Smarthost ---------------------------------------------------------- */
 
+/* rec_host - a record's address as text (buf: ADDR_STRLEN); NULL if it
+ * has none. */
+static const char *
+rec_host(const struct audit_addr *o, char *buf)
+{
+	union sockaddr_any a;
+
+	if (o->family != AF_INET && o->family != AF_INET6)
+		return NULL;
+	audit_addr_get(o, &a);
+	return addr_ntop(&a, buf, ADDR_STRLEN);
+}
+
 /* smarthost_start - connected to the smarthost: its handshake comes first,
  * bounded as a whole by the greeting timeout (the subscriber waits for a
  * greeting meanwhile). */
@@ -961,17 +973,14 @@ smarthost_start(struct relay *r)
 	const struct config *c = conf_of(r);
 	const struct smarthost_conf *sc = &c->smarthost;
 	struct sh_params p;
-	union sockaddr_any a;
 	char src[ADDR_STRLEN], dst[ADDR_STRLEN];
 
 	memset(&p, 0, sizeof(p));
 	if (sc->xclient == SMARTHOST_XCLIENT_AUTO) {
 		p.xclient = 1;
-		audit_addr_get(&r->rec.src, &a);
-		p.client_addr = addr_ntop(&a, src, sizeof(src));
+		p.client_addr = rec_host(&r->rec.src, src);
 		p.client_port = r->rec.src.port;
-		audit_addr_get(&r->rec.dst, &a);
-		p.dest_addr = addr_ntop(&a, dst, sizeof(dst));
+		p.dest_addr = rec_host(&r->rec.dst, dst);
 		p.dest_port = r->rec.dst.port;
 	}
 	p.helo = sc->helo_name != NULL ? sc->helo_name : c->node;

@@ -81,20 +81,16 @@ free_secret(char **s)
 	}
 }
 
-/* xtext - s[0..n) (n 0: strlen) as RFC 3461 4 xtext: "!".."~" but "+" and
- * "=" as they are, every other octet "+XX" (XCLIENT_README: values are
- * xtext). */
+/* xtext - s as RFC 3461 4 xtext: "!".."~" but "+" and "=" as they are,
+ * every other octet "+XX" (XCLIENT_README: values are xtext). */
 static char *
-xtext(const char *s, size_t n)
+xtext(const char *s)
 {
 	char *o, *r;
-	size_t i;
 
-	if (n == 0)
-		n = strlen(s);
-	r = o = xmalloc(3 * n + 1);
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+	r = o = xmalloc(3 * strlen(s) + 1);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
 
 		if (c > ' ' && c <= '~' && c != '+' && c != '=')
 			*o++ = (char)c;
@@ -110,14 +106,11 @@ xtext(const char *s, size_t n)
 static char *
 xclient_addr(const char *a)
 {
-	char *t, *r;
+	size_t n = strlen(a) + 6;
+	char *t = xmalloc(n), *r;
 
-	if (strchr(a, ':') == NULL)
-		return xtext(a, 0);
-	t = xmalloc(strlen(a) + 6);
-	memcpy(t, "IPV6:", 5);
-	memcpy(t + 5, a, strlen(a) + 1);
-	r = xtext(t, 0);
+	snprintf(t, n, "%s%s", strchr(a, ':') != NULL ? "IPV6:" : "", a);
+	r = xtext(t);
 	free(t);
 	return r;
 }
@@ -146,7 +139,7 @@ sh_new(const struct sh_params *p)
 		h->pass = xstrdup(p->password != NULL ? p->password : "");
 	}
 	if (p->xclient && p->client_addr != NULL && *p->client_addr != '\0') {
-		h->xa[XA_NAME] = xtext("[UNAVAILABLE]", 0);
+		h->xa[XA_NAME] = xtext("[UNAVAILABLE]");
 		h->xa[XA_ADDR] = xclient_addr(p->client_addr);
 		h->xa[XA_PORT] = xclient_port(p->client_port);
 		if (p->dest_addr != NULL && *p->dest_addr != '\0') {
@@ -451,8 +444,8 @@ reply_done(struct sh *h, int code)
 		break;
 	case ST_XCLIENT:
 		/* XCLIENT_README: 220 is the greeting of the session as the
-		 * subscriber's (the subscriber's own EHLO follows); Postfix
-		 * before 2.3 and smtp-sink answer 250. Refused: the relay
+		 * subscriber's (the subscriber's own EHLO follows); a 250
+		 * keeps the first greeting. Refused: the relay
 		 * advertised what it does not grant (a configuration error
 		 * on its side); mail goes on without, the log says so. */
 		if (code == 220)

@@ -9,7 +9,8 @@
  * time:
  *
  *   220 greeting (kept: it becomes the subscriber's greeting)
- *   EHLO helo                    only if STARTTLS or AUTH is to be done
+ *   EHLO helo                    only if STARTTLS, AUTH or XCLIENT may be
+ *                                done
  *   STARTTLS -> 220, TLS, EHLO   RFC 3207; starttls: require | opportunistic
  *   AUTH PLAIN (else LOGIN)      RFC 4954; only if a user is configured
  *   XCLIENT NAME ADDR PORT ...   only if the last EHLO reply offers XCLIENT
