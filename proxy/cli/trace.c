@@ -1,7 +1,8 @@
 /*
  * trace.c - `subgate trace`: options, the query, the record set, and the
  * output (an aligned table, or --json lines). See trace.h and
- * docs/abuse-desk.md.
+ * docs/abuse-desk.md. One function, ask(), runs a question: the one the
+ * options name, or each fact of a complaint (--report, report.h).
  *
  * By address the question is "who was it at that moment", so the index is
  * read from --lookback (default 1 h, the longest SMTP session) before the
@@ -29,6 +30,7 @@
 #include "htab.h"
 #include "util.h"
 #include "assignments.h"
+#include "report.h"
 #include "term.h"
 
 #define COL_MAX 48		/* widest table column, octets */
@@ -159,6 +161,9 @@ usage(FILE *f)
 	    "  --queue-id X            the receiving MX's \"queued as X\"\n"
 	    "  --rcpt ADDR [--hmac-key-file F]\n"
 	    "  --dst A [--from T] [--to T]\n"
+	    "  --report FILE           a complaint as it arrives (ARF, DSN, X-ARF or a\n"
+	    "                          message; - = stdin): each Message-ID, queue id\n"
+	    "                          and address+port+time in it, asked in turn\n"
 	    "sources (default: the configuration's Redis, else its audit.path):\n"
 	    "  -c, --config FILE       subgated's configuration\n"
 	    "  --redis HOST:PORT       the Redis index\n"
@@ -166,7 +171,8 @@ usage(FILE *f)
 	    "                          repeat for rotated generations\n"
 	    "times: 2026-11-20T10:03:12Z (RFC 3339, zone optional = UTC), a date,\n"
 	    "  now, or now-7d / -7d; durations: 90 (s), 500ms, 30s, 5m, 2h, 8d\n"
-	    "exit: 0 found, 1 nothing found, 2 error\n");
+	    "exit: 0 found, 1 nothing found (--report: by any fact; the facts tried\n"
+	    "  are listed), 2 error (usage, source, an unreadable or malformed report)\n");
 }
 
 /* DUR_MAX_MS - the longest duration taken: far past any retention, and
@@ -443,9 +449,11 @@ print_table(const struct tset *s, const unsigned char *keep,
 	return nrows;
 }
 
+/* print_json - the kept records, one line each, or into arr (--report
+ * --json) when arr is not NULL. */
 static size_t
 print_json(const struct tset *s, const unsigned char *keep,
-    const unsigned char *side)
+    const unsigned char *side, json_t *arr)
 {
 	size_t n = 0;
 
@@ -458,14 +466,18 @@ print_json(const struct tset *s, const unsigned char *keep,
 			json_object_set_new(s->v[i].rec, "matched",
 			    json_string(side[i] == SIDE_UP ? "upstream_src"
 			    : "src"));
+		if (!s->v[i].ctx)
+			n++;
+		if (arr != NULL) {
+			json_array_append(arr, s->v[i].rec);
+			continue;
+		}
 		line = json_dumps(s->v[i].rec, JSON_COMPACT | JSON_PRESERVE_ORDER |
 		    JSON_ENSURE_ASCII);	/* no C1 control reaches a terminal */
 		if (line != NULL) {
 			puts(line);
 			free(line);
 		}
-		if (!s->v[i].ctx)
-			n++;
 	}
 	return n;
 }
@@ -473,7 +485,7 @@ print_json(const struct tset *s, const unsigned char *keep,
 /* Main ----------------------------------------------------------------- */
 
 struct topts {
-	const char *config, *redis, *hmac_key_file;
+	const char *config, *redis, *hmac_key_file, *report;
 	char **files;
 	size_t nfiles, filecap;
 	int json;
@@ -483,6 +495,17 @@ struct topts {
 	int port;
 	int64_t at, from, to, window, lookback;
 	int have_at;
+	size_t limit;
+};
+
+/* What every query of one command shares: the options, the source and,
+ * for --rcpt, the HMAC key. */
+struct tctx {
+	struct topts o;
+	struct redis_target rt;
+	unsigned char *key;
+	size_t keylen;
+	const char *srcdesc;
 };
 
 /* overlaps - a by-address record whose life touches [lo, hi]. */
@@ -497,27 +520,29 @@ overlaps(const json_t *r, int64_t start, int64_t lo, int64_t hi)
 	return start <= hi && end >= lo;
 }
 
-/* print_holder - who held the address at --at, from the assignment
- * history (RADIUS; assignments.h). Returns how many, or -1 on error. */
+/* print_holder - who held the address at `at`, from the assignment
+ * history (RADIUS; assignments.h); into arr when not NULL. Returns how
+ * many, or -1 on error. */
 static int
-print_holder(const struct topts *o, const struct redis_target *rt,
-    const union sockaddr_any *a, char *err, size_t errlen)
+print_holder(const struct tctx *c, const union sockaddr_any *a, int port,
+    int64_t at, json_t *arr, char *err, size_t errlen)
 {
+	const struct topts *o = &c->o;
 	struct asg_vec v = { NULL, 0, 0 };
-	struct redisContext *c;
+	struct redisContext *rc_;
 	char when[40], pfx[CIDR_STRLEN], s[40], e[40];
 	char f[6][TERM_SAFE_MAX(IDENTITY_STR_MAX)];
 	size_t bad = 0;
 	int rc;
 
 	if (o->nfiles > 0)
-		rc = asg_query_files(o->files, o->nfiles, a, o->port, o->at, &v,
+		rc = asg_query_files(o->files, o->nfiles, a, port, at, &v,
 		    &bad, err, errlen);
 	else {
-		if ((c = trace_redis_connect(rt, err, errlen)) == NULL)
+		if ((rc_ = trace_redis_connect(&c->rt, err, errlen)) == NULL)
 			return -1;
-		rc = asg_query_redis(c, a, o->port, o->at, &v, err, errlen);
-		trace_redis_close(c);
+		rc = asg_query_redis(rc_, a, port, at, &v, err, errlen);
+		trace_redis_close(rc_);
 	}
 	if (rc < 0) {
 		asg_vec_free(&v);
@@ -530,13 +555,17 @@ print_holder(const struct topts *o, const struct redis_target *rt,
 			size_t n;
 			char *j = asg_to_json(g, &n);
 
-			printf("%.*s\n", (int)n, j);
+			if (arr != NULL)
+				json_array_append_new(arr, json_loadb(j, n, 0,
+				    NULL));
+			else
+				printf("%.*s\n", (int)n, j);
 			free(j);
 			continue;
 		}
 		if (i == 0)
 			printf("Held at %s by:\n", fmt_time(when, sizeof(when),
-			    o->at));
+			    at));
 		/* a file or Redis is anybody's: every string escaped */
 		printf("  subscriber %s  class %s  prefix %s  from %s  to %s  "
 		    "nas %s%s%s%s  acct-session %s  calling-station %s\n",
@@ -563,12 +592,319 @@ print_holder(const struct topts *o, const struct redis_target *rt,
 	return rc;
 }
 
+/* ask - one question (kind, raw value; for --addr the port, -1 any, and
+ * the time) against the source, printed: the one path of the options and
+ * of --report. fact, when not NULL, heads the table ("Fact: ... -> N
+ * records"); arr, when not NULL, takes the --json records instead of
+ * standard output. Adds what it found to *found; 0, or -1 after saying
+ * why on standard error. */
+static int
+ask(struct tctx *c, enum audit_ix kind, const char *raw, int port, int64_t at,
+    const char *fact, json_t *arr, size_t *found)
+{
+	const struct topts *o = &c->o;
+	struct tquery q;
+	struct tset set;
+	char err[512], canon[ADDR_STRLEN], value[AUDIT_RCPT_MAX];
+	unsigned char *keep = NULL, *side = NULL;
+	size_t n = 0;
+	int rc, ret = -1;
+	int64_t t0 = now_ms();
+
+	memset(&q, 0, sizeof(q));
+	memset(&set, 0, sizeof(set));
+	q.limit = o->limit;
+
+	/* The value as subgated wrote it. */
+	snprintf(value, sizeof(value), "%s", raw);
+	if (kind == AUDIT_IX_SRC || kind == AUDIT_IX_DST) {
+		union sockaddr_any a;
+
+		if (addr_parse(&a, raw, 0) < 0) {
+			fprintf(stderr, "subgate trace: not a numeric address: %s\n",
+			    raw);
+			goto out;
+		}
+		addr_unmap(&a);
+		snprintf(value, sizeof(value), "%s", addr_ntop(&a, canon,
+		    sizeof(canon)));
+	}
+	if (kind == AUDIT_IX_RCPT && c->key != NULL) {
+		char h[AUDIT_HMAC_HEX + 1];
+
+		if (audit_rcpt_hmac(h, c->key, c->keylen, raw) < 0) {
+			fprintf(stderr, "subgate trace: recipient too long\n");
+			goto out;
+		}
+		snprintf(value, sizeof(value), "%s", h);
+	}
+	q.kind = kind;
+	if (audit_ix_key(q.key, kind, value) < 0) {
+		fprintf(stderr, "subgate trace: empty value\n");
+		goto out;
+	}
+	/* Pre-filter for files: the value as it appears in the JSON text. */
+	if (kind == AUDIT_IX_SRC || kind == AUDIT_IX_DST ||
+	    (kind == AUDIT_IX_RCPT && c->key != NULL))
+		snprintf(q.needle, sizeof(q.needle), "\"%.*s\"", 128, value);
+	else if (kind == AUDIT_IX_MID || kind == AUDIT_IX_QID ||
+	    kind == AUDIT_IX_SUB) {
+		size_t len;
+		const char *m = kind == AUDIT_IX_MID ?
+		    audit_msgid_normalize(raw, &len) : raw;
+		int plain = 1;
+
+		if (kind != AUDIT_IX_MID)
+			len = strlen(m);
+		for (size_t i = 0; i < len; i++)
+			if (m[i] < 0x20 || m[i] >= 0x7f || m[i] == '"' ||
+			    m[i] == '\\' || m[i] == '/')
+				plain = 0;
+		if (plain && len < sizeof(q.needle))
+			snprintf(q.needle, sizeof(q.needle), "%.*s", (int)len, m);
+	}
+	if (kind == AUDIT_IX_SRC) {
+		q.from = at - o->window - o->lookback;
+		q.to = at + o->window;
+	} else {
+		q.from = o->from;
+		q.to = o->to;
+	}
+
+	rc = o->nfiles > 0 ? trace_files(o->files, o->nfiles, &q, &set, err,
+	    sizeof(err)) : trace_redis(&c->rt, &q, &set, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "subgate trace: %s\n", err);
+		goto out;
+	}
+	tset_finish(&set);
+
+	/* Keep: by address, what overlaps the window with that address (and
+	 * port) on one of its sides, the subscriber's or the upstream's; the
+	 * sessions of kept transactions come along. */
+	keep = xcalloc(set.n + 1, 1);
+	side = xcalloc(set.n + 1, 1);
+	for (size_t i = 0; i < set.n; i++) {
+		const struct trec *t = &set.v[i];
+
+		keep[i] = 1;
+		if (kind != AUDIT_IX_SRC || t->ctx)
+			continue;
+		side[i] = (unsigned char)match_side(t->rec, value, port);
+		if (!overlaps(t->rec, t->start, at - o->window, at + o->window) ||
+		    side[i] == SIDE_NONE)
+			keep[i] = 0;
+	}
+	if (kind == AUDIT_IX_SRC) {
+		/* a context session whose transactions were all dropped */
+		unsigned char *cov = covered(&set, keep);
+
+		for (size_t i = 0; i < set.n; i++)
+			if (set.v[i].ctx && !cov[i])
+				keep[i] = 0;
+		free(cov);
+	}
+	if (fact != NULL && !o->json) {
+		unsigned char *cov = covered(&set, keep);
+		size_t rows = 0;
+
+		for (size_t i = 0; i < set.n; i++)
+			rows += keep[i] && !cov[i];
+		free(cov);
+		printf("Fact: %s  -> %zu record%s\n", fact, rows,
+		    rows == 1 ? "" : "s");
+	}
+	if (kind == AUDIT_IX_SRC && !only_side(&set, keep, side, SIDE_UP)) {
+		union sockaddr_any a;
+		int held;
+
+		(void)addr_parse(&a, value, 0);
+		if ((held = print_holder(c, &a, port, at, arr, err,
+		    sizeof(err))) < 0) {
+			fprintf(stderr, "subgate trace: assignments: %s\n", err);
+			goto out;
+		}
+		n += (size_t)held;
+	} else if (kind == AUDIT_IX_SRC && !o->json)
+		/* no subscriber holds the gateway's address: the rows say who */
+		printf("%s is the gateway's side of these sessions, as the "
+		    "receiving MX saw it; SOURCE shows the subscriber's side "
+		    "after \"via\".\n\n", value);
+	n += o->json ? print_json(&set, keep, side, arr) : print_table(&set,
+	    keep, side);
+	fprintf(stderr, "subgate trace: %zu record%s from %s (%s), %lld ms%s",
+	    n, n == 1 ? "" : "s", c->srcdesc, q.key,
+	    (long long)(now_ms() - t0), set.truncated ? ", limit reached" : "");
+	if (set.bad_lines > 0)
+		fprintf(stderr, ", %zu unreadable line%s skipped", set.bad_lines,
+		    set.bad_lines == 1 ? "" : "s");
+	fputc('\n', stderr);
+	*found += n;
+	ret = 0;
+out:
+	free(keep);
+	free(side);
+	tset_free(&set);
+	return ret;
+}
+
+/* read_report - the whole report (path, or "-" for standard input), at
+ * most REPORT_MAX octets. NULL after saying why. */
+static char *
+read_report(const char *path, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	char *buf;
+	size_t n = 0, k;
+
+	if (f == NULL) {
+		fprintf(stderr, "subgate trace: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	buf = xmalloc(REPORT_MAX + 1);
+	while (n <= REPORT_MAX &&
+	    (k = fread(buf + n, 1, REPORT_MAX + 1 - n, f)) > 0)
+		n += k;
+	if (ferror(f) || n > REPORT_MAX) {
+		if (n > REPORT_MAX)
+			fprintf(stderr, "subgate trace: %s: report larger than "
+			    "%d octets\n", path, REPORT_MAX);
+		else
+			fprintf(stderr, "subgate trace: %s: %s\n", path,
+			    strerror(errno));
+		free(buf);
+		buf = NULL;
+	}
+	if (f != stdin)
+		fclose(f);
+	*len = n;
+	return buf;
+}
+
+/* fact_text - a fact as the desk reads it, escaped for the terminal. */
+static void
+fact_text(char *out, size_t len, const struct rfact *f)
+{
+	char buf[TERM_SAFE_MAX(REPORT_VALUE_MAX)], when[40];
+	const char *esc = term_safe(buf, sizeof(buf), f->value);
+
+	switch (f->kind) {
+	case RF_MID:
+		snprintf(out, len, "Message-ID %s", esc);
+		break;
+	case RF_QID:
+		snprintf(out, len, "queue id %s", esc);
+		break;
+	case RF_ADDR:
+		snprintf(out, len, "address %s%s%.0d at %s", esc,
+		    f->port > 0 ? " port " : "", f->port,
+		    f->at != 0 ? fmt_time(when, sizeof(when), f->at) : "?");
+		break;
+	}
+	snprintf(out + strlen(out), len - strlen(out), " (%s)", f->origin);
+}
+
+/* ask_report - --report: every usable fact of the complaint, each asked
+ * through ask(). The exit status. */
+static int
+ask_report(struct tctx *c)
+{
+	static const char *const kname[] = { "message-id", "queue-id",
+		"addr" };
+	struct report *r = xcalloc(1, sizeof(*r));
+	char err[256], text[TERM_SAFE_MAX(REPORT_VALUE_MAX) + 128];
+	char esc[TERM_SAFE_MAX(sizeof(r->mail_from))];
+	size_t len, total = 0;
+	int status = 2;
+	char *buf, *tried = NULL;
+	size_t tlen = 0, tcap = 0;
+
+	if ((buf = read_report(c->o.report, &len)) == NULL)
+		goto out;
+	if (report_parse(r, buf, len, err, sizeof(err)) < 0) {
+		fprintf(stderr, "subgate trace: %s: %s\n", c->o.report, err);
+		goto out;
+	}
+	if (!c->o.json) {
+		printf("Report: %s, %zu fact%s%s\n", report_format_name(r->format),
+		    r->nfacts, r->nfacts == 1 ? "" : "s", r->dropped > 0 ?
+		    " (more left out)" : "");
+		if (r->mail_from[0] != '\0')
+			printf("Original-Mail-From: %s (not indexed)\n",
+			    term_safe(esc, sizeof(esc), r->mail_from));
+		if (r->reported_domain[0] != '\0')
+			printf("Reported-Domain: %s (not indexed)\n",
+			    term_safe(esc, sizeof(esc), r->reported_domain));
+		printf("\n");
+	}
+	for (size_t i = 0; i < r->nfacts; i++) {
+		const struct rfact *f = &r->fact[i];
+		enum audit_ix kind = f->kind == RF_MID ? AUDIT_IX_MID :
+		    f->kind == RF_QID ? AUDIT_IX_QID : AUDIT_IX_SRC;
+		json_t *arr = c->o.json ? json_array() : NULL;
+		size_t n = 0, k;
+
+		fact_text(text, sizeof(text), f);
+		k = strlen(text);
+		tried = xgrow(tried, &tcap, tlen + k + 3, 1, 256);
+		snprintf(tried + tlen, tcap - tlen, "%s%s", tlen ? "; " : "",
+		    text);
+		tlen = strlen(tried);
+		if (f->kind == RF_ADDR && f->at == 0) {
+			if (!c->o.json)
+				printf("Fact: %s  -> not asked: no time in the "
+				    "report\n\n", text);
+			json_decref(arr);
+			continue;
+		}
+		if (ask(c, kind, f->value, f->port > 0 ? f->port : -1, f->at,
+		    text, arr, &n) < 0) {
+			json_decref(arr);
+			goto out;
+		}
+		if (arr != NULL) {
+			json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:o}", "fact",
+			    kname[f->kind], "value", f->value, "origin", f->origin,
+			    "found", (json_int_t)n, "records", arr);
+			char *line, when[40];
+
+			if (o != NULL && f->kind == RF_ADDR) {
+				if (f->port > 0)
+					json_object_set_new(o, "port",
+					    json_integer(f->port));
+				json_object_set_new(o, "at", json_string(fmt_time(
+				    when, sizeof(when), f->at)));
+			}
+			if (o != NULL && (line = json_dumps(o, JSON_COMPACT |
+			    JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII)) != NULL) {
+				puts(line);
+				free(line);
+			}
+			json_decref(o);
+		} else
+			printf("\n");
+		total += n;
+	}
+	if (total == 0) {
+		fprintf(stderr, "subgate trace: %s: the report's facts matched "
+		    "nothing; tried: %s\n", c->o.report, r->nfacts > 0 ? tried :
+		    "none (no Message-ID, queue id or address in it)");
+		status = 1;
+	} else
+		status = 0;
+out:
+	free(tried);
+	free(buf);
+	free(r);
+	return status;
+}
+
 int
 trace_main(int argc, char **argv)
 {
 	enum { O_ADDR = 256, O_PORT, O_AT, O_WINDOW, O_LOOKBACK, O_SUB, O_FROM,
 		O_TO, O_MID, O_QID, O_RCPT, O_DST, O_REDIS, O_FILE, O_JSON,
-		O_HMAC, O_LIMIT };
+		O_HMAC, O_LIMIT, O_REPORT };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "addr", required_argument, NULL, O_ADDR },
@@ -583,6 +919,7 @@ trace_main(int argc, char **argv)
 		{ "queue-id", required_argument, NULL, O_QID },
 		{ "rcpt", required_argument, NULL, O_RCPT },
 		{ "dst", required_argument, NULL, O_DST },
+		{ "report", required_argument, NULL, O_REPORT },
 		{ "redis", required_argument, NULL, O_REDIS },
 		{ "file", required_argument, NULL, O_FILE },
 		{ "json", no_argument, NULL, O_JSON },
@@ -591,97 +928,93 @@ trace_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct topts o;
-	struct tquery q;
-	struct tset set;
+	struct tctx c;
+	struct topts *o = &c.o;
 	struct config *conf = NULL;
-	struct redis_target rt;
-	char err[512], canon[ADDR_STRLEN], value[AUDIT_RCPT_MAX];
-	unsigned char *key = NULL, *keep = NULL, *side = NULL;
-	size_t keylen = 0, found = 0;
+	char err[512];
+	size_t found = 0;
 	int ch, rc, status = 2;
-	int64_t t0 = now_ms();
-	const char *srcdesc = "";
 
-	memset(&o, 0, sizeof(o));
-	memset(&q, 0, sizeof(q));
-	memset(&set, 0, sizeof(set));
-	memset(&rt, 0, sizeof(rt));
-	o.port = -1;
-	o.from = INT64_MIN / 2;
-	o.to = INT64_MAX / 2;
-	o.window = DEFAULT_WINDOW_MS;
-	o.lookback = -1;
-	q.limit = TRACE_LIMIT_DEFAULT;
+	memset(&c, 0, sizeof(c));
+	o->port = -1;
+	o->from = INT64_MIN / 2;
+	o->to = INT64_MAX / 2;
+	o->window = DEFAULT_WINDOW_MS;
+	o->lookback = -1;
+	o->limit = TRACE_LIMIT_DEFAULT;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		int64_t *tp = NULL, *dp = NULL;
 
 		switch (ch) {
 		case 'c':
-			o.config = optarg;
+			o->config = optarg;
 			break;
 		case O_ADDR: case O_SUB: case O_MID: case O_QID: case O_RCPT:
-		case O_DST:
-			if (o.have_q) {
+		case O_DST: case O_REPORT:
+			if (o->have_q) {
 				fprintf(stderr, "subgate trace: one question at a time\n");
 				goto out;
 			}
-			o.have_q = 1;
-			o.value = optarg;
-			o.kind = ch == O_ADDR ? AUDIT_IX_SRC : ch == O_SUB ? AUDIT_IX_SUB
-			    : ch == O_MID ? AUDIT_IX_MID : ch == O_QID ? AUDIT_IX_QID
-			    : ch == O_RCPT ? AUDIT_IX_RCPT : AUDIT_IX_DST;
+			o->have_q = 1;
+			if (ch == O_REPORT) {
+				o->report = optarg;
+				break;
+			}
+			o->value = optarg;
+			o->kind = ch == O_ADDR ? AUDIT_IX_SRC : ch == O_SUB ?
+			    AUDIT_IX_SUB : ch == O_MID ? AUDIT_IX_MID : ch == O_QID ?
+			    AUDIT_IX_QID : ch == O_RCPT ? AUDIT_IX_RCPT : AUDIT_IX_DST;
 			break;
 		case O_PORT:
-			o.port = atoi(optarg);
-			if (o.port <= 0 || o.port > 65535) {
+			o->port = atoi(optarg);
+			if (o->port <= 0 || o->port > 65535) {
 				fprintf(stderr, "subgate trace: bad --port %s\n", optarg);
 				goto out;
 			}
 			break;
 		case O_AT:
-			tp = &o.at;
-			o.have_at = 1;
+			tp = &o->at;
+			o->have_at = 1;
 			break;
 		case O_FROM:
-			tp = &o.from;
+			tp = &o->from;
 			break;
 		case O_TO:
-			tp = &o.to;
+			tp = &o->to;
 			break;
 		case O_WINDOW:
-			dp = &o.window;
+			dp = &o->window;
 			break;
 		case O_LOOKBACK:
-			dp = &o.lookback;
+			dp = &o->lookback;
 			break;
 		case O_REDIS:
-			o.redis = optarg;
+			o->redis = optarg;
 			break;
 		case O_FILE:
-			GROW(o.files, o.filecap, o.nfiles + 1);
-			o.files[o.nfiles++] = optarg;
+			GROW(o->files, o->filecap, o->nfiles + 1);
+			o->files[o->nfiles++] = optarg;
 			break;
 		case O_JSON:
-			o.json = 1;
+			o->json = 1;
 			break;
 		case O_HMAC:
-			o.hmac_key_file = optarg;
+			o->hmac_key_file = optarg;
 			break;
 		case O_LIMIT: {
 			char *end;
 
 			errno = 0;
-			q.limit = (size_t)strtoull(optarg, &end, 10);
+			o->limit = (size_t)strtoull(optarg, &end, 10);
 			if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' ||
-			    errno != 0 || q.limit > TRACE_LIMIT_MAX) {
+			    errno != 0 || o->limit > TRACE_LIMIT_MAX) {
 				fprintf(stderr, "subgate trace: bad --limit %s "
 				    "(0..%d)\n", optarg, TRACE_LIMIT_MAX);
 				goto out;
 			}
-			if (q.limit == 0)
-				q.limit = TRACE_LIMIT_DEFAULT;
+			if (o->limit == 0)
+				o->limit = TRACE_LIMIT_DEFAULT;
 			break;
 		}
 		case 'h':
@@ -701,196 +1034,91 @@ trace_main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (!o.have_q || optind < argc) {
+	if (!o->have_q || optind < argc) {
 		usage(stderr);
 		goto out;
 	}
-	if (o.kind == AUDIT_IX_SRC && !o.have_at) {
+	if (o->report == NULL && o->kind == AUDIT_IX_SRC && !o->have_at) {
 		fprintf(stderr, "subgate trace: --addr needs --at\n");
 		goto out;
 	}
-	if (o.config != NULL &&
-	    (conf = config_load(o.config, err, sizeof(err))) == NULL) {
+	if (o->config != NULL &&
+	    (conf = config_load(o->config, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "subgate trace: %s\n", err);
 		goto out;
 	}
-
-	/* The value as subgated wrote it. */
-	snprintf(value, sizeof(value), "%s", o.value);
-	if (o.kind == AUDIT_IX_SRC || o.kind == AUDIT_IX_DST) {
-		union sockaddr_any a;
-
-		if (addr_parse(&a, o.value, 0) < 0) {
-			fprintf(stderr, "subgate trace: not a numeric address: %s\n",
-			    o.value);
-			goto out;
-		}
-		addr_unmap(&a);
-		snprintf(value, sizeof(value), "%s", addr_ntop(&a, canon,
-		    sizeof(canon)));
-	}
-	if (o.kind == AUDIT_IX_RCPT) {
-		if (o.hmac_key_file != NULL) {
-			if ((rc = audit_key_load(o.hmac_key_file, &key, &keylen)) < 0) {
+	if (o->report == NULL && o->kind == AUDIT_IX_RCPT) {
+		if (o->hmac_key_file != NULL) {
+			if ((rc = audit_key_load(o->hmac_key_file, &c.key,
+			    &c.keylen)) < 0) {
 				fprintf(stderr, "subgate trace: %s: %s\n",
-				    o.hmac_key_file, sg_strerror(rc));
+				    o->hmac_key_file, sg_strerror(rc));
 				goto out;
 			}
 		} else if (conf != NULL && conf->audit.recipients == AUDIT_RCPT_HMAC) {
-			keylen = conf->audit.hmac_key.len;
-			key = xmalloc(keylen);
-			memcpy(key, conf->audit.hmac_key.value, keylen);
-		}
-		if (key != NULL) {
-			char h[AUDIT_HMAC_HEX + 1];
-
-			if (audit_rcpt_hmac(h, key, keylen, o.value) < 0) {
-				fprintf(stderr, "subgate trace: recipient too long\n");
-				goto out;
-			}
-			snprintf(value, sizeof(value), "%s", h);
+			c.keylen = conf->audit.hmac_key.len;
+			c.key = xmalloc(c.keylen);
+			memcpy(c.key, conf->audit.hmac_key.value, c.keylen);
 		}
 	}
-	q.kind = o.kind;
-	if (audit_ix_key(q.key, o.kind, value) < 0) {
-		fprintf(stderr, "subgate trace: empty value\n");
-		goto out;
-	}
-	/* Pre-filter for files: the value as it appears in the JSON text. */
-	if (o.kind == AUDIT_IX_SRC || o.kind == AUDIT_IX_DST ||
-	    (o.kind == AUDIT_IX_RCPT && key != NULL))
-		snprintf(q.needle, sizeof(q.needle), "\"%.*s\"", 128, value);
-	else if (o.kind == AUDIT_IX_MID || o.kind == AUDIT_IX_QID ||
-	    o.kind == AUDIT_IX_SUB) {
-		size_t n;
-		const char *m = o.kind == AUDIT_IX_MID ?
-		    audit_msgid_normalize(o.value, &n) : o.value;
-		int plain = 1;
-
-		if (o.kind != AUDIT_IX_MID)
-			n = strlen(m);
-		for (size_t i = 0; i < n; i++)
-			if (m[i] < 0x20 || m[i] >= 0x7f || m[i] == '"' ||
-			    m[i] == '\\' || m[i] == '/')
-				plain = 0;
-		if (plain && n < sizeof(q.needle))
-			snprintf(q.needle, sizeof(q.needle), "%.*s", (int)n, m);
-	}
-	if (o.kind == AUDIT_IX_SRC) {
-		if (o.lookback < 0)
-			o.lookback = conf != NULL && conf->session_max_time > 0 ?
-			    (int64_t)conf->session_max_time : DEFAULT_LOOKBACK_MS;
-		q.from = o.at - o.window - o.lookback;
-		q.to = o.at + o.window;
-	} else {
-		q.from = o.from;
-		q.to = o.to;
-	}
+	if (o->lookback < 0)
+		o->lookback = conf != NULL && conf->session_max_time > 0 ?
+		    (int64_t)conf->session_max_time : DEFAULT_LOOKBACK_MS;
 
 	/* The source. */
-	if (o.nfiles == 0 && o.redis == NULL && conf != NULL) {
+	if (o->nfiles == 0 && o->redis == NULL && conf != NULL) {
 		if (conf->redis.enabled && conf->audit.index_redis) {
-			rl_redis_conf_init(&rt.rc, &conf->redis);
-			rt.timeout_ms = (int)MAX(conf->redis.connect_timeout_ms,
+			rl_redis_conf_init(&c.rt.rc, &conf->redis);
+			c.rt.timeout_ms = (int)MAX(conf->redis.connect_timeout_ms,
 			    1000);
-			o.redis = "(config)";
+			o->redis = "(config)";
 		} else if (strcmp(conf->audit_path, "-") != 0) {
-			GROW(o.files, o.filecap, o.nfiles + 1);
-			o.files[o.nfiles++] = conf->audit_path;
+			GROW(o->files, o->filecap, o->nfiles + 1);
+			o->files[o->nfiles++] = conf->audit_path;
 		}
-	} else if (o.redis != NULL) {
-		if (split_hostport(o.redis, rt.rc.host, sizeof(rt.rc.host),
-		    &rt.rc.conn.port) < 0) {
-			fprintf(stderr, "subgate trace: bad --redis %s\n", o.redis);
+	} else if (o->redis != NULL) {
+		if (split_hostport(o->redis, c.rt.rc.host, sizeof(c.rt.rc.host),
+		    &c.rt.rc.conn.port) < 0) {
+			fprintf(stderr, "subgate trace: bad --redis %s\n", o->redis);
 			goto out;
 		}
-		rt.rc.conn.host = rt.rc.host;
-		rt.timeout_ms = 2000;
+		c.rt.rc.conn.host = c.rt.rc.host;
+		c.rt.timeout_ms = 2000;
 		if (conf != NULL) {
-			rt.rc.conn.password = conf->redis.password.value;
-			rt.rc.conn.database = conf->redis.database;
+			c.rt.rc.conn.password = conf->redis.password.value;
+			c.rt.rc.conn.database = conf->redis.database;
 		}
 	}
-	if (o.nfiles > 0 && o.redis != NULL && strcmp(o.redis, "(config)") != 0) {
+	if (o->nfiles > 0 && o->redis != NULL && strcmp(o->redis, "(config)") != 0) {
 		fprintf(stderr, "subgate trace: --redis or --file, not both\n");
 		goto out;
 	}
-	if (o.nfiles > 0) {
-		srcdesc = "files";
-		rc = trace_files(o.files, o.nfiles, &q, &set, err, sizeof(err));
-	} else if (o.redis != NULL) {
-		srcdesc = "redis";
-		rc = trace_redis(&rt, &q, &set, err, sizeof(err));
-	} else {
+	if (o->nfiles == 0 && o->redis == NULL) {
 		fprintf(stderr, "subgate trace: no source: give --redis, --file "
 		    "or -c with a redis section or an audit.path\n");
 		goto out;
 	}
-	if (rc < 0) {
-		fprintf(stderr, "subgate trace: %s\n", err);
-		goto out;
-	}
-	tset_finish(&set);
-
-	/* Keep: by address, what overlaps the window with that address (and
-	 * port) on one of its sides, the subscriber's or the upstream's; the
-	 * sessions of kept transactions come along. */
-	keep = xcalloc(set.n + 1, 1);
-	side = xcalloc(set.n + 1, 1);
-	for (size_t i = 0; i < set.n; i++) {
-		const struct trec *t = &set.v[i];
-
-		keep[i] = 1;
-		if (o.kind != AUDIT_IX_SRC || t->ctx)
-			continue;
-		side[i] = (unsigned char)match_side(t->rec, value, o.port);
-		if (!overlaps(t->rec, t->start, o.at - o.window, o.at + o.window) ||
-		    side[i] == SIDE_NONE)
-			keep[i] = 0;
-	}
-	if (o.kind == AUDIT_IX_SRC) {
-		/* a context session whose transactions were all dropped */
-		unsigned char *cov = covered(&set, keep);
-
-		for (size_t i = 0; i < set.n; i++)
-			if (set.v[i].ctx && !cov[i])
-				keep[i] = 0;
-		free(cov);
-	}
-	if (o.kind == AUDIT_IX_SRC && !only_side(&set, keep, side, SIDE_UP)) {
-		union sockaddr_any a;
-		int held;
-
-		(void)addr_parse(&a, value, 0);
-		if ((held = print_holder(&o, &rt, &a, err, sizeof(err))) < 0) {
-			fprintf(stderr, "subgate trace: assignments: %s\n", err);
-			goto out;
+	c.srcdesc = o->nfiles > 0 ? "files" : "redis";
+	if (o->report != NULL) {
+		if (o->report[0] == '-' && o->report[1] == '\0') {
+			for (size_t i = 0; i < o->nfiles; i++)
+				if (strcmp(o->files[i], "-") == 0) {
+					fprintf(stderr, "subgate trace: --report - "
+					    "and --file - both read standard "
+					    "input\n");
+					goto out;
+				}
 		}
-		found += (size_t)held;
-	} else if (o.kind == AUDIT_IX_SRC && !o.json)
-		/* no subscriber holds the gateway's address: the rows say who */
-		printf("%s is the gateway's side of these sessions, as the "
-		    "receiving MX saw it; SOURCE shows the subscriber's side "
-		    "after \"via\".\n\n", value);
-	found += o.json ? print_json(&set, keep, side) : print_table(&set, keep,
-	    side);
-	fprintf(stderr, "subgate trace: %zu record%s from %s (%s), %lld ms%s",
-	    found, found == 1 ? "" : "s", srcdesc, q.key,
-	    (long long)(now_ms() - t0), set.truncated ? ", limit reached" : "");
-	if (set.bad_lines > 0)
-		fprintf(stderr, ", %zu unreadable line%s skipped", set.bad_lines,
-		    set.bad_lines == 1 ? "" : "s");
-	fputc('\n', stderr);
-	status = found > 0 ? 0 : 1;
+		status = ask_report(&c);
+	} else if (ask(&c, o->kind, o->value, o->port, o->at, NULL, NULL,
+	    &found) == 0)
+		status = found > 0 ? 0 : 1;
 out:
-	free(keep);
-	free(side);
-	tset_free(&set);
-	free(o.files);
-	rl_redis_conf_free(&rt.rc);
-	if (key != NULL) {
-		explicit_bzero(key, keylen);
-		free(key);
+	free(o->files);
+	rl_redis_conf_free(&c.rt.rc);
+	if (c.key != NULL) {
+		explicit_bzero(c.key, c.keylen);
+		free(c.key);
 	}
 	if (conf != NULL)
 		config_free(conf);

@@ -25,6 +25,7 @@
 	X(priv)   \
 	X(radius) \
 	X(radius_rtx) \
+	X(report) \
 	X(secret) \
 	X(smarthost) \
 	X(smtp)   \
