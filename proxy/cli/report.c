@@ -45,6 +45,9 @@ struct walk {
 	size_t errlen;
 };
 
+static int fail(struct walk *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static int
 fail(struct walk *w, const char *fmt, ...)
 {
@@ -101,6 +104,9 @@ entity_parse(struct walk *w, struct entity *e, const char *p, size_t n)
 			p = next;
 			break;
 		}
+		if (memchr(p, '\0', (size_t)(le - p)) != NULL)
+			return fail(w, "NUL octet in a header field: not a mail "
+			    "message");
 		if (*p == ' ' || *p == '\t') {	/* continuation */
 			size_t k = (size_t)(le - p);
 
@@ -117,9 +123,6 @@ entity_parse(struct walk *w, struct entity *e, const char *p, size_t n)
 			p = next;
 			continue;
 		}
-		if (memchr(p, '\0', (size_t)(le - p)) != NULL)
-			return fail(w, "NUL octet in a header field: not a mail "
-			    "message");
 		colon = memchr(p, ':', (size_t)(le - p));
 		for (const char *q = p; colon != NULL && q < colon; q++)
 			if (*q <= ' ' || *q >= 0x7f)
@@ -326,9 +329,11 @@ add_fact(struct walk *w, enum rfact_kind kind, const char *v, size_t n,
 		return;
 	for (size_t i = 0; i < r->nfacts; i++) {
 		f = &r->fact[i];
+		/* an untimed fact and a timed one of the same value are
+		 * one: report_parse gives untimed ones a time at the end */
 		if (f->kind == kind && strlen(f->value) == n &&
 		    memcmp(f->value, v, n) == 0 && f->port == port &&
-		    (f->at == at || at == 0)) {
+		    (f->at == at || at == 0 || f->at == 0)) {
 			if (f->at == 0)
 				f->at = at;
 			return;
@@ -351,6 +356,21 @@ static int
 qid_char(int c)
 {
 	return isalnum(c) || c == '.' || c == '_' || c == '-';
+}
+
+/* port - the decimal port at s (leading blanks skipped, what follows the
+ * digits ignored), or 0 when there is none or it is out of range. */
+static int
+port(const char *s)
+{
+	long v = 0;
+	int digits = 0;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	for (; *s >= '0' && *s <= '9' && v <= 65535; s++, digits++)
+		v = v * 10 + (*s - '0');
+	return digits > 0 && v > 0 && v <= 65535 ? (int)v : 0;
 }
 
 /* add_qid - the id at p (up to end), without a trailing '.'. */
@@ -417,10 +437,10 @@ add_addr(struct walk *w, const char *s, size_t n, int port, int64_t at,
 }
 
 /* addr_literal - "[a]", "[a]:port", or "(a)" at p: the address text in
- * *s, *n; the port after "]:" in *port. */
+ * *s, *n; the port after "]:" in *pport. */
 static int
 addr_literal(const char *p, const char *end, const char **s, size_t *n,
-    int *port)
+    int *pport)
 {
 	char close = *p == '[' ? ']' : ')';
 	const char *q = memchr(p + 1, close, (size_t)(end - p - 1));
@@ -429,15 +449,9 @@ addr_literal(const char *p, const char *end, const char **s, size_t *n,
 		return -1;
 	*s = p + 1;
 	*n = (size_t)(q - p - 1);
-	if (close == ']' && q + 1 < end && q[1] == ':') {
-		long v = 0;
-		const char *d = q + 2;
-
-		for (; d < end && isdigit((unsigned char)*d) && v <= 65535; d++)
-			v = v * 10 + (*d - '0');
-		if (d > q + 2 && v > 0 && v <= 65535)
-			*port = (int)v;
-	}
+	if (close == ']' && q + 2 < end && q[1] == ':' &&
+	    isdigit((unsigned char)q[2]) && port(q + 2) > 0)
+		*pport = port(q + 2);
 	return 0;
 }
 
@@ -449,7 +463,7 @@ received(struct walk *w, const char *v)
 {
 	const char *end = v + strlen(v), *from, *by, *semi, *q;
 	int64_t at = 0;
-	int port = 0, found = 0;
+	int pt = 0, found = 0;
 
 	if ((semi = strrchr(v, ';')) != NULL) {
 		(void)report_date(semi + 1, &at);
@@ -467,16 +481,12 @@ received(struct walk *w, const char *v)
 	by = find_ci(from, end, " by ");
 	if (by == NULL)
 		by = end;
-	if ((q = find_ci(from, by, "port ")) != NULL) {
-		long p = strtol(q + 5, NULL, 10);
-
-		if (p > 0 && p <= 65535)
-			port = (int)p;
-	}
+	if ((q = find_ci(from, by, "port ")) != NULL)
+		pt = port(q + 5);
 	for (q = from; q < by && !found; q++) {
 		const char *s;
 		size_t n;
-		int lport = port;
+		int lport = pt;
 
 		if ((*q != '[' && *q != '(') || addr_literal(q, by, &s, &n,
 		    &lport) < 0)
@@ -521,7 +531,7 @@ report_fields(struct walk *w, const char *p, size_t n)
 
 	while (p < end) {
 		struct entity e;
-		const char *ip = NULL, *port = NULL;
+		const char *ip = NULL, *sport = "";
 		int64_t at = 0;
 
 		while (p < end && (*p == '\r' || *p == '\n'))
@@ -538,7 +548,7 @@ report_fields(struct walk *w, const char *p, size_t n)
 			if (is_name(f, "Source-IP"))
 				ip = f->val;
 			else if (is_name(f, "Source-Port"))
-				port = f->val;
+				sport = f->val;
 			else if (is_name(f, "Arrival-Date") ||
 			    is_name(f, "Received-Date")) {
 				(void)report_date(f->val, &at);
@@ -553,50 +563,51 @@ report_fields(struct walk *w, const char *p, size_t n)
 			else if (is_name(f, "X-Postfix-Queue-ID"))
 				add_qid(w, f->val, f->val + strlen(f->val),
 				    "X-Postfix-Queue-ID");
-			else if (is_name(f, "Diagnostic-Code") ||
-			    is_name(f, "Status"))
+			else if (is_name(f, "Diagnostic-Code"))
 				queued_as(w, f->val, strlen(f->val),
 				    "Diagnostic-Code (queued as)");
 		}
 		if (ip != NULL)
-			(void)add_addr(w, ip, strlen(ip), port != NULL ?
-			    atoi(port) : 0, at, "Source-IP");
+			(void)add_addr(w, ip, strlen(ip), port(sport), at,
+			    "Source-IP");
 		p = e.body;
 		entity_free(&e);
 	}
 	return 0;
 }
 
-/* xarf_json - an X-ARF JSON report: "Source" (a string, or an object
- * with "IP" and "Port"), "Source-Port" / "SourcePort", "Date". */
+/* xarf_json - an X-ARF / XARF v3 JSON report, or its "Report" member:
+ * "Source" (a string, or an object with "IP" and "Port") or "SourceIp",
+ * "Source-Port" / "SourcePort", "Date". */
 static void
 xarf_json(struct walk *w, const char *p, size_t n)
 {
 	json_t *j = json_loadb(p, n, 0, NULL), *src, *v;
 	const char *ip = NULL, *date;
-	json_int_t port = 0;
+	json_int_t pt = 0;
 	int64_t at = 0;
 
 	if (j == NULL)
 		return;
 	if ((v = json_object_get(j, "Report")) != NULL && json_is_object(v))
 		j = (json_incref(v), json_decref(j), v);
-	src = json_object_get(j, "Source");
+	if ((src = json_object_get(j, "Source")) == NULL)
+		src = json_object_get(j, "SourceIp");
 	if (json_is_string(src))
 		ip = json_string_value(src);
 	else if (json_is_object(src)) {
 		ip = json_string_value(json_object_get(src, "IP"));
-		port = json_integer_value(json_object_get(src, "Port"));
+		pt = json_integer_value(json_object_get(src, "Port"));
 	}
 	if ((v = json_object_get(j, "Source-Port")) != NULL ||
 	    (v = json_object_get(j, "SourcePort")) != NULL)
-		port = json_is_integer(v) ? json_integer_value(v)
-		    : json_is_string(v) ? atoi(json_string_value(v)) : 0;
+		pt = json_is_integer(v) ? json_integer_value(v)
+		    : json_is_string(v) ? port(json_string_value(v)) : 0;
 	if ((date = json_string_value(json_object_get(j, "Date"))) != NULL)
 		(void)report_date(date, &at);
 	if (ip != NULL)
-		(void)add_addr(w, ip, strlen(ip), port > 0 && port <= 65535 ?
-		    (int)port : 0, at, "X-ARF Source");
+		(void)add_addr(w, ip, strlen(ip), pt > 0 && pt <= 65535 ?
+		    (int)pt : 0, at, "X-ARF Source");
 	json_decref(j);
 }
 
@@ -606,7 +617,7 @@ static void
 xarf_yaml(struct walk *w, const char *p, size_t n)
 {
 	const char *end = p + n, *next, *le;
-	char ip[80] = "", port[8] = "", date[80] = "";
+	char ip[80] = "", sport[8] = "", date[80] = "";
 	int64_t at = 0;
 
 	for (; p < end; p = next) {
@@ -621,7 +632,7 @@ xarf_yaml(struct walk *w, const char *p, size_t n)
 		if (k == 6 && strncasecmp(p, "Source", 6) == 0)
 			out = ip, len = sizeof(ip);
 		else if (k == 11 && strncasecmp(p, "Source-Port", 11) == 0)
-			out = port, len = sizeof(port);
+			out = sport, len = sizeof(sport);
 		else if (k == 4 && strncasecmp(p, "Date", 4) == 0)
 			out = date, len = sizeof(date);
 		if (out == NULL)
@@ -639,8 +650,8 @@ xarf_yaml(struct walk *w, const char *p, size_t n)
 	if (date[0] != '\0')
 		(void)report_date(date, &at);
 	if (ip[0] != '\0')
-		(void)add_addr(w, ip, strlen(ip), atoi(port) > 0 &&
-		    atoi(port) <= 65535 ? atoi(port) : 0, at, "X-ARF Source");
+		(void)add_addr(w, ip, strlen(ip), port(sport), at,
+		    "X-ARF Source");
 }
 
 /* Entities ------------------------------------------------------------- */
@@ -755,8 +766,9 @@ walk_entity(struct walk *w, const char *p, size_t n, int depth, int is_msg,
 		rc = report_fields(w, body, bodylen);
 		goto out;
 	}
-	if (w->r->format == RPT_XARF && !top && (strcmp(ct,
-	    "application/json") == 0 || strncmp(ct, "text/", 5) == 0)) {
+	/* X-ARF's report part; XARF v3 sends its JSON in an ARF envelope */
+	if (!top && (strcmp(ct, "application/json") == 0 ||
+	    (w->r->format == RPT_XARF && strncmp(ct, "text/", 5) == 0))) {
 		size_t i = 0;
 
 		while (i < bodylen && isspace((unsigned char)body[i]))

@@ -529,7 +529,7 @@ print_holder(const struct tctx *c, const union sockaddr_any *a, int port,
 {
 	const struct topts *o = &c->o;
 	struct asg_vec v = { NULL, 0, 0 };
-	struct redisContext *rc_;
+	struct redisContext *redis;
 	char when[40], pfx[CIDR_STRLEN], s[40], e[40];
 	char f[6][TERM_SAFE_MAX(IDENTITY_STR_MAX)];
 	size_t bad = 0;
@@ -539,10 +539,10 @@ print_holder(const struct tctx *c, const union sockaddr_any *a, int port,
 		rc = asg_query_files(o->files, o->nfiles, a, port, at, &v,
 		    &bad, err, errlen);
 	else {
-		if ((rc_ = trace_redis_connect(&c->rt, err, errlen)) == NULL)
+		if ((redis = trace_redis_connect(&c->rt, err, errlen)) == NULL)
 			return -1;
-		rc = asg_query_redis(rc_, a, port, at, &v, err, errlen);
-		trace_redis_close(rc_);
+		rc = asg_query_redis(redis, a, port, at, &v, err, errlen);
+		trace_redis_close(redis);
 	}
 	if (rc < 0) {
 		asg_vec_free(&v);
@@ -1036,6 +1036,11 @@ trace_main(int argc, char **argv)
 	}
 	if (!o->have_q || optind < argc) {
 		usage(stderr);
+		goto out;
+	}
+	if (o->report != NULL && (o->port > 0 || o->have_at)) {
+		fprintf(stderr, "subgate trace: --report takes ports and times "
+		    "from the report, not --port or --at\n");
 		goto out;
 	}
 	if (o->report == NULL && o->kind == AUDIT_IX_SRC && !o->have_at) {

@@ -159,6 +159,7 @@ bad malformed 'without its boundary' "${A[@]}" --report "$DATA/malformed.eml"
 bad missing "No such file" "${A[@]}" --report "$TMP/none.eml"
 bad empty "empty report" "${A[@]}" --report /dev/null
 bad two_questions "one question at a time" "${A[@]}" --report "$DATA/arf.eml" --queue-id QT0001
+bad report_at "not --port or --at" "${A[@]}" --report "$DATA/arf.eml" --at now
 IN=$DATA/arf.eml bad two_stdins "both read standard input" trace --file - --report -
 
 finish

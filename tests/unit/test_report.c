@@ -149,6 +149,17 @@ test_xarf_json(void)
 	    "\"Date\":\"Sat, 28 Nov 2026 10:00:00 +0100\"}\n--b--\n") == 0);
 	CU_ASSERT(has(RF_ADDR, "2001:db8::7", 40002, T("2026-11-28T09:00:00Z"),
 	    "X-ARF Source"));
+	/* XARF v3: JSON in an ARF envelope, "SourceIp" / "SourcePort" */
+	CU_ASSERT_FATAL(parse_str(
+	    "Content-Type: multipart/report; report-type=feedback-report; "
+	    "boundary=b\n\n--b\nContent-Type: text/plain\n\nx\n"
+	    "--b\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\n"
+	    "--b\nContent-Type: application/json\n\n{\"Version\":\"3\","
+	    "\"Report\":{\"SourceIp\":\"203.0.113.77\",\"SourcePort\":40003,"
+	    "\"Date\":\"2026-11-28T10:00:00Z\"}}\n--b--\n") == 0);
+	CU_ASSERT_EQUAL(r.format, RPT_ARF);
+	CU_ASSERT(has(RF_ADDR, "203.0.113.77", 40003, T("2026-11-28T10:00:00Z"),
+	    "X-ARF Source"));
 }
 
 static void
@@ -242,6 +253,13 @@ test_case_fold(void)
 	CU_ASSERT_EQUAL(r.format, RPT_ARF);
 	CU_ASSERT(has(RF_ADDR, "192.0.2.44", -1, T("2026-12-03T19:00:00Z"),
 	    "Source-IP"));
+	/* a port out of range is no port (found by fuzz_report) */
+	CU_ASSERT_FATAL(parse_str("Content-Type: message/feedback-report\n\n"
+	    "Source-IP: 192.0.2.45\nSource-Port: 4294967337\n") == 0);
+	CU_ASSERT(has(RF_ADDR, "192.0.2.45", -1, 0, "Source-IP"));
+	CU_ASSERT_FATAL(parse_str("Received: from x ([192.0.2.46]:65536) "
+	    "(port 99999) by y\n\n") == 0);
+	CU_ASSERT(has(RF_ADDR, "192.0.2.46", -1, 0, "Received"));
 }
 
 static void
