@@ -668,12 +668,19 @@ multipart(struct walk *w, const char *body, size_t n, const char *boundary,
 	int closed = 0;
 
 	for (; p < end && !closed; p = next) {
+		const char *t;
+
 		le = line_end(p, end, &next);
 		if ((size_t)(le - p) < bl + 2 || p[0] != '-' || p[1] != '-' ||
 		    memcmp(p + 2, boundary, bl) != 0)
 			continue;
-		closed = (size_t)(le - p) >= bl + 4 && p[bl + 2] == '-' &&
-		    p[bl + 3] == '-';
+		t = p + 2 + bl;
+		closed = le - t >= 2 && t[0] == '-' && t[1] == '-';
+		for (t += closed ? 2 : 0; t < le && (*t == ' ' || *t == '\t');
+		    t++)
+			;
+		if (t < le)		/* "--b" is not "--bb" (RFC 2046 5.1.1) */
+			continue;
 		if (part != NULL) {
 			/* the line end before the delimiter is the delimiter's */
 			const char *pe = p;

@@ -785,7 +785,7 @@ read_report(const char *path, size_t *len)
 static void
 fact_text(char *out, size_t len, const struct rfact *f)
 {
-	char buf[TERM_SAFE_MAX(REPORT_VALUE_MAX)], when[40];
+	char buf[TERM_SAFE_MAX(REPORT_VALUE_MAX)], when[40], port[16] = "";
 	const char *esc = term_safe(buf, sizeof(buf), f->value);
 
 	switch (f->kind) {
@@ -796,8 +796,9 @@ fact_text(char *out, size_t len, const struct rfact *f)
 		snprintf(out, len, "queue id %s", esc);
 		break;
 	case RF_ADDR:
-		snprintf(out, len, "address %s%s%.0d at %s", esc,
-		    f->port > 0 ? " port " : "", f->port,
+		if (f->port > 0)
+			snprintf(port, sizeof(port), " port %d", f->port);
+		snprintf(out, len, "address %s%s at %s", esc, port,
 		    f->at != 0 ? fmt_time(when, sizeof(when), f->at) : "?");
 		break;
 	}

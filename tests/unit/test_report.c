@@ -283,6 +283,13 @@ test_missing_boundary(void)
 	CU_ASSERT(parse_str("Content-Type: multipart/mixed; boundary=q\n\n"
 	    "no delimiter at all\n") < 0);
 	CU_ASSERT(strstr(err, "without its boundary") != NULL);
+	/* a nested boundary that starts with the outer one is not it */
+	CU_ASSERT_FATAL(parse_str("Content-Type: multipart/mixed; boundary=q\n\n"
+	    "--q\nContent-Type: multipart/mixed; boundary=qq\n\n"
+	    "--qq\nContent-Type: message/rfc822\n\nMessage-ID: <in@x.example>\n"
+	    "--qq--\n--q--  \n") == 0);
+	CU_ASSERT(has(RF_MID, "<in@x.example>", 0, 0, NULL));
+	CU_ASSERT_EQUAL(r.entities, 4);
 	/* no closing delimiter: the last part runs to the end */
 	CU_ASSERT(parse_str("Content-Type: multipart/mixed; boundary=q\n\n"
 	    "--q\nContent-Type: message/rfc822\n\nMessage-ID: <open@x.example>"
