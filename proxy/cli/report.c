@@ -443,7 +443,8 @@ addr_literal(const char *p, const char *end, const char **s, size_t *n,
     int *pport)
 {
 	char close = *p == '[' ? ']' : ')';
-	const char *q = memchr(p + 1, close, (size_t)(end - p - 1));
+	/* an address is short: looking further makes a field of '(' slow */
+	const char *q = memchr(p + 1, close, MIN((size_t)(end - p - 1), 66));
 
 	if (q == NULL || q - p - 1 > 64)
 		return -1;
