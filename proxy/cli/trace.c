@@ -785,7 +785,7 @@ read_report(const char *path, size_t *len)
 static void
 fact_text(char *out, size_t len, const struct rfact *f)
 {
-	char buf[TERM_SAFE_MAX(REPORT_VALUE_MAX)], when[40], port[16] = "";
+	char buf[TERM_SAFE_MAX(REPORT_VALUE_MAX)], when[40], port[24] = "";
 	const char *esc = term_safe(buf, sizeof(buf), f->value);
 
 	switch (f->kind) {
