@@ -279,9 +279,11 @@ static const struct key mx_keys[] = {
 	    .help = "true: every new session is a hit",
 	    .flags = KF_TERSE,
 	    .doc = "`true`: every new session is a hit (limit name `deny`), "
-	    "e.g. a hotspot class. A retry never passes a deny, so an action "
-	    "`tempfail` (the default) answers as `block`, whose default text "
-	    "points to port 587." },
+	    "e.g. a hotspot class. A retry never passes a deny of mail, so in "
+	    "`mx` and `submission` an action `tempfail` (the default) answers "
+	    "as `block`, whose default text points to port 587; in `tls` it "
+	    "stays `454` (STARTTLS refused, the session goes on in the "
+	    "clear)." },
 	{ .name = "action", .type = K_OPTENUM, LSF(action), .names = config__action_names,
 	    .aux = offsetof(struct limit_set, has_action),
 	    .help = "overrides the class's action",

@@ -247,10 +247,14 @@ pc_plan_build(const struct config *c, const struct pc_facts *f,
 	if (set->deny && first) {
 		enum policy_action a = action_of(cls, set);
 
-		/* a retry never passes a deny: tempfail (the default action)
-		 * answers with the block reply, which points to 587 */
+		/* a retry never passes a deny of mail: tempfail (the default
+		 * action) answers with the block reply, which points to 587.
+		 * A refused STARTTLS stays 454 "TLS not available" (RFC 3207
+		 * 4): the client goes on in the clear. */
+		if (a == ACTION_TEMPFAIL && f->traffic != TRAFFIC_TLS)
+			a = ACTION_BLOCK;
 		p->deny = 1;
-		p->deny_action = (uint8_t)(a == ACTION_TEMPFAIL ? ACTION_BLOCK : a);
+		p->deny_action = (uint8_t)a;
 		return;
 	}
 	if (point != PC_TLS_BYTES && pc_locks_possible(c)) {

@@ -322,6 +322,17 @@ test_plan_deny(void)
 	pc_verdict(&C, &p, PC_CONNECT, PC_DENY, -1, -1, &v, buf);
 	CU_ASSERT_EQUAL(v.kind, SMTP_REFUSE_CLOSE);
 	CU_ASSERT_STRING_EQUAL(v.reply, "554 5.7.1 Blocked");
+	/* ... but a refused STARTTLS stays a 454: the client goes on in
+	 * the clear */
+	classes[1].traffic[TRAFFIC_TLS].deny = 1;
+	f = facts(TRAFFIC_TLS);
+	f.cls = &classes[1];
+	pc_plan_build(&C, &f, PC_STARTTLS, &p);
+	CU_ASSERT_EQUAL(p.deny, 1);
+	pc_verdict(&C, &p, PC_STARTTLS, PC_DENY, -1, -1, &v, buf);
+	CU_ASSERT_EQUAL(v.kind, SMTP_REFUSE);
+	CU_ASSERT_EQUAL(strncmp(v.reply, "454 ", 4), 0);
+	classes[1].traffic[TRAFFIC_TLS].deny = 0;
 	classes[1].action = ACTION_BLOCK;
 }
 
