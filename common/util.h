@@ -38,4 +38,19 @@ char *fmt_time(char *buf, size_t len, int64_t ms);
 size_t fmt_trunc(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* utc_seconds - y-mo-d h:mi:s UTC (proleptic Gregorian, fields not
+ * checked) as seconds since the epoch: timegm(3). */
+int64_t utc_seconds(int y, int mo, int d, int h, int mi, int s);
+
+/* hex_value - the value of one hex digit (either case), or -1. */
+int hex_value(int c);
+
+/* b64_decode - RFC 4648 4 base64 (n octets at src) into dst, which has
+ * room for n * 3 / 4 octets; decoding stops at the first '='. Strict
+ * (SASL, RFC 4954 4): any other octet, and anything but '=' after it, is an
+ * error. With skip_space (MIME bodies, RFC 2045 6.8): white space is
+ * skipped and what follows the padding is ignored. Returns the decoded
+ * length, or -1 if src is not base64. */
+long b64_decode(const char *src, size_t n, unsigned char *dst, int skip_space);
+
 #endif

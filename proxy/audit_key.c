@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "addr.h"
 #include "err.h"
@@ -260,7 +259,6 @@ digits(const char **p, int n, int *v)
 int
 audit_parse_time(const char *s, int64_t *ms)
 {
-	struct tm tm;
 	int y, mo, d, h = 0, mi = 0, sec = 0, frac = 0, zh = 0, zm = 0;
 	int64_t t;
 	const char *p = s;
@@ -306,14 +304,7 @@ audit_parse_time(const char *s, int64_t *ms)
 	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
 	    mi > 59 || sec > 60 || zh < -23 || zh > 23 || zm < -59 || zm > 59)
 		return SG_EINVAL;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = (int64_t)timegm(&tm);
+	t = utc_seconds(y, mo, d, h, mi, sec);
 	if (t == -1 && y != 1969)
 		return SG_EINVAL;
 	*ms = (t - (int64_t)zh * 3600 - (int64_t)zm * 60) * 1000 + frac;

@@ -972,36 +972,6 @@ cmd_bdat(struct smtp_session *s, const char *p, size_t len, size_t clen)
 	return len;
 }
 
-/* b64_decode - RFC 4648 4 base64 into dst (room for n bytes); length, or
- * -1 if it is not base64. */
-static long
-b64_decode(const char *src, size_t n, unsigned char *dst)
-{
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const char *c;
-	uint32_t acc = 0;
-	size_t i, bits = 0, out = 0;
-
-	for (i = 0; i < n; i++) {
-		if (src[i] == '=')
-			break;
-		if (src[i] == '\0' || (c = strchr(tab, src[i])) == NULL)
-			return -1;
-		acc = (acc << 6) | (uint32_t)(c - tab);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			dst[out++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	for (; i < n; i++)
-		if (src[i] != '=')
-			return -1;
-	return (long)out;
-}
-
 /* auth_user_from - the authentication identity in an initial response or
  * continuation (RFC 4616 2 for PLAIN: authzid NUL authcid NUL passwd; the
  * username for LOGIN). The decoded secret is wiped at once. */
@@ -1016,7 +986,7 @@ auth_user_from(struct auth *a, const char *p, size_t n, int plain)
 	if (a->have_user || n == 0 || (n == 1 && p[0] == '*'))
 		return;
 	buf = xmalloc(n);
-	dn = b64_decode(p, n, buf);
+	dn = b64_decode(p, n, buf, 0);
 	if (dn > 0) {
 		u = buf;
 		len = (size_t)dn;

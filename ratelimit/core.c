@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "util.h"
 
 static const char hexdig[] = "0123456789abcdef";
 
@@ -60,18 +61,6 @@ rl_escape(char *out, const void *in, size_t n)
 	return o;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int
 rl_lock_subscriber(const char *key, size_t klen, char *out, size_t outlen)
 {
@@ -88,8 +77,8 @@ rl_lock_subscriber(const char *key, size_t klen, char *out, size_t outlen)
 	    memcmp(key + klen - ls, suf, ls) != 0)
 		return -1;
 	for (s = key + lp, e = key + klen - ls; s < e && o + 1 < outlen; s++) {
-		if (*s == '%' && e - s >= 3 && (hi = hexval(s[1])) >= 0 &&
-		    (lo = hexval(s[2])) >= 0) {
+		if (*s == '%' && e - s >= 3 && (hi = hex_value(s[1])) >= 0 &&
+		    (lo = hex_value(s[2])) >= 0) {
 			out[o++] = (char)(hi << 4 | lo);
 			s += 2;
 		} else

@@ -234,27 +234,6 @@ ct_param(const char *v, const char *name, char *out, size_t len)
 
 /* Bodies --------------------------------------------------------------- */
 
-static int
-b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* decode - the body of e as its Content-Transfer-Encoding says, in a new
  * buffer (*out, *outlen); NULL *out when it needs no decoding. */
 static int
@@ -269,27 +248,15 @@ decode(struct walk *w, const struct entity *e, char **out, size_t *outlen)
 	if (cte == NULL)
 		return 0;
 	if (strcasecmp(cte, "base64") == 0) {
-		unsigned acc = 0;
-		int bits = 0;
+		long dn;
 
 		d = xmalloc(n / 4 * 3 + 4);
-		for (size_t i = 0; i < n; i++) {
-			int v = b64val(p[i]);
-
-			if (p[i] == '=')
-				break;
-			if (v < 0) {
-				if (isspace(p[i]))
-					continue;
-				free(d);
-				return fail(w, "bad base64 in a MIME part");
-			}
-			acc = (acc << 6) | (unsigned)v;
-			if ((bits += 6) >= 8) {
-				bits -= 8;
-				d[o++] = (char)((acc >> bits) & 0xff);
-			}
+		if ((dn = b64_decode((const char *)p, n, (unsigned char *)d,
+		    1)) < 0) {
+			free(d);
+			return fail(w, "bad base64 in a MIME part");
 		}
+		o = (size_t)dn;
 	} else if (strcasecmp(cte, "quoted-printable") == 0) {
 		d = xmalloc(n + 1);
 		for (size_t i = 0; i < n; i++) {
@@ -297,10 +264,10 @@ decode(struct walk *w, const struct entity *e, char **out, size_t *outlen)
 				d[o++] = (char)p[i];
 				continue;
 			}
-			if (i + 2 < n && hexval(p[i + 1]) >= 0 &&
-			    hexval(p[i + 2]) >= 0) {
-				d[o++] = (char)(hexval(p[i + 1]) * 16 +
-				    hexval(p[i + 2]));
+			if (i + 2 < n && hex_value(p[i + 1]) >= 0 &&
+			    hex_value(p[i + 2]) >= 0) {
+				d[o++] = (char)(hex_value(p[i + 1]) * 16 +
+				    hex_value(p[i + 2]));
 				i += 2;
 			} else if (i + 1 < n && (p[i + 1] == '\n' ||
 			    p[i + 1] == '\r')) {	/* soft line break */
@@ -835,20 +802,6 @@ report_format_name(enum report_format f)
 
 /* Dates ---------------------------------------------------------------- */
 
-/* days_from_civil - days since 1970-01-01 (proleptic Gregorian). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 int
 report_date(const char *s, int64_t *ms)
 {
@@ -906,7 +859,6 @@ report_date(const char *s, int64_t *ms)
 			if (strcasecmp(zone, zones[i].name) == 0)
 				off = zones[i].min;
 	}
-	*ms = ((days_from_civil(y, mon, d) * 86400 + hh * 3600 + mm * 60 +
-	    ss) - (int64_t)off * 60) * 1000;
+	*ms = (utc_seconds(y, mon, d, hh, mm, ss) - (int64_t)off * 60) * 1000;
 	return 0;
 }
