@@ -99,14 +99,34 @@ loc_need_subgated() {
 	SUBGATE=${SUBGATE:-$(dirname "$SUBGATED")/cli/subgate}
 }
 
-# loc_free_port [tcp|udp]: a port free on 127.0.0.1 (the kernel's pick).
-# shellcheck disable=SC2120  # tcp if no argument
+# loc_free_port [tcp|udp]: a port free on 127.0.0.1, never one this run
+# handed out before (TMP/ports), and below the kernel's ephemeral range
+# (ip_local_port_range starts at 32768): a port the kernel picks for bind(0)
+# could be picked again, or given to an outgoing connection (a client of
+# redis-server, swaks) before the test's server binds it.
 loc_free_port() {
-	"$PY" -c 'import socket, sys
+	"$PY" -c 'import random, socket, sys
 t = socket.SOCK_DGRAM if sys.argv[1] == "udp" else socket.SOCK_STREAM
-s = socket.socket(socket.AF_INET, t)
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])' "${1:-tcp}"
+used = set()
+try:
+    used = set(int(l) for l in open(sys.argv[2]))
+except OSError:
+    pass
+for _ in range(1000):
+    p = random.randint(20000, 32767)
+    if p in used:
+        continue
+    s = socket.socket(socket.AF_INET, t)
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    open(sys.argv[2], "a").write("%d\n" % p)
+    print(p)
+    sys.exit(0)
+sys.exit(1)' "${1:-tcp}" "$TMP/ports"
 }
 
 # loc_port_open HOST PORT: does a TCP connect succeed? (The peer sees it.)
